@@ -1,0 +1,272 @@
+"""The asset-family interface: how any cash-flow producing asset slots into the engine.
+
+An *asset family* (loans, leases, receivables, a projected vector; next: power plants with
+subsidies, fee concessions, tickets, forestry) contributes three things:
+
+* a frozen pydantic **spec** model with a literal ``type`` field (one row of a loan tape, one
+  inline asset of a deal file);
+* a **compile** function that turns all specs of that family in a pool into one
+  :class:`CollateralBlock`: a struct of arrays, never one Python object per asset;
+* the block's **project** method, which returns the family's monthly cash flows for every
+  scenario as :class:`BlockFlows`.
+
+The collateral engine only sums blocks, so a new family (with its own random drivers, read
+from :class:`ProjectionContext`) is one new module registered in :mod:`greenabs.assets` and
+nothing else.  Most families reduce to an :class:`AmortisingBlock` (a performing balance with
+a schedule, prepayment, default and interest accrual) and reuse its kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from greenabs.assets import kernels
+from greenabs.calendar import add_months
+
+__all__ = [
+    "FLOW_FIELDS",
+    "AmortisingBlock",
+    "AssetFamily",
+    "AssetSpecBase",
+    "BlockFlows",
+    "CollateralBlock",
+    "CompileContext",
+    "ProjectionContext",
+    "RateTable",
+    "months_between",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+FLOW_FIELDS: tuple[str, ...] = (
+    "begin_balance",
+    "interest",
+    "scheduled_principal",
+    "prepayment",
+    "default",
+    "end_balance",
+)
+"""Fields every block produces per (scenario, month); recovery and loss follow from defaults."""
+
+
+class AssetSpecBase(BaseModel):
+    """Fields shared by every asset: an identifier and a type tag."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: str
+    type: str
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole collection months from ``start`` (the cut-off) until the month containing ``end``.
+
+    The month that ends on or after ``end`` is returned (1-based); dates on or before the
+    cut-off give 0 or less.
+    """
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if add_months(start, months) < end:
+        months += 1
+    return months
+
+
+@dataclass(frozen=True, eq=False)
+class RateTable:
+    """A monthly rate (SMM or MDR) read by asset age or by projection month.
+
+    ``values[offset_i + j]`` is the rate of asset ``i`` in projection month ``j`` (0-based), so a
+    curve by age uses ``offset = age0 + 1`` and a vector by period uses ``offset = 0``.
+    ``zero_after_age`` switches the rate off past an age (the SDA tail rule).
+    """
+
+    values: FloatArray
+    by_age: bool
+    zero_tail_months: int | None = None
+
+    def offsets(self, age0: IntArray) -> IntArray:
+        """Per-asset offsets into ``values``."""
+        return (age0 + 1) if self.by_age else np.zeros_like(age0)
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectionContext:
+    """What a block needs to project: grid size, scenarios, assumptions, backend.
+
+    ``smm_mult`` and ``mdr_mult`` (shape (S,)) scale prepayment and default per scenario; a
+    deterministic run has S = 1 and multipliers of 1.  ``rng`` seeds blocks with random drivers.
+    """
+
+    n_months: int
+    smm: RateTable
+    mdr: RateTable
+    smm_mult: FloatArray
+    mdr_mult: FloatArray
+    backend: str = "numpy"
+    loan_level: bool = False
+    rng: np.random.Generator | None = None
+
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios S."""
+        return int(self.smm_mult.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class BlockFlows:
+    """Monthly flows of one block: ``pool[field]`` has shape (S, M).
+
+    ``loan_level[field]`` (shape (N, M), scenario 0) is present only when asked for.
+    """
+
+    pool: dict[str, FloatArray]
+    ids: tuple[str, ...]
+    loan_level: dict[str, FloatArray] | None = None
+
+
+class CollateralBlock(Protocol):
+    """A compiled family of assets: arrays in, monthly flows out."""
+
+    ids: tuple[str, ...]
+
+    @property
+    def n_months(self) -> int:
+        """Months until this block's last scheduled cash flow."""
+        ...
+
+    @property
+    def balance(self) -> float:
+        """Current (cut-off) balance of the block."""
+        ...
+
+    def project(self, ctx: ProjectionContext) -> BlockFlows:
+        """The block's monthly cash flows under ``ctx``."""
+        ...
+
+    def summary(self) -> dict[str, FloatArray]:
+        """Per-asset stratification columns (balance, rate, remaining term...)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What compiling needs beyond the specs: the cut-off and the assumed index paths."""
+
+    cutoff: date
+    index_paths: dict[str, FloatArray] = field(default_factory=dict)
+    receivable_delay_months: int = 0
+
+    def index_path(self, name: str, n_months: int) -> FloatArray:
+        """Monthly values of an index over ``n_months`` (last value carried forward)."""
+        path = self.index_paths[name]
+        if len(path) >= n_months:
+            return path[:n_months]
+        return np.concatenate([path, np.full(n_months - len(path), path[-1])])
+
+
+class AssetFamily(Protocol):
+    """A registered asset family."""
+
+    type_name: ClassVar[str]
+    spec: ClassVar[type[AssetSpecBase]]
+
+    @staticmethod
+    def compile(specs: Sequence[Any], ctx: CompileContext) -> CollateralBlock:
+        """All assets of this family in a pool, as one block."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class AmortisingBlock:
+    """Assets with a performing balance that amortises on a schedule.
+
+    All arrays have the month axis first (shape (M, N)) so that one month is contiguous.
+
+    Attributes
+    ----------
+    ids
+        Asset identifiers (N).
+    balance0
+        Cut-off balances (N,).
+    age0
+        Ages in months at the cut-off (N,); curves by age read month ``j`` at ``age0 + j + 1``.
+    term
+        Original terms in months (N,), for the SDA tail rule.
+    accrual_rate
+        Interest accrued in month ``j`` per unit of performing balance (M, N).
+    pay
+        Whether month ``j`` is a payment month (M, N): accrued interest is collected then.
+    sched_frac
+        Scheduled principal in month ``j`` as a fraction of the balance after defaults (M, N);
+        1 at maturity.
+    prepayable
+        Whether voluntary prepayment applies (N,).
+    """
+
+    ids: tuple[str, ...]
+    balance0: FloatArray
+    age0: IntArray
+    term: IntArray
+    accrual_rate: FloatArray
+    pay: BoolArray
+    sched_frac: FloatArray
+    prepayable: BoolArray
+    rate0: FloatArray
+    kind: str
+
+    @property
+    def n_months(self) -> int:
+        """Months until the last scheduled payment."""
+        return int(self.accrual_rate.shape[0])
+
+    @property
+    def balance(self) -> float:
+        """Cut-off balance."""
+        return float(self.balance0.sum())
+
+    def summary(self) -> dict[str, FloatArray]:
+        """Per-asset balance, current rate and remaining term."""
+        last_pay = np.where(
+            self.sched_frac >= 1.0, np.arange(1, self.n_months + 1)[:, None], 0
+        ).max(axis=0)
+        return {
+            "balance": self.balance0,
+            "rate": self.rate0,
+            "remaining_term": last_pay.astype(np.float64),
+            "age": self.age0.astype(np.float64),
+        }
+
+    def project(self, ctx: ProjectionContext) -> BlockFlows:
+        """Monthly flows for every scenario (see :mod:`greenabs.assets.kernels`)."""
+        smm_off = ctx.smm.offsets(self.age0)
+        mdr_off = ctx.mdr.offsets(self.age0)
+        if ctx.mdr.zero_tail_months is not None:
+            mdr_stop = self.term - ctx.mdr.zero_tail_months
+        else:
+            mdr_stop = np.full_like(self.term, np.iinfo(np.int64).max // 2)
+        kernel = kernels.select(ctx.backend)
+        pool, level = kernel(
+            self.balance0,
+            self.age0,
+            self.accrual_rate,
+            self.pay,
+            self.sched_frac,
+            self.prepayable,
+            ctx.smm.values,
+            smm_off,
+            ctx.mdr.values,
+            mdr_off,
+            mdr_stop,
+            ctx.smm_mult,
+            ctx.mdr_mult,
+            ctx.loan_level,
+        )
+        return BlockFlows(pool=pool, ids=self.ids, loan_level=level)

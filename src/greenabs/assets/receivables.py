@@ -1,0 +1,65 @@
+"""Receivables with a due date and an expected collection lag (e.g. a renewable-energy
+subsidy owed by the Renewable Energy Development Fund, or a trade receivable)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext, months_between
+
+__all__ = ["ReceivableFamily", "ReceivableSpec"]
+
+
+class ReceivableSpec(AssetSpecBase):
+    """One receivable: ``balance`` due on ``due_date``, expected to be collected
+    ``collection_lag_months`` later.  It earns no interest and does not prepay; defaults apply
+    (``age`` places it on a default curve).  A stress on the payer's delay
+    (``assumptions.receivable_delay_months``) pushes every collection later."""
+
+    type: Literal["receivable"] = "receivable"
+    balance: float = Field(gt=0, description="Face amount owed")
+    due_date: date
+    collection_lag_months: int = Field(0, ge=0, le=240, description="Expected delay past due")
+    age: int = Field(0, ge=0, description="Months since the receivable arose")
+    obligor: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    green_category: str | None = None
+
+
+class ReceivableFamily:
+    """Registered family for :class:`ReceivableSpec`."""
+
+    type_name: ClassVar[str] = "receivable"
+    spec: ClassVar[type[AssetSpecBase]] = ReceivableSpec
+
+    @staticmethod
+    def compile(specs: Sequence[ReceivableSpec], ctx: CompileContext) -> AmortisingBlock:
+        """Each receivable pays its whole balance in its collection month."""
+        n = len(specs)
+        month = np.fromiter(
+            (max(1, months_between(ctx.cutoff, s.due_date) + s.collection_lag_months
+                 + ctx.receivable_delay_months) for s in specs),
+            np.int64, n,
+        )
+        n_months = int(month.max())
+        rows = np.arange(1, n_months + 1)[:, None]
+        at = rows == month[None, :]
+        age0 = np.fromiter((s.age for s in specs), np.int64, n)
+        return AmortisingBlock(
+            ids=tuple(s.id for s in specs),
+            balance0=np.fromiter((s.balance for s in specs), np.float64, n),
+            age0=age0,
+            term=age0 + month,
+            accrual_rate=np.zeros((n_months, n)),
+            pay=np.ascontiguousarray(at),
+            sched_frac=np.ascontiguousarray(at.astype(np.float64)),
+            prepayable=np.zeros(n, dtype=np.bool_),
+            rate0=np.zeros(n),
+            kind="receivable",
+        )

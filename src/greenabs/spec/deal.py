@@ -1,0 +1,584 @@
+"""The deal model: frozen, validated pydantic models of a deal file.
+
+These models are both the validated form of the YAML deal file (their JSON Schema is what
+``greenabs schema`` exports) and the immutable model objects the engine compiles.  Checks that
+need the whole deal (cross references, date order, tranche sizes against the pool) run in
+:meth:`DealSpec._cross_check` and name the field path in their message.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from greenabs.assets import AssetSpec
+from greenabs.calendar import DayCount, Frequency
+
+__all__ = [
+    "AccountSpec",
+    "AssumptionsSpec",
+    "CallSpec",
+    "CouponSpec",
+    "DatesSpec",
+    "DealSpec",
+    "DefaultSpec",
+    "FeeSpec",
+    "OCTargetSpec",
+    "PoolSpec",
+    "PrepaymentSpec",
+    "RecoverySpec",
+    "RetentionSpec",
+    "Step",
+    "StructureSpec",
+    "TargetSpec",
+    "TrancheSpec",
+    "TriggerSpec",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+# --------------------------------------------------------------------------- dates and pool
+class DatesSpec(_Frozen):
+    """Key dates and conventions of the deal."""
+
+    cutoff: date = Field(description="Pool cut-off date: collections after it belong to the SPV")
+    closing: date = Field(description="Issue date of the notes; interest accrues from it")
+    first_payment: date = Field(description="First payment date")
+    frequency: Frequency = Frequency.monthly
+    day_count: DayCount = DayCount.act_365f
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.closing < self.cutoff:
+            raise ValueError(f"closing ({self.closing}) is before cutoff ({self.cutoff})")
+        if self.first_payment <= self.closing:
+            raise ValueError(
+                f"first_payment ({self.first_payment}) must be after closing ({self.closing})"
+            )
+        return self
+
+
+class PoolSpec(_Frozen):
+    """The collateral pool: inline assets, or a loan tape loaded into ``assets``."""
+
+    servicing_fee: float = Field(
+        0.0, ge=0, le=0.2, description="Annual servicing rate on the pool balance"
+    )
+    assets: tuple[AssetSpec, ...] = Field(min_length=1)
+    tape: str | None = Field(None, description="Loan tape (CSV or Excel) the assets came from")
+
+    @property
+    def balance(self) -> float:
+        """Cut-off balance of the pool (net investment for leases, face for receivables)."""
+        return float(sum(getattr(a, "balance", None) or 0.0 for a in self.assets))
+
+
+# --------------------------------------------------------------------------- assumptions
+class _Curve(_Frozen):
+    vector: tuple[Rate, ...] | None = Field(None, min_length=1, description="Annual rates")
+    by: Literal["period", "age"] = Field(
+        "period", description="Index a vector by projection month or by loan age"
+    )
+
+
+class PrepaymentSpec(_Curve):
+    """Voluntary prepayment: one of a constant CPR, a PSA speed or a CPR vector."""
+
+    cpr: Rate | None = None
+    psa: float | None = Field(None, ge=0, le=10000, description="Speed in percent of PSA")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        given = [k for k in ("cpr", "psa", "vector") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of cpr, psa, vector (got {given or 'none'})")
+        return self
+
+
+class DefaultSpec(_Curve):
+    """Defaults: one of a constant CDR, an SDA speed or a CDR vector."""
+
+    cdr: Rate | None = None
+    sda: float | None = Field(None, ge=0, le=100000, description="Speed in percent of SDA")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        given = [k for k in ("cdr", "sda", "vector") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of cdr, sda, vector (got {given or 'none'})")
+        return self
+
+
+class RecoverySpec(_Frozen):
+    """Recovery on defaulted balance: ``rate`` of it, received ``lag_months`` later."""
+
+    rate: Rate = 0.0
+    lag_months: int = Field(0, ge=0, le=120)
+
+
+class AssumptionsSpec(_Frozen):
+    """Performance and market assumptions of a run."""
+
+    prepayment: PrepaymentSpec = PrepaymentSpec(cpr=0.0)
+    default: DefaultSpec = DefaultSpec(cdr=0.0)
+    recovery: RecoverySpec = RecoverySpec()
+    rates: dict[Name, float | tuple[float, ...]] = Field(
+        default_factory=dict,
+        description="Index paths: a flat rate or monthly values from the cut-off",
+    )
+    receivable_delay_months: int = Field(
+        0, ge=0, le=240, description="Extra months every receivable is collected late"
+    )
+    call_exercise: bool = Field(True, description="Exercise the clean-up call when allowed")
+
+
+# --------------------------------------------------------------------------- structure
+class StepUpSpec(_Frozen):
+    """A coupon step-up from a date."""
+
+    date: date
+    spread: float = Field(gt=0, lt=1, description="Added to the coupon from the date on")
+
+
+class CouponSpec(_Frozen):
+    """A tranche coupon: ``fixed``, or ``index`` plus ``margin`` (floored and capped)."""
+
+    fixed: float | None = Field(None, ge=0, lt=1)
+    index: Name | None = None
+    margin: float = Field(0.0, gt=-1, lt=1)
+    floor: float | None = Field(None, ge=-1, lt=1)
+    cap: float | None = Field(None, gt=-1, lt=1)
+    step_up: StepUpSpec | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.fixed is None) == (self.index is None):
+            raise ValueError("give fixed, or index with margin")
+        return self
+
+
+class TrancheSpec(_Frozen):
+    """A class of securities, in order of seniority in ``structure.tranches``."""
+
+    name: Name
+    balance: float = Field(gt=0)
+    coupon: CouponSpec | None = None
+    residual: bool = Field(False, description="Equity class: receives what is left")
+    deferrable: bool = Field(False, description="Unpaid interest is carried forward, not an EoD")
+    price: float = Field(100.0, gt=0, le=200, description="Price per 100 of face for yield")
+    rating: str | None = None
+
+    @model_validator(mode="after")
+    def _coupon(self) -> Self:
+        if self.coupon is None and not self.residual:
+            raise ValueError("a tranche that is not residual needs a coupon")
+        return self
+
+
+class FeeSpec(_Frozen):
+    """A senior expense: ``rate`` on a balance, a yearly ``amount``, or a ``once`` payment."""
+
+    name: Name
+    rate: float | None = Field(None, ge=0, le=0.2, description="Annual rate on the base")
+    base: Literal["pool_balance", "original_pool_balance", "notes_balance"] = "pool_balance"
+    amount: float | None = Field(None, ge=0, description="Amount per year, accrued by day count")
+    once: float | None = Field(None, ge=0, description="Paid once, on the first payment date")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        given = [k for k in ("rate", "amount", "once") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of rate, amount, once (got {given or 'none'})")
+        return self
+
+
+class TargetSpec(_Frozen):
+    """A balance target: a fixed ``amount``, or ``percent`` of a balance, with a ``floor``."""
+
+    amount: float | None = Field(None, ge=0)
+    percent: float | None = Field(None, ge=0, le=1)
+    of: Literal["pool_balance", "original_pool_balance", "notes_balance"] = "pool_balance"
+    floor: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.amount is None) == (self.percent is None):
+            raise ValueError("give amount, or percent (of a balance)")
+        return self
+
+
+class AccountSpec(_Frozen):
+    """A reserve account: ``initial`` funded at closing, topped up to ``target`` from the
+    waterfall, the excess over target released to available funds."""
+
+    name: Name
+    initial: float = Field(0.0, ge=0, description="Funded at closing")
+    target: TargetSpec | None = None
+
+
+class OCTargetSpec(_Frozen):
+    """Overcollateralisation target: principal is paid until the pool exceeds the notes by it."""
+
+    percent: float = Field(ge=0, le=1)
+    of: Literal["pool_balance", "original_pool_balance"] = "original_pool_balance"
+    floor: float = Field(0.0, ge=0)
+
+
+class TriggerKind(StrEnum):
+    """What a trigger tests."""
+
+    cumulative_loss = "cumulative_loss"
+    """Cumulative net loss / original pool balance above ``threshold``."""
+    oc_ratio = "oc_ratio"
+    """Pool balance / balance of ``tranches`` (and all senior to them) below ``threshold``."""
+    ic_ratio = "ic_ratio"
+    """Interest collections / interest due on ``tranches`` below ``threshold``."""
+    reserve_shortfall = "reserve_shortfall"
+    """Balance of ``account`` below ``threshold`` x its target."""
+    interest_shortfall = "interest_shortfall"
+    """Any of ``tranches`` left with unpaid interest on the previous payment date."""
+
+
+class TriggerEffect(StrEnum):
+    """What a breached trigger does."""
+
+    sequential = "sequential"
+    """Pro-rata principal steps pay sequentially."""
+    turbo = "turbo"
+    """All funds left after interest pay principal, senior first."""
+    accelerate = "accelerate"
+    """Event of default: the post-acceleration waterfall (interest then principal, class by
+    class in seniority) replaces the normal one."""
+
+
+class TriggerSpec(_Frozen):
+    """A test on each payment date; once breached it stays breached unless ``curable``."""
+
+    name: Name
+    kind: TriggerKind
+    threshold: float = Field(0.0, ge=0)
+    tranches: tuple[Name, ...] = ()
+    account: Name | None = None
+    effect: TriggerEffect = TriggerEffect.sequential
+    curable: bool = False
+
+
+class CallSpec(_Frozen):
+    """Clean-up call: when the pool factor falls to ``pool_factor`` or below, the pool is
+    bought back at ``price`` x its balance (defaulted assets at their expected recovery)."""
+
+    pool_factor: float = Field(0.10, gt=0, lt=1)
+    price: float = Field(1.0, gt=0, le=2)
+
+
+class RetentionSpec(_Frozen):
+    """The originator's risk retention.
+
+    ``vertical``: ``share`` of every tranche.  ``horizontal``: ``share`` of the total issue,
+    held in the most junior tranche(s).  ``l_shaped``: ``vertical_share`` of every tranche plus
+    ``horizontal_share`` of the issue in the junior tranche(s).  ``minimum`` is the regulatory
+    floor (PBoC/CBRC Announcement [2013] No. 21: 5%).
+    """
+
+    form: Literal["vertical", "horizontal", "l_shaped"]
+    share: float | None = Field(None, gt=0, le=1)
+    vertical_share: float | None = Field(None, gt=0, le=1)
+    horizontal_share: float | None = Field(None, gt=0, le=1)
+    minimum: float = Field(0.05, ge=0, le=1)
+    holder: str = "originator"
+
+    @model_validator(mode="after")
+    def _shares(self) -> Self:
+        if self.form == "l_shaped":
+            if self.vertical_share is None or self.horizontal_share is None:
+                raise ValueError("l_shaped retention needs vertical_share and horizontal_share")
+        elif self.share is None:
+            raise ValueError(f"{self.form} retention needs share")
+        return self
+
+
+# --------------------------------------------------------------------------- waterfall steps
+def _names(v: Any, key: str) -> Any:
+    if isinstance(v, str):
+        return {key: [v]}
+    if isinstance(v, list | tuple):
+        return {key: list(v)}
+    return v
+
+
+def _single(v: Any, key: str) -> Any:
+    return {key: v} if isinstance(v, str) else v
+
+
+class FeesArgs(_Frozen):
+    fees: tuple[Name, ...] = Field(min_length=1)
+    support: Name | None = Field(None, description="Account that covers a shortfall")
+
+
+class InterestArgs(_Frozen):
+    tranches: tuple[Name, ...] = Field(min_length=1)
+    support: Name | None = Field(None, description="Account that covers a shortfall")
+
+
+class PrincipalArgs(_Frozen):
+    tranches: tuple[Name, ...] = Field(min_length=1)
+    mode: Literal["sequential", "pro_rata"] = "sequential"
+
+
+class AccountArgs(_Frozen):
+    account: Name
+
+
+class ResidualArgs(_Frozen):
+    tranche: Name
+
+
+def _arg(model: type[BaseModel], fn: Any, key: str, shorthand: Any) -> Any:
+    return Annotated[
+        model,
+        BeforeValidator(lambda v: fn(v, key), json_schema_input_type=shorthand | model),
+    ]
+
+
+class PayFees(_Frozen):
+    """Pay accrued fees (pro rata among those listed), with any unpaid amount carried."""
+
+    pay_fees: _arg(FeesArgs, _names, "fees", str | list[str])  # type: ignore[valid-type]
+
+
+class PayInterest(_Frozen):
+    """Pay current and carried-forward interest of the tranches (pro rata among them)."""
+
+    pay_interest: _arg(InterestArgs, _names, "tranches", str | list[str])  # type: ignore[valid-type]
+
+
+class PayPrincipal(_Frozen):
+    """Pay the principal distribution amount to the tranches, sequentially or pro rata."""
+
+    pay_principal: _arg(PrincipalArgs, _names, "tranches", str | list[str])  # type: ignore[valid-type]
+
+
+class FundReserve(_Frozen):
+    """Top the account up to its target from available funds."""
+
+    fund_reserve: _arg(AccountArgs, _single, "account", str)  # type: ignore[valid-type]
+
+
+class DrawReserve(_Frozen):
+    """Move the account's whole balance into available funds."""
+
+    draw_reserve: _arg(AccountArgs, _single, "account", str)  # type: ignore[valid-type]
+
+
+class PayResidual(_Frozen):
+    """Pay everything left to the residual tranche (principal first, then excess)."""
+
+    pay_residual: _arg(ResidualArgs, _single, "tranche", str)  # type: ignore[valid-type]
+
+
+STEP_TYPES: dict[str, type[_Frozen]] = {
+    "pay_fees": PayFees,
+    "pay_interest": PayInterest,
+    "pay_principal": PayPrincipal,
+    "fund_reserve": FundReserve,
+    "draw_reserve": DrawReserve,
+    "pay_residual": PayResidual,
+}
+
+
+def _step_tag(v: Any) -> str | None:
+    if isinstance(v, dict):
+        keys = list(v)
+        return keys[0] if len(keys) == 1 and keys[0] in STEP_TYPES else None
+    for name in STEP_TYPES:
+        if hasattr(v, name):
+            return name
+    return None
+
+
+Step = Annotated[
+    Annotated[PayFees, Tag("pay_fees")]
+    | Annotated[PayInterest, Tag("pay_interest")]
+    | Annotated[PayPrincipal, Tag("pay_principal")]
+    | Annotated[FundReserve, Tag("fund_reserve")]
+    | Annotated[DrawReserve, Tag("draw_reserve")]
+    | Annotated[PayResidual, Tag("pay_residual")],
+    Discriminator(
+        _step_tag,
+        custom_error_type="unknown_step",
+        custom_error_message="a step is a mapping with one key, one of: " + ", ".join(STEP_TYPES),
+        custom_error_context={"steps": ", ".join(STEP_TYPES)},
+    ),
+]
+"""One waterfall step, written in YAML as a mapping with a single key."""
+
+
+def step_kind(step: BaseModel) -> str:
+    """The action name of a step (its single field)."""
+    return next(iter(type(step).model_fields))
+
+
+def step_args(step: BaseModel) -> Any:
+    """The arguments model of a step."""
+    return getattr(step, step_kind(step))
+
+
+class StructureSpec(_Frozen):
+    """The SPV: fees, accounts, tranches, triggers, call, retention and the waterfall."""
+
+    fees: tuple[FeeSpec, ...] = ()
+    accounts: tuple[AccountSpec, ...] = ()
+    tranches: tuple[TrancheSpec, ...] = Field(min_length=1)
+    triggers: tuple[TriggerSpec, ...] = ()
+    oc_target: OCTargetSpec | None = None
+    call: CallSpec | None = None
+    retention: RetentionSpec | None = None
+    waterfall: tuple[Step, ...] = Field(min_length=1)
+    waterfall_after_default: tuple[Step, ...] | None = Field(
+        None, description="Post-acceleration order; built from seniority when not given"
+    )
+
+
+class DealSpec(_Frozen):
+    """A whole deal file."""
+
+    name: str = Field(min_length=1)
+    currency: str = Field("CNY", min_length=3, max_length=3)
+    dates: DatesSpec
+    pool: PoolSpec
+    assumptions: AssumptionsSpec = AssumptionsSpec()
+    structure: StructureSpec
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Self:
+        problems = cross_check(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def tranche(self, name: str) -> TrancheSpec:
+        """The tranche called ``name``."""
+        return next(t for t in self.structure.tranches if t.name == name)
+
+
+def _dupes(names: list[str]) -> set[str]:
+    return {n for n in names if names.count(n) > 1}
+
+
+def cross_check(deal: DealSpec) -> list[str]:
+    """Problems that need the whole deal, each starting with its field path."""
+    st = deal.structure
+    out: list[str] = []
+    tranches = [t.name for t in st.tranches]
+    fees = [f.name for f in st.fees]
+    accounts = [a.name for a in st.accounts]
+    for path, names in (("tranches", tranches), ("fees", fees), ("accounts", accounts)):
+        for d in sorted(_dupes(names)):
+            out.append(f"structure.{path}: name {d!r} is used twice")
+    pool_bal = deal.pool.balance
+    notes = sum(t.balance for t in st.tranches)
+    if notes > pool_bal * (1 + 1e-9) + 0.005:
+        out.append(
+            f"structure.tranches: tranche balances total {notes:,.2f}, more than the pool "
+            f"balance {pool_bal:,.2f}"
+        )
+    if deal.pool.servicing_fee > 0:
+        svc = next((f for f in st.fees if f.name == "servicing"), None)
+        if svc is not None and svc.rate is not None and abs(svc.rate - deal.pool.servicing_fee) > 1e-12:
+            out.append(
+                f"structure.fees: fee 'servicing' has rate {svc.rate} but "
+                f"pool.servicing_fee is {deal.pool.servicing_fee}"
+            )
+    indexes = set(deal.assumptions.rates)
+    for i, t in enumerate(st.tranches):
+        if t.coupon is not None and t.coupon.index is not None and t.coupon.index not in indexes:
+            out.append(
+                f"structure.tranches[{i}].coupon.index: index {t.coupon.index!r} has no path in "
+                f"assumptions.rates (known: {', '.join(sorted(indexes)) or 'none'})"
+            )
+    for name in sorted({getattr(a, "index", None) for a in deal.pool.assets} - {None}):
+        if name not in indexes:
+            out.append(f"pool.assets: index {name!r} has no path in assumptions.rates")
+    ids = [a.id for a in deal.pool.assets]
+    for d in sorted(_dupes(ids))[:5]:
+        out.append(f"pool.assets: asset id {d!r} is used twice")
+
+    def ref(path: str, name: str | None, known: list[str], what: str) -> None:
+        if name is not None and name not in known:
+            out.append(f"{path}: unknown {what} {name!r} (known: {', '.join(known) or 'none'})")
+
+    principal_paid: set[str] = set()
+    fees_paid: set[str] = set()
+    for label, steps in (("waterfall", st.waterfall), ("waterfall_after_default",
+                                                      st.waterfall_after_default or ())):
+        for i, step in enumerate(steps):
+            kind, args = step_kind(step), step_args(step)
+            path = f"structure.{label}[{i}].{kind}"
+            if kind == "pay_fees":
+                for f in args.fees:
+                    ref(path, f, fees, "fee")
+                fees_paid |= set(args.fees)
+                ref(path, args.support, accounts, "account")
+            elif kind == "pay_interest":
+                for t in args.tranches:
+                    ref(path, t, tranches, "tranche")
+                    if t in tranches and deal.tranche(t).coupon is None:
+                        out.append(f"{path}: tranche {t!r} has no coupon")
+                ref(path, args.support, accounts, "account")
+            elif kind == "pay_principal":
+                for t in args.tranches:
+                    ref(path, t, tranches, "tranche")
+                principal_paid |= set(args.tranches)
+            elif kind in ("fund_reserve", "draw_reserve"):
+                ref(path, args.account, accounts, "account")
+                if kind == "fund_reserve" and args.account in accounts:
+                    acc = st.accounts[accounts.index(args.account)]
+                    if acc.target is None:
+                        out.append(f"{path}: account {args.account!r} has no target to fund to")
+            elif kind == "pay_residual":
+                ref(path, args.tranche, tranches, "tranche")
+                if args.tranche in tranches and not deal.tranche(args.tranche).residual:
+                    out.append(f"{path}: tranche {args.tranche!r} is not marked residual: true")
+                principal_paid.add(args.tranche)
+    for i, t in enumerate(st.tranches):
+        if t.name not in principal_paid:
+            out.append(
+                f"structure.tranches[{i}]: tranche {t.name!r} is never paid principal "
+                "(add it to a pay_principal or pay_residual step)"
+            )
+    for i, f in enumerate(st.fees):
+        if f.name not in fees_paid:
+            out.append(f"structure.fees[{i}]: fee {f.name!r} is never paid (add a pay_fees step)")
+    if deal.pool.servicing_fee > 0 and "servicing" not in fees:
+        out.append(
+            "pool.servicing_fee: set, but structure.fees has no fee named 'servicing' to pay it"
+        )
+    for i, trg in enumerate(st.triggers):
+        path = f"structure.triggers[{i}]"
+        for t in trg.tranches:
+            ref(path + ".tranches", t, tranches, "tranche")
+        if trg.kind in ("oc_ratio", "ic_ratio", "interest_shortfall") and not trg.tranches:
+            out.append(f"{path}.tranches: a {trg.kind.value} trigger needs tranches")
+        if trg.kind == "reserve_shortfall":
+            if trg.account is None:
+                out.append(f"{path}.account: a reserve_shortfall trigger needs an account")
+            ref(path + ".account", trg.account, accounts, "account")
+    return out
