@@ -1,0 +1,462 @@
+"""The SPV's waterfall: typed steps applied on each payment date, vectorised over scenarios.
+
+Each payment date ``k``:
+
+1. the pool's collections of the collection months paid on ``k`` become available funds (and,
+   if the clean-up call is exercised, the call proceeds; the deal then terminates);
+2. fees and tranche coupons accrue automatically on the deal's day count (no "accrue" step);
+3. reserve balances above target are released into available funds;
+4. triggers are tested; breached ones switch principal to sequential, turbo the senior class
+   or accelerate (post-default waterfall);
+5. the steps run in order, each a vectorised operation over the scenario axis;
+6. the conservation audit checks, for every scenario, that opening account balances plus
+   collections equal payments plus closing account balances, to a cent.
+
+Principal distribution amount (PDA) of a date: at least the scheduled and prepaid principal
+collected, and at least what brings the notes down to the pool balance less the
+overcollateralisation target (so excess spread covers defaults); the whole outstanding balance
+at termination, under turbo or after acceleration.  Recoveries are available funds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from greenabs.assets.base import months_between
+from greenabs.calendar import DealCalendar
+from greenabs.collateral import PoolCashflows
+from greenabs.errors import ConservationError
+from greenabs.spec.deal import (
+    AccountSpec,
+    DealSpec,
+    FeeSpec,
+    PayFees,
+    PayInterest,
+    PayPrincipal,
+    PayResidual,
+    Step,
+    TargetSpec,
+    TrancheSpec,
+    TriggerSpec,
+    step_args,
+    step_kind,
+)
+
+__all__ = ["TOLERANCE", "WaterfallResult", "period_flows", "run_waterfall"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+TOLERANCE = 0.01
+"""Largest cash difference (currency units) the conservation audit accepts: one cent."""
+
+TRANCHE_FIELDS = (
+    "begin_balance", "interest_due", "interest_paid", "principal_paid", "residual_paid",
+    "interest_shortfall", "writedown", "end_balance",
+)
+FEE_FIELDS = ("due", "paid", "unpaid")
+ACCOUNT_FIELDS = ("begin_balance", "deposit", "withdrawal", "end_balance")
+DEAL_FIELDS = (
+    "interest_collected", "principal_collected", "recovery_collected", "call_proceeds",
+    "available_funds", "reserve_draws", "residual_released", "pool_begin_balance",
+    "pool_end_balance", "default", "loss", "cumulative_loss", "principal_distribution_amount",
+    "audit_difference",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class WaterfallResult:
+    """Per-period arrays, each shaped (S, K).
+
+    ``tranches[name][field]``, ``fees[name][field]``, ``accounts[name][field]``,
+    ``triggers[name]`` (bool, breached after the test), ``deal[field]``.
+    """
+
+    tranches: dict[str, dict[str, FloatArray]]
+    fees: dict[str, dict[str, FloatArray]]
+    accounts: dict[str, dict[str, FloatArray]]
+    triggers: dict[str, BoolArray]
+    deal: dict[str, FloatArray]
+    coupons: dict[str, FloatArray]
+    active: BoolArray
+
+
+def period_flows(pool: PoolCashflows, cal: DealCalendar) -> dict[str, FloatArray]:
+    """Monthly pool flows gathered per payment period: ``field -> (S, K)``.
+
+    Flow fields are summed over the months each date pays; ``begin_balance`` and
+    ``end_balance`` are the pool balance before the first and after the last of those months
+    (carried through a period that pays no month).
+    """
+    k_n = cal.n_periods
+    assign = np.zeros((pool.n_months, k_n))
+    assign[np.arange(pool.n_months), cal.period_of_month] = 1.0
+    out = {k: v @ assign for k, v in pool.flows.items() if k not in ("begin_balance", "end_balance")}
+    end = pool.flows["end_balance"]
+    s_n = end.shape[0]
+    last = np.full(k_n, -1)
+    for m, k in enumerate(cal.period_of_month):
+        last[k] = m
+    last = np.maximum.accumulate(last)
+    out["end_balance"] = np.where(
+        last >= 0, end[:, np.maximum(last, 0)], np.full((s_n, 1), pool.original_balance)
+    )
+    out["begin_balance"] = np.concatenate(
+        [np.full((s_n, 1), pool.original_balance), out["end_balance"][:, :-1]], axis=1
+    )
+    return out
+
+
+def _coupons(deal: DealSpec, cal: DealCalendar) -> dict[str, FloatArray]:
+    """Annual coupon of each tranche per period (K,)."""
+    starts = [cal.closing, *cal.payment_dates[:-1]]
+    paths = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))
+             for k, v in deal.assumptions.rates.items()}
+    out: dict[str, FloatArray] = {}
+    for t in deal.structure.tranches:
+        c = t.coupon
+        if c is None:
+            out[t.name] = np.zeros(cal.n_periods)
+            continue
+        if c.fixed is not None:
+            rate = np.full(cal.n_periods, c.fixed)
+        else:
+            assert c.index is not None
+            path = paths[c.index]
+            idx = np.array([min(max(months_between(cal.cutoff, s) - 1, 0), len(path) - 1)
+                            for s in starts])
+            rate = np.clip(path[idx] + c.margin,
+                           -np.inf if c.floor is None else c.floor,
+                           np.inf if c.cap is None else c.cap)
+        if c.step_up is not None:
+            up = c.step_up
+            rate = rate + np.array([up.spread if s >= up.date else 0.0 for s in starts])
+        out[t.name] = rate
+    return out
+
+
+def _target(spec: TargetSpec | None, pool_bal: FloatArray, orig: float,
+            notes: FloatArray) -> FloatArray:
+    if spec is None:
+        return np.zeros_like(pool_bal)
+    if spec.amount is not None:
+        return np.full_like(pool_bal, spec.amount)
+    assert spec.percent is not None
+    base = {"pool_balance": pool_bal, "original_pool_balance": np.full_like(pool_bal, orig),
+            "notes_balance": notes}[spec.of]
+    return np.maximum(spec.percent * base, spec.floor)
+
+
+def _default_acceleration(deal: DealSpec) -> tuple[Step, ...]:
+    """Post-acceleration order: all fees, then interest and principal class by class in
+    seniority, then the residual class."""
+    st = deal.structure
+    steps: list[Any] = []
+    if st.fees:
+        steps.append(PayFees.model_validate({"pay_fees": [f.name for f in st.fees]}))
+    residual = None
+    for t in st.tranches:
+        if t.residual:
+            residual = t.name
+            continue
+        steps.append(PayInterest.model_validate({"pay_interest": t.name}))
+        steps.append(PayPrincipal.model_validate({"pay_principal": t.name}))
+    if residual is not None:
+        steps.append(PayResidual.model_validate({"pay_residual": residual}))
+    return tuple(steps)
+
+
+class _State:
+    """Mutable state of the waterfall over S scenarios (private to :func:`run_waterfall`)."""
+
+    def __init__(self, deal: DealSpec, n_s: int, n_k: int) -> None:
+        st = deal.structure
+        self.tranches: list[TrancheSpec] = list(st.tranches)
+        self.fees: dict[str, FeeSpec] = {f.name: f for f in st.fees}
+        self.accounts_spec: dict[str, AccountSpec] = {a.name: a for a in st.accounts}
+        self.bal = {t.name: np.full(n_s, t.balance) for t in st.tranches}
+        self.int_short = {t.name: np.zeros(n_s) for t in st.tranches}
+        self.int_due = {t.name: np.zeros(n_s) for t in st.tranches}
+        self.fee_unpaid = {f.name: np.zeros(n_s) for f in st.fees}
+        self.fee_due = {f.name: np.zeros(n_s) for f in st.fees}
+        self.acct = {a.name: np.full(n_s, a.initial) for a in st.accounts}
+        self.latched = {t.name: np.zeros(n_s, dtype=np.bool_) for t in st.triggers}
+        self.cum_loss = np.zeros(n_s)
+        z = lambda: np.zeros((n_s, n_k))  # noqa: E731
+        self.rec_t = {t.name: {f: z() for f in TRANCHE_FIELDS} for t in st.tranches}
+        self.rec_f = {f.name: {g: z() for g in FEE_FIELDS} for f in st.fees}
+        self.rec_a = {a.name: {g: z() for g in ACCOUNT_FIELDS} for a in st.accounts}
+        self.rec_d = {g: z() for g in DEAL_FIELDS}
+        self.rec_trg = {t.name: np.zeros((n_s, n_k), dtype=np.bool_) for t in st.triggers}
+        # per-period working values
+        self.avail = np.zeros(n_s)
+        self.pda = np.zeros(n_s)
+        self.draws = np.zeros(n_s)
+        self.k = 0
+
+    def notes_balance(self) -> FloatArray:
+        return np.sum([self.bal[t.name] for t in self.tranches], axis=0)
+
+
+def _pay_pro_rata(avail: FloatArray, dues: list[FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
+    total = np.sum(dues, axis=0)
+    paid_total = np.minimum(np.maximum(avail, 0.0), total)
+    share = np.divide(paid_total, total, out=np.zeros_like(total), where=total > 0)
+    return paid_total, [d * share for d in dues]
+
+
+def _support(s: _State, account: str | None, shortfall: FloatArray, mask: BoolArray) -> FloatArray:
+    """Draw up to ``shortfall`` from a supporting account (only where ``mask``)."""
+    if account is None:
+        return np.zeros_like(shortfall)
+    draw = np.where(mask, np.minimum(s.acct[account], np.maximum(shortfall, 0.0)), 0.0)
+    s.acct[account] = s.acct[account] - draw
+    s.rec_a[account]["withdrawal"][:, s.k] += draw
+    s.draws += draw
+    return draw
+
+
+def _run_steps(s: _State, steps: tuple[Step, ...], mask: BoolArray, seq: BoolArray,
+               turbo: BoolArray, accelerated: bool, terminal: BoolArray,
+               targets: dict[str, FloatArray]) -> None:
+    """Run one waterfall's steps on the scenarios in ``mask``."""
+    k = s.k
+    avail = np.where(mask, s.avail, 0.0)
+    rest = s.avail - avail
+    for step in steps:
+        kind, args = step_kind(step), step_args(step)
+        if kind == "pay_fees":
+            dues = [s.fee_due[f] for f in args.fees]
+            total = np.sum(dues, axis=0)
+            paid, _ = _pay_pro_rata(avail, [total])
+            avail = avail - paid
+            drawn = _support(s, args.support, total - paid, mask)
+            _, parts = _pay_pro_rata(paid + drawn, dues)
+            for f, part in zip(args.fees, parts, strict=True):
+                s.fee_due[f] = s.fee_due[f] - part
+                s.rec_f[f]["paid"][:, k] += part
+        elif kind == "pay_interest":
+            dues = [s.int_due[t] for t in args.tranches]
+            total = np.sum(dues, axis=0)
+            paid, _ = _pay_pro_rata(avail, [total])
+            avail = avail - paid
+            drawn = _support(s, args.support, total - paid, mask)
+            _, parts = _pay_pro_rata(paid + drawn, dues)
+            for t, part in zip(args.tranches, parts, strict=True):
+                s.int_due[t] = s.int_due[t] - part
+                s.rec_t[t]["interest_paid"][:, k] += part
+        elif kind == "pay_principal":
+            names = list(args.tranches)
+            outstanding = np.sum([s.bal[t] for t in names], axis=0)
+            full = accelerated | turbo | terminal
+            limit = np.where(full, outstanding, np.minimum(s.pda, outstanding))
+            amount = np.minimum(avail, limit)
+            sequential = (args.mode == "sequential") | seq | accelerated
+            left = amount.copy()
+            seq_pay = {}
+            for t in names:
+                p = np.minimum(left, s.bal[t])
+                seq_pay[t] = p
+                left = left - p
+            pro = {t: np.divide(amount * s.bal[t], outstanding, out=np.zeros_like(amount),
+                                where=outstanding > 0) for t in names}
+            for t in names:
+                p = np.where(sequential, seq_pay[t], pro[t])
+                s.bal[t] = s.bal[t] - p
+                s.rec_t[t]["principal_paid"][:, k] += p
+            avail = avail - amount
+            s.pda = np.maximum(s.pda - amount, 0.0)
+        elif kind == "fund_reserve":
+            need = np.maximum(targets[args.account] - s.acct[args.account], 0.0)
+            dep = np.minimum(avail, need)
+            s.acct[args.account] = s.acct[args.account] + dep
+            s.rec_a[args.account]["deposit"][:, k] += dep
+            avail = avail - dep
+        elif kind == "draw_reserve":
+            draw = np.where(mask, s.acct[args.account], 0.0)
+            s.acct[args.account] = s.acct[args.account] - draw
+            s.rec_a[args.account]["withdrawal"][:, k] += draw
+            s.draws += draw
+            avail = avail + draw
+        elif kind == "pay_residual":
+            t = args.tranche
+            full = accelerated | terminal
+            limit = np.where(full, s.bal[t], np.minimum(s.pda, s.bal[t]))
+            prin = np.minimum(avail, limit)
+            s.bal[t] = s.bal[t] - prin
+            s.pda = np.maximum(s.pda - prin, 0.0)
+            s.rec_t[t]["principal_paid"][:, k] += prin
+            s.rec_t[t]["residual_paid"][:, k] += avail - prin
+            avail = np.zeros_like(avail)
+    s.avail = rest + avail
+
+
+def _trigger_breach(trg: TriggerSpec, s: _State, pf: dict[str, FloatArray], k: int,
+                    orig: float, targets: dict[str, FloatArray]) -> BoolArray:
+    names = [t.name for t in s.tranches]
+    if trg.kind == "cumulative_loss":
+        return s.cum_loss / orig > trg.threshold
+    if trg.kind == "reserve_shortfall":
+        assert trg.account is not None
+        return s.acct[trg.account] < trg.threshold * targets[trg.account] - 1e-9
+    if trg.kind == "interest_shortfall":
+        return np.any([s.int_short[t] > TOLERANCE for t in trg.tranches], axis=0)
+    upto = max(names.index(t) for t in trg.tranches)
+    group = names[: upto + 1]
+    if trg.kind == "oc_ratio":
+        den = np.sum([s.bal[t] for t in group], axis=0)
+        ratio = np.divide(pf["end_balance"][:, k], den, out=np.full_like(den, np.inf),
+                          where=den > 0)
+        return ratio < trg.threshold
+    den = np.sum([s.int_due[t] for t in group], axis=0)
+    ratio = np.divide(pf["interest"][:, k], den, out=np.full_like(den, np.inf), where=den > 0)
+    return ratio < trg.threshold
+
+
+def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> WaterfallResult:
+    """Run the deal's waterfall over every payment date and scenario.
+
+    Raises
+    ------
+    ConservationError
+        If, in any period and scenario, cash in differs from cash out plus retained balances
+        by more than :data:`TOLERANCE`.
+    """
+    st = deal.structure
+    pf = period_flows(pool, cal)
+    n_s, n_k = pf["interest"].shape
+    orig = pool.original_balance
+    s = _State(deal, n_s, n_k)
+    coupons = _coupons(deal, cal)
+    after_default = st.waterfall_after_default or _default_acceleration(deal)
+    # future recoveries after each period (the call buyer pays their expected value)
+    rec_left = np.flip(np.cumsum(np.flip(pf["recovery"], axis=1), axis=1), axis=1)
+    future_rec = np.concatenate([rec_left[:, 1:], np.zeros((n_s, 1))], axis=1)
+    alive = np.ones(n_s, dtype=np.bool_)
+    for k in range(n_k):
+        s.k = k
+        s.draws = np.zeros(n_s)
+        live = alive.copy()
+        opening = sum(s.acct.values(), np.zeros(n_s))
+        # 1. collections
+        intr = np.where(live, pf["interest"][:, k], 0.0)
+        prin = np.where(live, pf["scheduled_principal"][:, k] + pf["prepayment"][:, k], 0.0)
+        recv = np.where(live, pf["recovery"][:, k], 0.0)
+        pool_end = np.where(live, pf["end_balance"][:, k], 0.0)
+        notes_before = s.notes_balance()
+        call = np.zeros(n_s, dtype=np.bool_)
+        if st.call is not None and deal.assumptions.call_exercise and k < n_k - 1:
+            call = live & (pool_end <= st.call.pool_factor * orig) & (notes_before > TOLERANCE)
+        proceeds = np.where(call, st.call.price * pool_end + future_rec[:, k], 0.0) \
+            if st.call is not None else np.zeros(n_s)
+        terminal = live & (call | (k == n_k - 1))
+        s.cum_loss = s.cum_loss + np.where(live, pf["loss"][:, k], 0.0)
+        s.avail = intr + prin + recv + proceeds
+        # 2. accruals
+        pool_begin = np.where(live, pf["begin_balance"][:, k], 0.0)
+        for f in st.fees:
+            if f.rate is not None:
+                base = {"pool_balance": pool_begin, "original_pool_balance": np.full(n_s, orig),
+                        "notes_balance": notes_before}[f.base]
+                due = f.rate * base * cal.accrual[k]
+            elif f.amount is not None:
+                due = np.full(n_s, f.amount * cal.accrual[k])
+            else:
+                assert f.once is not None
+                due = np.full(n_s, f.once if k == 0 else 0.0)
+            due = np.where(live, due, 0.0)
+            s.fee_due[f.name] = s.fee_unpaid[f.name] + due
+            s.rec_f[f.name]["due"][:, k] = s.fee_due[f.name]
+        for t in st.tranches:
+            cur = s.bal[t.name] * coupons[t.name][k] * cal.accrual[k]
+            s.int_due[t.name] = s.int_short[t.name] + np.where(live, cur, 0.0)
+            s.rec_t[t.name]["begin_balance"][:, k] = s.bal[t.name]
+            s.rec_t[t.name]["interest_due"][:, k] = s.int_due[t.name]
+        # 3. reserve release above target (all of it at termination)
+        targets = {a.name: _target(a.target, pool_end, orig, notes_before) for a in st.accounts}
+        for a in st.accounts:
+            s.rec_a[a.name]["begin_balance"][:, k] = s.acct[a.name]
+            keep = np.where(terminal, 0.0, targets[a.name] if a.target is not None else s.acct[a.name])
+            rel = np.maximum(s.acct[a.name] - keep, 0.0)
+            s.acct[a.name] -= rel
+            s.rec_a[a.name]["withdrawal"][:, k] += rel
+            s.draws += rel
+            s.avail = s.avail + rel
+        # 4. triggers
+        for trg in st.triggers:
+            breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
+            s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
+            s.rec_trg[trg.name][:, k] = s.latched[trg.name]
+        eff = {e: np.zeros(n_s, dtype=np.bool_) for e in ("sequential", "turbo", "accelerate")}
+        for trg in st.triggers:
+            eff[trg.effect.value] |= s.latched[trg.name]
+        # 5. principal distribution amount and the steps
+        oc = np.zeros(n_s)
+        if st.oc_target is not None:
+            base = pool_end if st.oc_target.of == "pool_balance" else np.full(n_s, orig)
+            oc = np.maximum(st.oc_target.percent * base, st.oc_target.floor)
+        need = notes_before - np.maximum(pool_end - oc, 0.0)
+        s.pda = np.where(live, np.minimum(notes_before, np.maximum(prin, need)), 0.0)
+        pda0 = s.pda.copy()
+        accel = eff["accelerate"] & live
+        _run_steps(s, st.waterfall, live & ~accel, eff["sequential"], eff["turbo"], False,
+                   terminal, targets)
+        _run_steps(s, after_default, accel, eff["sequential"], eff["turbo"], True,
+                   terminal, targets)
+        # 6. carry unpaid amounts, write off at termination, record
+        released = s.avail.copy()
+        s.avail = np.zeros(n_s)
+        for f in st.fees:
+            s.fee_unpaid[f.name] = np.where(terminal, 0.0, s.fee_due[f.name])
+            s.rec_f[f.name]["unpaid"][:, k] = s.fee_due[f.name]
+        for t in st.tranches:
+            short = s.int_due[t.name]
+            s.int_short[t.name] = np.where(terminal, 0.0, short)
+            r = s.rec_t[t.name]
+            r["interest_shortfall"][:, k] = short
+            wd = np.where(terminal, s.bal[t.name], 0.0)
+            r["writedown"][:, k] = wd
+            s.bal[t.name] = s.bal[t.name] - wd
+            r["end_balance"][:, k] = s.bal[t.name]
+        for a in st.accounts:
+            s.rec_a[a.name]["end_balance"][:, k] = s.acct[a.name]
+        d = s.rec_d
+        d["interest_collected"][:, k] = intr
+        d["principal_collected"][:, k] = prin
+        d["recovery_collected"][:, k] = recv
+        d["call_proceeds"][:, k] = proceeds
+        d["reserve_draws"][:, k] = s.draws
+        d["residual_released"][:, k] = released
+        d["pool_begin_balance"][:, k] = pool_begin
+        d["pool_end_balance"][:, k] = np.where(call, 0.0, pool_end)
+        d["default"][:, k] = np.where(live, pf["default"][:, k], 0.0)
+        d["loss"][:, k] = np.where(live, pf["loss"][:, k], 0.0)
+        d["cumulative_loss"][:, k] = s.cum_loss
+        d["principal_distribution_amount"][:, k] = pda0
+        # audit: opening accounts + collections = payments + closing accounts
+        paid = released.copy()
+        for t in st.tranches:
+            r = s.rec_t[t.name]
+            paid += r["interest_paid"][:, k] + r["principal_paid"][:, k] + r["residual_paid"][:, k]
+        for f in st.fees:
+            paid += s.rec_f[f.name]["paid"][:, k]
+        closing = sum(s.acct.values(), np.zeros(n_s))
+        diff = (opening + intr + prin + recv + proceeds) - (paid + closing)
+        d["available_funds"][:, k] = intr + prin + recv + proceeds + s.draws
+        d["audit_difference"][:, k] = diff
+        bad = np.abs(diff) > TOLERANCE
+        if bad.any():
+            sc = int(np.argmax(bad))
+            raise ConservationError(
+                f"cash not conserved on {cal.payment_dates[k]} (scenario {sc}): "
+                f"in {opening[sc] + intr[sc] + prin[sc] + recv[sc] + proceeds[sc]:,.4f}, "
+                f"out {paid[sc] + closing[sc]:,.4f}, difference {diff[sc]:,.4f}"
+            )
+        alive = live & ~terminal
+    return WaterfallResult(
+        tranches=s.rec_t, fees=s.rec_f, accounts=s.rec_a, triggers=s.rec_trg, deal=s.rec_d,
+        coupons=coupons, active=np.ones((n_s, n_k), dtype=np.bool_),
+    )
