@@ -1,0 +1,227 @@
+"""Command line: ``greenabs run | validate | schema``.
+
+Every error a user can cause ends in one clear message on stderr and exit code 1; usage errors
+(an unknown flag) exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from greenabs.errors import GreenabsError, Problem, SpecError
+
+app = typer.Typer(
+    name="greenabs",
+    help="Securitise green-industry assets: project pools, run waterfalls, price tranches.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+
+def _money(v: float) -> str:
+    return f"{v:,.2f}"
+
+
+def _pct(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}%}"
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _overrides(cpr: float | None, psa: float | None, cdr: float | None, sda: float | None,
+               recovery_rate: float | None, recovery_lag: int | None,
+               receivable_delay: int | None, no_call: bool) -> dict[str, Any]:
+    ch: dict[str, Any] = {}
+    if cpr is not None and psa is not None:
+        raise SpecError("<argument>", Problem("--cpr/--psa", "give one of them, not both"))
+    if cdr is not None and sda is not None:
+        raise SpecError("<argument>", Problem("--cdr/--sda", "give one of them, not both"))
+    if cpr is not None:
+        ch["prepayment"] = {"cpr": cpr}
+    if psa is not None:
+        ch["prepayment"] = {"psa": psa}
+    if cdr is not None:
+        ch["default"] = {"cdr": cdr}
+    if sda is not None:
+        ch["default"] = {"sda": sda}
+    if recovery_rate is not None or recovery_lag is not None:
+        ch["recovery"] = {"rate": recovery_rate, "lag_months": recovery_lag}
+    if receivable_delay is not None:
+        ch["receivable_delay_months"] = receivable_delay
+    if no_call:
+        ch["call_exercise"] = False
+    return ch
+
+
+def _apply(deal: Any, changes: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from greenabs.engine import with_assumptions
+    from greenabs.spec.io import problems_from
+
+    if "recovery" in changes:
+        base = deal.assumptions.recovery
+        rec = changes["recovery"]
+        changes["recovery"] = {
+            "rate": base.rate if rec["rate"] is None else rec["rate"],
+            "lag_months": base.lag_months if rec["lag_months"] is None else rec["lag_months"],
+        }
+    try:
+        return with_assumptions(deal, **changes) if changes else deal
+    except ValidationError as exc:
+        raise SpecError("<argument>", problems_from(exc, "assumptions")) from None
+
+
+def _print_result(result: Any) -> None:
+    s = result.summary()
+    head = Table(title=f"{s['name']}  ({s['currency']})", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    rows = [
+        ("Cut-off / closing", f"{s['cutoff']} / {s['closing']}"),
+        ("Assets", f"{s['n_assets']:,}"),
+        ("Pool balance", _money(s["pool_balance"])),
+        ("Notes issued", _money(s["notes_balance"])),
+        ("Cash collected", _money(s["cash_collected"])),
+        ("Cumulative default", _money(s["cumulative_default"])),
+        ("Cumulative loss", f"{_money(s['cumulative_loss'])} ({_pct(s['cumulative_loss_rate'])})"),
+        ("Average excess spread (p.a.)", _pct(s["average_excess_spread"])),
+        ("Clean-up call", str(s["call_date"] or "not exercised")),
+        ("Payment dates", str(s["n_periods"])),
+        ("Cash audit (max difference)", f"{s['max_audit_difference']:.2e}  OK"),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    out.print(head)
+    tt = Table(title="Tranches", title_justify="left")
+    for col in ("Class", "Balance", "Coupon", "WAL (y)", "Yield", "Mod. dur.", "Principal window",
+                "Final payment", "Loss", "Int. shortfall"):
+        tt.add_column(col, justify="left" if col in ("Class", "Principal window") else "right")
+    for _, r in result.tranches().iterrows():
+        window = (f"{r['principal_window_start']} - {r['principal_window_end']}"
+                  if r["principal_window_start"] else "-")
+        tt.add_row(
+            str(r["name"]) + (" (residual)" if r["residual"] else ""),
+            _money(r["original_balance"]),
+            "-" if r["residual"] else _pct(r["coupon"]),
+            _num(r["wal"]), _pct(r["yield"]), _num(r["modified_duration"]),
+            window, str(r["final_payment_date"] or "-"),
+            _money(r["principal_loss"]), _money(r["interest_shortfall"]),
+        )
+    out.print(tt)
+    flows = result.deal_flows()
+    trig = [c for c in flows.columns if c.startswith("trigger_")]
+    if trig:
+        tg = Table(title="Triggers", title_justify="left")
+        tg.add_column("Trigger")
+        tg.add_column("First breached")
+        for c in trig:
+            hit = flows.index[flows[c]]
+            tg.add_row(c.removeprefix("trigger_"),
+                       str(flows.loc[hit[0], "date"]) if len(hit) else "never")
+        out.print(tg)
+    ret = result.retention
+    if ret is not None:
+        verdict = "[green]complies[/]" if ret.compliant else "[red]does not comply[/]: " + "; ".join(ret.reasons)
+        out.print(f"Risk retention ({ret.form}, {ret.holder}): {_money(ret.total_retained)} = "
+                  f"{ret.share_of_issue:.2%} of the issue, {verdict}")
+
+
+@app.command("run")
+def run_cmd(
+    deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write every result as JSON")] = None,
+    csv_dir: Annotated[Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report with charts")] = None,
+    backend: Annotated[str, typer.Option(help="Collateral kernel: numpy, numba or auto")] = "numpy",
+    loan_level: Annotated[bool, typer.Option("--loan-level", help="Keep per-asset flows (CSV)")] = False,
+    cpr: Annotated[float | None, typer.Option(help="Override: constant CPR")] = None,
+    psa: Annotated[float | None, typer.Option(help="Override: PSA speed (100 = 100%)")] = None,
+    cdr: Annotated[float | None, typer.Option(help="Override: constant CDR")] = None,
+    sda: Annotated[float | None, typer.Option(help="Override: SDA speed (100 = 100%)")] = None,
+    recovery_rate: Annotated[float | None, typer.Option(help="Override: recovery rate")] = None,
+    recovery_lag: Annotated[int | None, typer.Option(help="Override: recovery lag (months)")] = None,
+    receivable_delay: Annotated[int | None, typer.Option(help="Override: extra months receivables are late")] = None,
+    no_call: Annotated[bool, typer.Option("--no-call", help="Do not exercise the clean-up call")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
+) -> None:
+    """Run a deal end to end: pool projection, waterfall, analytics."""
+    from greenabs.engine import run
+    from greenabs.spec.io import load_deal
+
+    deal = load_deal(deal_file)
+    deal = _apply(deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag,
+                                   receivable_delay, no_call))
+    result = run(deal, backend=backend, loan_level=loan_level)
+    if not quiet:
+        _print_result(result)
+    if json_file is not None:
+        result.to_json(json_file)
+        out.print(f"wrote {json_file}")
+    if csv_dir is not None:
+        files = result.to_csv_dir(csv_dir)
+        out.print(f"wrote {len(files)} tables to {csv_dir}/")
+    if report is not None:
+        from greenabs.report import write_report
+
+        write_report(result, report)
+        out.print(f"wrote {report}")
+
+
+@app.command("validate")
+def validate_cmd(deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")]) -> None:
+    """Check a deal file (and its loan tape) without running it."""
+    from greenabs.spec.io import load_deal
+
+    deal = load_deal(deal_file)
+    st = deal.structure
+    out.print(
+        f"[green]valid[/]: {deal.name}: {len(deal.pool.assets):,} assets, pool "
+        f"{_money(deal.pool.balance)} {deal.currency}; tranches "
+        + ", ".join(f"{t.name} {_money(t.balance)}" for t in st.tranches)
+        + f"; {len(st.waterfall)} waterfall steps"
+    )
+
+
+@app.command("schema")
+def schema_cmd(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file")] = None,
+) -> None:
+    """Print the JSON Schema of deal files (for editor completion and checks)."""
+    from greenabs.spec.io import deal_schema
+
+    text = json.dumps(deal_schema(), indent=2)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+def main() -> None:
+    """Entry point of the ``greenabs`` console script."""
+    try:
+        app()
+    except GreenabsError as exc:
+        err.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True)
+        raise SystemExit(1) from None
+    except OSError as exc:
+        err.print(f"[bold red]error[/]: {exc}", highlight=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
