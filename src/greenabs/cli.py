@@ -109,7 +109,8 @@ def _print_result(result: Any) -> None:
     tt = Table(title="Tranches", title_justify="left")
     for col in ("Class", "Balance", "Coupon", "WAL (y)", "Yield", "Mod. dur.", "Principal window",
                 "Final payment", "Loss", "Int. shortfall"):
-        tt.add_column(col, justify="left" if col in ("Class", "Principal window") else "right")
+        tt.add_column(col, justify="left" if col in ("Class", "Principal window") else "right",
+                      no_wrap=True)
     for _, r in result.tranches().iterrows():
         window = (f"{r['principal_window_start']} - {r['principal_window_end']}"
                   if r["principal_window_start"] else "-")

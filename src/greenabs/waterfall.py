@@ -5,9 +5,9 @@ Each payment date ``k``:
 1. the pool's collections of the collection months paid on ``k`` become available funds (and,
    if the clean-up call is exercised, the call proceeds; the deal then terminates);
 2. fees and tranche coupons accrue automatically on the deal's day count (no "accrue" step);
-3. reserve balances above target are released into available funds;
-4. triggers are tested; breached ones switch principal to sequential, turbo the senior class
-   or accelerate (post-default waterfall);
+3. triggers are tested on the balances before this date's payments; breached ones switch
+   principal to sequential, turbo the senior class or accelerate (post-default waterfall);
+4. reserve balances above target are released into available funds (all at termination);
 5. the steps run in order, each a vectorised operation over the scenario axis;
 6. the conservation audit checks, for every scenario, that opening account balances plus
    collections equal payments plus closing account balances, to a cent.
@@ -375,8 +375,13 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
             s.int_due[t.name] = s.int_short[t.name] + np.where(live, cur, 0.0)
             s.rec_t[t.name]["begin_balance"][:, k] = s.bal[t.name]
             s.rec_t[t.name]["interest_due"][:, k] = s.int_due[t.name]
-        # 3. reserve release above target (all of it at termination)
+        # 3. triggers (on balances before this date's release)
         targets = {a.name: _target(a.target, pool_end, orig, notes_before) for a in st.accounts}
+        for trg in st.triggers:
+            breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
+            s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
+            s.rec_trg[trg.name][:, k] = s.latched[trg.name]
+        # 4. reserve release above target (all of it at termination)
         for a in st.accounts:
             s.rec_a[a.name]["begin_balance"][:, k] = s.acct[a.name]
             keep = np.where(terminal, 0.0, targets[a.name] if a.target is not None else s.acct[a.name])
@@ -385,11 +390,6 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
             s.rec_a[a.name]["withdrawal"][:, k] += rel
             s.draws += rel
             s.avail = s.avail + rel
-        # 4. triggers
-        for trg in st.triggers:
-            breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
-            s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
-            s.rec_trg[trg.name][:, k] = s.latched[trg.name]
         eff = {e: np.zeros(n_s, dtype=np.bool_) for e in ("sequential", "turbo", "accelerate")}
         for trg in st.triggers:
             eff[trg.effect.value] |= s.latched[trg.name]
