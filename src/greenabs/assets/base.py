@@ -209,6 +209,12 @@ class AmortisingBlock:
         1 at maturity.
     prepayable
         Whether voluntary prepayment applies (N,).
+    rate0
+        Current annual rate of each asset (for stratification).
+    kind
+        Family name.
+    accrued0
+        Interest accrued but not yet paid at the cut-off (N,); collected on the next payment.
     """
 
     ids: tuple[str, ...]
@@ -221,6 +227,7 @@ class AmortisingBlock:
     prepayable: BoolArray
     rate0: FloatArray
     kind: str
+    accrued0: FloatArray | None = None
 
     @property
     def n_months(self) -> int:
@@ -253,8 +260,10 @@ class AmortisingBlock:
         else:
             mdr_stop = np.full_like(self.term, np.iinfo(np.int64).max // 2)
         kernel = kernels.select(ctx.backend)
+        accrued0 = np.zeros_like(self.balance0) if self.accrued0 is None else self.accrued0
         pool, level = kernel(
             self.balance0,
+            accrued0,
             self.age0,
             self.accrual_rate,
             self.pay,

@@ -1,7 +1,8 @@
 """Projection kernels for amortising assets: a NumPy reference and a Numba backend.
 
 Both take the same arrays and follow the same monthly order of events (SIFMA Standard Formulas,
-section C): on the balance performing at the start of month ``j``
+section C): interest accrued before the cut-off (``accrued0``) is collected on the first payment
+date like any other; then on the balance performing at the start of month ``j``
 
 1. defaults ``D = B * MDR`` leave the performing balance (their accrued interest is lost);
 2. interest accrues on the remaining balance, ``B * accrual_rate``;
@@ -35,6 +36,7 @@ _FIELDS = ("begin_balance", "interest", "scheduled_principal", "prepayment", "de
 
 def project_numpy(
     balance0: FloatArray,
+    accrued0: FloatArray,
     age0: IntArray,
     accrual: FloatArray,
     pay: BoolArray,
@@ -53,7 +55,7 @@ def project_numpy(
     n_s = smm_mult.shape[0]
     n_m, n_a = accrual.shape
     bal = np.repeat(balance0[None, :], n_s, axis=0).astype(np.float64)
-    acc = np.zeros_like(bal)
+    acc = np.repeat(accrued0[None, :], n_s, axis=0).astype(np.float64)
     out = {f: np.zeros((n_s, n_m)) for f in _FIELDS}
     lvl = {f: np.zeros((n_a, n_m)) for f in _FIELDS} if loan_level else None
     smm_last, mdr_last = len(smm_vals) - 1, len(mdr_vals) - 1
@@ -101,7 +103,7 @@ def _build_numba() -> Any:
 
     @numba.njit(parallel=True, fastmath=False, cache=True)  # type: ignore[untyped-decorator]
     def kernel(
-        balance0: Any, age0: Any, accrual: Any, pay: Any, sched: Any, prepayable: Any,
+        balance0: Any, accrued0: Any, age0: Any, accrual: Any, pay: Any, sfrac: Any, prepayable: Any,
         smm_vals: Any, smm_off: Any, mdr_vals: Any, mdr_off: Any, mdr_stop: Any,
         smm_mult: Any, mdr_mult: Any, out: Any, lvl: Any, loan_level: bool,
     ) -> None:  # pragma: no cover - compiled
@@ -111,7 +113,7 @@ def _build_numba() -> Any:
         mdr_last = mdr_vals.shape[0] - 1
         for s in numba.prange(n_s):
             bal = balance0.copy()
-            acc = np.zeros(n_a)
+            acc = accrued0.copy()
             for j in range(n_m):
                 t_beg = 0.0
                 t_int = 0.0
@@ -130,7 +132,7 @@ def _build_numba() -> Any:
                     d = b * mdr
                     b2 = b - d
                     a = acc[i] * (1.0 - mdr) + b2 * accrual[j, i]
-                    f = sched[j, i]
+                    f = sfrac[j, i]
                     sp = b2 * f
                     pp = (b2 - sp) * smm
                     share = 1.0 if pay[j, i] else (1.0 - f) * smm
@@ -163,6 +165,7 @@ def _build_numba() -> Any:
 
 def project_numba(
     balance0: FloatArray,
+    accrued0: FloatArray,
     age0: IntArray,
     accrual: FloatArray,
     pay: BoolArray,
@@ -187,6 +190,7 @@ def project_numba(
     lvl = np.zeros((len(_FIELDS), n_a, n_m) if loan_level else (len(_FIELDS), 1, 1))
     _numba_kernel(
         np.ascontiguousarray(balance0, dtype=np.float64),
+        np.ascontiguousarray(accrued0, dtype=np.float64),
         np.ascontiguousarray(age0, dtype=np.int64),
         np.ascontiguousarray(accrual),
         np.ascontiguousarray(pay),

@@ -124,6 +124,8 @@ class LoanFamily:
                 [specs[i] for i in floating], age[:, floating], ctx, n_months
             )
         rate0 = rate[0].copy()
+        since_pay = np.where(kind == 3, age0, age0 % step)  # months accrued before cut-off
+        accrued0 = bal * rate0 / 12.0 * since_pay
         accrual = np.where(alive, rate / 12.0, 0.0)
         n_rem = (term - age) // step + 1
         frac = amortisation_fractions(kind, rate * step / 12.0, n_rem, at_maturity)
@@ -139,6 +141,7 @@ class LoanFamily:
             prepayable=np.ones(n, dtype=np.bool_),
             rate0=rate0,
             kind="loan",
+            accrued0=accrued0,
         )
 
 
