@@ -376,7 +376,8 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
             s.rec_t[t.name]["begin_balance"][:, k] = s.bal[t.name]
             s.rec_t[t.name]["interest_due"][:, k] = s.int_due[t.name]
         # 3. triggers (on balances before this date's release)
-        targets = {a.name: _target(a.target, pool_end, orig, notes_before) for a in st.accounts}
+        targets = {a.name: np.where(terminal, 0.0, _target(a.target, pool_end, orig, notes_before))
+                   for a in st.accounts}
         for trg in st.triggers:
             breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
             s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
