@@ -66,6 +66,10 @@ class AssetSpecBase(BaseModel):
     id: str
     type: str
 
+    def outstanding(self) -> float:
+        """Cut-off balance of the asset (families without a ``balance`` field override it)."""
+        return float(getattr(self, "balance", 0.0) or 0.0)
+
 
 def months_between(start: date, end: date) -> int:
     """Whole collection months from ``start`` (the cut-off) until the month containing ``end``.

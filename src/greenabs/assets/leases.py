@@ -58,6 +58,17 @@ class LeaseSpec(AssetSpecBase):
             raise ValueError("rentals must not be negative")
         return self
 
+    def outstanding(self) -> float:
+        """The balance, or the present value of rentals and residual at the implicit rate."""
+        if self.balance is not None:
+            return self.balance
+        assert self.rate is not None
+        months, cash = self.schedule()
+        step = np.array([self.frequency.months])
+        rate_p = np.array([self.rate * self.frequency.months / 12.0])
+        disc = _discount(rate_p, months[:, None], step, np.ones((len(months), 1), dtype=bool))
+        return float((cash[:, None] * disc).sum())
+
     def schedule(self) -> tuple[np.ndarray, np.ndarray]:
         """(months after cut-off, amount) of every rental, the residual added to the last."""
         if self.rentals is not None:

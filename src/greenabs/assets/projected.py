@@ -42,6 +42,10 @@ class ProjectedSpec(AssetSpecBase):
     region: str | None = None
     green_category: str | None = None
 
+    def outstanding(self) -> float:
+        """Total principal still to be paid."""
+        return float(sum(r.principal for r in self.cashflows))
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         rows = sorted(self.cashflows, key=lambda r: r.date)

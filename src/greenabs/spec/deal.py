@@ -88,7 +88,7 @@ class PoolSpec(_Frozen):
     @property
     def balance(self) -> float:
         """Cut-off balance of the pool (net investment for leases, face for receivables)."""
-        return float(sum(getattr(a, "balance", None) or 0.0 for a in self.assets))
+        return float(sum(a.outstanding() for a in self.assets))
 
 
 # --------------------------------------------------------------------------- assumptions
@@ -471,7 +471,7 @@ class DealSpec(_Frozen):
     def _cross_check(self) -> Self:
         problems = cross_check(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def tranche(self, name: str) -> TrancheSpec:

@@ -51,6 +51,12 @@ def _reason(err: Mapping[str, Any]) -> str:
             msg = msg[len(prefix):]
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; `greenabs schema` lists the fields)"
+    if err["type"] == "union_tag_invalid":
+        return f"unknown type {err['ctx']['tag']!r} (known: {err['ctx']['expected_tags']})"
+    if err["type"] == "unknown_step":
+        got = err.get("input")
+        shown = ", ".join(map(str, got)) if isinstance(got, dict) else repr(got)
+        return f"{msg} (got {shown})"
     if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type") and "input" in err:
         return f"{msg} (got {err['input']!r})"
     return msg
@@ -62,10 +68,13 @@ def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
     for err in exc.errors():
         path = _path(err["loc"])
         where = f"{prefix}.{path}" if prefix and path else (prefix or path)
-        reason = _reason(err)
-        if not where and ": " in reason and reason.split(": ", 1)[0].count(" ") == 0:
-            where, reason = reason.split(": ", 1)
-        probs.append(Problem(where, reason))
+        for reason in _reason(err).split("\n"):
+            # whole-deal checks carry their field path at the start of the message
+            head, sep, rest = reason.partition(": ")
+            if not where and sep and " " not in head:
+                probs.append(Problem(head, rest))
+            else:
+                probs.append(Problem(where, reason))
     return probs
 
 
@@ -155,10 +164,7 @@ def _row_problems(exc: ValidationError, records: list[dict[str, Any]]) -> list[P
         else:
             rid = records[int(row)].get("id", "?")
             where = f"row {int(row) + 2} (id {rid})" + (f", column {col}" if col else "")
-        reason = _reason(err)
-        if err["type"] == "union_tag_invalid":
-            reason = f"unknown type {err['input'].get('type')!r} (known: {', '.join(FAMILIES)})"
-        out.append(Problem(where, reason))
+        out.append(Problem(where, _reason(err)))
     return out
 
 

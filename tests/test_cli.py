@@ -1,0 +1,114 @@
+"""End-to-end through the command line on the shipped examples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLES
+
+CONTRACT = EXAMPLES / "green_loans_2026_1.yaml"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "greenabs.cli", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_contract_deal_runs_and_writes_every_result(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    proc = cli("run", str(CONTRACT), "--json", str(out), "--csv-dir", str(tmp_path / "csv"),
+               "--report", str(tmp_path / "report.html"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Tranches" in proc.stdout and "OK" in proc.stdout
+    data = json.loads(out.read_text())
+    row = data["pool_cashflows"][0]
+    for key in ("period", "date", "begin_balance", "interest", "scheduled_principal",
+                "prepayment", "default", "recovery", "loss", "end_balance"):
+        assert key in row
+    names = [t["name"] for t in data["tranches"]]
+    assert names == ["A", "B", "Sub"]
+    for t in data["tranches"]:
+        for key in ("name", "original_balance", "wal", "yield", "modified_duration",
+                    "principal_loss", "final_payment_date"):
+            assert key in t
+    for name in names:
+        r = data["tranche_cashflows"][name][0]
+        for key in ("date", "begin_balance", "interest_paid", "principal_paid", "end_balance",
+                    "interest_shortfall"):
+            assert key in r
+    # the pool's cash equals what the tranches and fees received
+    cash = sum(r["interest"] + r["scheduled_principal"] + r["prepayment"] + r["recovery"]
+               for r in data["pool_cashflows"])
+    paid = sum(r["interest_paid"] + r["principal_paid"] + r["residual_paid"]
+               for rows in data["tranche_cashflows"].values() for r in rows)
+    fees = sum(f["paid"] for f in data["fees"])
+    assert cash == pytest.approx(paid + fees, abs=0.01)
+    assert (tmp_path / "csv" / "tranche_A.csv").exists()
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+
+
+@pytest.mark.parametrize("example", ["ib_green_2014.yaml", "renewable_subsidy_2021.yaml"])
+def test_examples_run(example: str, tmp_path: Path) -> None:
+    proc = cli("run", str(EXAMPLES / example), "--json", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["deal"]["max_audit_difference"] < 0.01
+
+
+def test_ib_replica_tracks_published_wal(tmp_path: Path) -> None:
+    # Published WALs of Industrial Bank's 2014 green credit ABS: A 0.69y, B 1.88y, Sub 2.07y
+    proc = cli("run", str(EXAMPLES / "ib_green_2014.yaml"), "-q", "--json", str(tmp_path / "r.json"))
+    assert proc.returncode == 0
+    wal = {t["name"]: t["wal"] for t in json.loads((tmp_path / "r.json").read_text())["tranches"]}
+    assert wal["A"] == pytest.approx(0.69, abs=0.15)
+    assert wal["B"] == pytest.approx(1.88, abs=0.15)
+    assert wal["Sub"] == pytest.approx(2.07, abs=0.2)
+
+
+def test_subsidy_two_years_late_costs_the_subordinated_class(tmp_path: Path) -> None:
+    deal = str(EXAMPLES / "renewable_subsidy_2021.yaml")
+    base, late = tmp_path / "base.json", tmp_path / "late.json"
+    assert cli("run", deal, "-q", "--json", str(base)).returncode == 0
+    assert cli("run", deal, "-q", "--receivable-delay", "24", "--json", str(late)).returncode == 0
+    b = {t["name"]: t for t in json.loads(base.read_text())["tranches"]}
+    lt = {t["name"]: t for t in json.loads(late.read_text())["tranches"]}
+    assert lt["Senior"]["wal"] > b["Senior"]["wal"] + 1.5
+    assert lt["Sub"]["principal_loss"] > b["Sub"]["principal_loss"]
+
+
+def test_validate_and_schema(tmp_path: Path) -> None:
+    proc = cli("validate", str(CONTRACT))
+    assert proc.returncode == 0 and "valid" in proc.stdout
+    proc = cli("schema")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for example in ("green_loans_2026_1.yaml", "ib_green_2014.yaml", "renewable_subsidy_2021.yaml"):
+        doc = yaml.safe_load((EXAMPLES / example).read_text())
+        doc = json.loads(json.dumps(doc, default=str))
+        jsonschema.validate(doc, schema)
+    bad = yaml.safe_load(CONTRACT.read_text())
+    bad["structure"]["waterfall"][0] = {"pay_feez": ["servicing"]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(json.dumps(bad, default=str)), schema)
+
+
+def test_loan_level_csv(tmp_path: Path) -> None:
+    proc = cli("run", str(CONTRACT), "-q", "--loan-level", "--csv-dir", str(tmp_path))
+    assert proc.returncode == 0
+    import pandas as pd
+
+    ll = pd.read_csv(tmp_path / "loan_level.csv")
+    pool = pd.read_csv(tmp_path / "pool_monthly.csv")
+    assert set(ll["asset_id"]) == {"L1", "L2"}
+    assert ll.groupby("month")["interest"].sum().to_numpy() == pytest.approx(
+        pool["interest"].to_numpy(), abs=1e-6)
