@@ -22,19 +22,39 @@ import numpy as np
 POOL = 3_494_000_000
 N_LOANS, N_BORROWERS = 48, 38
 INDUSTRIES = [
-    "power and heat supply", "sewage treatment", "solid waste treatment", "hydropower",
-    "wind power", "solar power", "energy-saving retrofit", "ecological restoration",
-    "water supply", "gas supply", "urban rail transit", "green building",
-    "forestry", "environmental equipment", "flue-gas desulfurisation", "resource recycling",
+    "power and heat supply",
+    "sewage treatment",
+    "solid waste treatment",
+    "hydropower",
+    "wind power",
+    "solar power",
+    "energy-saving retrofit",
+    "ecological restoration",
+    "water supply",
+    "gas supply",
+    "urban rail transit",
+    "green building",
+    "forestry",
+    "environmental equipment",
+    "flue-gas desulfurisation",
+    "resource recycling",
 ]
 CATEGORIES = {
-    "power and heat supply": "clean energy", "hydropower": "clean energy",
-    "wind power": "clean energy", "solar power": "clean energy", "gas supply": "clean energy",
-    "sewage treatment": "pollution prevention", "solid waste treatment": "pollution prevention",
-    "flue-gas desulfurisation": "pollution prevention", "resource recycling": "resource recycling",
-    "energy-saving retrofit": "energy saving", "environmental equipment": "energy saving",
-    "ecological restoration": "ecological protection", "forestry": "ecological protection",
-    "water supply": "green infrastructure", "urban rail transit": "green infrastructure",
+    "power and heat supply": "clean energy",
+    "hydropower": "clean energy",
+    "wind power": "clean energy",
+    "solar power": "clean energy",
+    "gas supply": "clean energy",
+    "sewage treatment": "pollution prevention",
+    "solid waste treatment": "pollution prevention",
+    "flue-gas desulfurisation": "pollution prevention",
+    "resource recycling": "resource recycling",
+    "energy-saving retrofit": "energy saving",
+    "environmental equipment": "energy saving",
+    "ecological restoration": "ecological protection",
+    "forestry": "ecological protection",
+    "water supply": "green infrastructure",
+    "urban rail transit": "green infrastructure",
     "green building": "green infrastructure",
 }
 REGIONS = ["Fujian", "Zhejiang", "Jiangsu", "Guangdong", "Shandong", "Sichuan", "Hubei", "Anhui"]
@@ -42,16 +62,20 @@ REGIONS = ["Fujian", "Zhejiang", "Jiangsu", "Guangdong", "Shandong", "Sichuan", 
 
 def main(out: Path) -> None:
     rng = np.random.default_rng(20140916)
-    borrower_of_loan = np.concatenate([np.arange(N_BORROWERS),
-                                       rng.choice(N_BORROWERS, N_LOANS - N_BORROWERS)])
+    borrower_of_loan = np.concatenate(
+        [np.arange(N_BORROWERS), rng.choice(N_BORROWERS, N_LOANS - N_BORROWERS)]
+    )
     rng.shuffle(borrower_of_loan)
     industry_of_borrower = np.concatenate([np.arange(16), rng.choice(16, N_BORROWERS - 16)])
     sizes = rng.lognormal(mean=0.0, sigma=0.6, size=N_LOANS)
     balances = np.round(sizes / sizes.sum() * POOL, -4)
     balances[np.argmax(balances)] += POOL - balances.sum()
     # remaining terms in quarters: most within two years, a tail out to four
-    remaining_q = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 9], size=N_LOANS,
-                             p=[.17, .19, .17, .13, .11, .09, .07, .05, .02])
+    remaining_q = rng.choice(
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
+        size=N_LOANS,
+        p=[0.17, 0.19, 0.17, 0.13, 0.11, 0.09, 0.07, 0.05, 0.02],
+    )
     offset = rng.integers(0, 3, size=N_LOANS)  # loans pay in different months of a quarter
     original_q = remaining_q + rng.integers(1, 8, size=N_LOANS)
     bullet = rng.random(N_LOANS) < 0.35
@@ -61,20 +85,22 @@ def main(out: Path) -> None:
         bench = 0.0600 if oq <= 4 else (0.0615 if oq <= 12 else 0.0640)
         rate = round(bench * rng.choice([0.95, 1.0, 1.05, 1.1, 1.15]), 4)
         ind = INDUSTRIES[industry_of_borrower[borrower_of_loan[i]]]
-        rows.append({
-            "id": f"IB14-{i + 1:03d}",
-            "type": "loan",
-            "balance": f"{balances[i]:.2f}",
-            "rate": f"{rate:.4f}",
-            "original_term": 3 * oq,
-            "age": 3 * (oq - rq) + int(offset[i]) - (2 if rq == 1 and offset[i] else 0),
-            "amortization": "interest_only" if bullet[i] else "linear",
-            "frequency": "quarterly",
-            "obligor": f"Borrower {borrower_of_loan[i] + 1:02d}",
-            "industry": ind,
-            "region": REGIONS[borrower_of_loan[i] % len(REGIONS)],
-            "green_category": CATEGORIES[ind],
-        })
+        rows.append(
+            {
+                "id": f"IB14-{i + 1:03d}",
+                "type": "loan",
+                "balance": f"{balances[i]:.2f}",
+                "rate": f"{rate:.4f}",
+                "original_term": 3 * oq,
+                "age": 3 * (oq - rq) + int(offset[i]) - (2 if rq == 1 and offset[i] else 0),
+                "amortization": "interest_only" if bullet[i] else "linear",
+                "frequency": "quarterly",
+                "obligor": f"Borrower {borrower_of_loan[i] + 1:02d}",
+                "industry": ind,
+                "region": REGIONS[borrower_of_loan[i] % len(REGIONS)],
+                "green_category": CATEGORIES[ind],
+            }
+        )
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -20,8 +20,18 @@ from pathlib import Path
 import numpy as np
 
 FACE = 2_210_000_000
-PROVINCES = ["Inner Mongolia", "Hebei", "Shanxi", "Gansu", "Xinjiang", "Yunnan", "Shandong",
-             "Henan", "Hunan", "Guangxi"]
+PROVINCES = [
+    "Inner Mongolia",
+    "Hebei",
+    "Shanxi",
+    "Gansu",
+    "Xinjiang",
+    "Yunnan",
+    "Shandong",
+    "Henan",
+    "Hunan",
+    "Guangxi",
+]
 
 
 def main(out: Path) -> None:
@@ -35,17 +45,19 @@ def main(out: Path) -> None:
         province = PROVINCES[p % len(PROVINCES)]
         for year in (2019, 2020):
             amount = mw * 1000 * hours * subsidy  # kW x h x RMB/kWh
-            rows.append({
-                "id": f"{'PV' if solar else 'WF'}{p + 1:02d}-{year}",
-                "type": "receivable",
-                "balance": amount,
-                "due_date": f"{year + 1}-03-31",
-                "collection_lag_months": int(rng.integers(12, 31)),
-                "obligor": "Renewable Energy Development Fund",
-                "industry": "solar power" if solar else "wind power",
-                "region": province,
-                "green_category": "clean energy",
-            })
+            rows.append(
+                {
+                    "id": f"{'PV' if solar else 'WF'}{p + 1:02d}-{year}",
+                    "type": "receivable",
+                    "balance": amount,
+                    "due_date": f"{year + 1}-03-31",
+                    "collection_lag_months": int(rng.integers(12, 31)),
+                    "obligor": "Renewable Energy Development Fund",
+                    "industry": "solar power" if solar else "wind power",
+                    "region": province,
+                    "green_category": "clean energy",
+                }
+            )
     scale = FACE / sum(r["balance"] for r in rows)
     for r in rows:
         r["balance"] = f"{r['balance'] * scale:.2f}"

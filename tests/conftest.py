@@ -16,16 +16,40 @@ EXAMPLES = ROOT / "examples"
 BASE: dict[str, Any] = {
     "name": "Test deal",
     "currency": "CNY",
-    "dates": {"cutoff": "2026-03-31", "closing": "2026-04-15", "first_payment": "2026-05-26",
-              "frequency": "monthly", "day_count": "ACT/365F"},
-    "pool": {"assets": [
-        {"id": "L1", "type": "loan", "balance": 60_000_000, "rate": 0.0485,
-         "original_term": 60, "age": 6, "amortization": "level"},
-        {"id": "L2", "type": "loan", "balance": 40_000_000, "rate": 0.052,
-         "original_term": 36, "age": 0, "amortization": "linear"},
-    ]},
-    "assumptions": {"prepayment": {"cpr": 0.05}, "default": {"cdr": 0.01},
-                    "recovery": {"rate": 0.4, "lag_months": 12}},
+    "dates": {
+        "cutoff": "2026-03-31",
+        "closing": "2026-04-15",
+        "first_payment": "2026-05-26",
+        "frequency": "monthly",
+        "day_count": "ACT/365F",
+    },
+    "pool": {
+        "assets": [
+            {
+                "id": "L1",
+                "type": "loan",
+                "balance": 60_000_000,
+                "rate": 0.0485,
+                "original_term": 60,
+                "age": 6,
+                "amortization": "level",
+            },
+            {
+                "id": "L2",
+                "type": "loan",
+                "balance": 40_000_000,
+                "rate": 0.052,
+                "original_term": 36,
+                "age": 0,
+                "amortization": "linear",
+            },
+        ]
+    },
+    "assumptions": {
+        "prepayment": {"cpr": 0.05},
+        "default": {"cdr": 0.01},
+        "recovery": {"rate": 0.4, "lag_months": 12},
+    },
     "structure": {
         "fees": [{"name": "trustee", "rate": 0.0002, "base": "pool_balance"}],
         "tranches": [

@@ -32,59 +32,130 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             node[int(last)] = value
         else:
             node[last] = value
+
     return edit
 
 
 _DELETE = object()
 
 BROKEN_DEALS = [
-    ("negative balance", _set("pool.assets.0.balance", -5),
-     "pool.assets[0].balance", "greater than 0"),
-    ("unparseable number", _set("pool.assets.0.balance", "12,0x"),
-     "pool.assets[0].balance", "unable to parse"),
-    ("wrong type", _set("pool.assets.0.original_term", "sixty"),
-     "pool.assets[0].original_term", "valid integer"),
+    (
+        "negative balance",
+        _set("pool.assets.0.balance", -5),
+        "pool.assets[0].balance",
+        "greater than 0",
+    ),
+    (
+        "unparseable number",
+        _set("pool.assets.0.balance", "12,0x"),
+        "pool.assets[0].balance",
+        "unable to parse",
+    ),
+    (
+        "wrong type",
+        _set("pool.assets.0.original_term", "sixty"),
+        "pool.assets[0].original_term",
+        "valid integer",
+    ),
     ("unknown asset type", _set("pool.assets.0.type", "laon"), "pool.assets[0]", "unknown type"),
     ("misspelt field", _set("pool.assets.0.ratee", 0.05), "pool.assets[0].ratee", "unknown field"),
     ("matured loan", _set("pool.assets.0.age", 60), "pool.assets[0]", "has matured"),
-    ("unknown tranche in step", _set("structure.waterfall.1", {"pay_interest": "C"}),
-     "structure.waterfall[1].pay_interest", "unknown tranche 'C'"),
-    ("unknown step", _set("structure.waterfall.1", {"pay_intrest": "A"}),
-     "structure.waterfall[1]", "got pay_intrest"),
-    ("unknown fee", _set("structure.waterfall.0", {"pay_fees": ["audit"]}),
-     "structure.waterfall[0].pay_fees", "unknown fee 'audit'"),
+    (
+        "unknown tranche in step",
+        _set("structure.waterfall.1", {"pay_interest": "C"}),
+        "structure.waterfall[1].pay_interest",
+        "unknown tranche 'C'",
+    ),
+    (
+        "unknown step",
+        _set("structure.waterfall.1", {"pay_intrest": "A"}),
+        "structure.waterfall[1]",
+        "got pay_intrest",
+    ),
+    (
+        "unknown fee",
+        _set("structure.waterfall.0", {"pay_fees": ["audit"]}),
+        "structure.waterfall[0].pay_fees",
+        "unknown fee 'audit'",
+    ),
     ("closing before cutoff", _set("dates.closing", "2026-03-01"), "dates", "before cutoff"),
-    ("first payment before closing", _set("dates.first_payment", "2026-04-01"), "dates",
-     "must be after closing"),
+    (
+        "first payment before closing",
+        _set("dates.first_payment", "2026-04-01"),
+        "dates",
+        "must be after closing",
+    ),
     ("impossible date", _set("dates.cutoff", "2026-02-30"), "dates.cutoff", "date"),
-    ("tranches exceed pool", _set("structure.tranches.0.balance", 90_000_000),
-     "structure.tranches", "more than the pool"),
-    ("duplicate tranche", _set("structure.tranches.1.name", "A"), "structure.tranches",
-     "used twice"),
-    ("coupon missing", _set("structure.tranches.0.coupon", _DELETE), "structure.tranches[0]",
-     "needs a coupon"),
-    ("two prepayment models", _set("assumptions.prepayment", {"cpr": 0.1, "psa": 100}),
-     "assumptions.prepayment", "exactly one"),
-    ("rate above one", _set("assumptions.default", {"cdr": 1.5}), "assumptions.default.cdr",
-     "less than or equal to 1"),
-    ("tranche never paid", _set("structure.waterfall.3", {"pay_principal": "A"}),
-     "structure.tranches[1]", "never paid principal"),
-    ("fee never paid", _set("structure.waterfall.0", {"pay_interest": "A"}),
-     "structure.fees[0]", "never paid"),
+    (
+        "tranches exceed pool",
+        _set("structure.tranches.0.balance", 90_000_000),
+        "structure.tranches",
+        "more than the pool",
+    ),
+    (
+        "duplicate tranche",
+        _set("structure.tranches.1.name", "A"),
+        "structure.tranches",
+        "used twice",
+    ),
+    (
+        "coupon missing",
+        _set("structure.tranches.0.coupon", _DELETE),
+        "structure.tranches[0]",
+        "needs a coupon",
+    ),
+    (
+        "two prepayment models",
+        _set("assumptions.prepayment", {"cpr": 0.1, "psa": 100}),
+        "assumptions.prepayment",
+        "exactly one",
+    ),
+    (
+        "rate above one",
+        _set("assumptions.default", {"cdr": 1.5}),
+        "assumptions.default.cdr",
+        "less than or equal to 1",
+    ),
+    (
+        "tranche never paid",
+        _set("structure.waterfall.3", {"pay_principal": "A"}),
+        "structure.tranches[1]",
+        "never paid principal",
+    ),
+    (
+        "fee never paid",
+        _set("structure.waterfall.0", {"pay_interest": "A"}),
+        "structure.fees[0]",
+        "never paid",
+    ),
     ("missing section", _set("structure", _DELETE), "structure", "required"),
-    ("unknown index", _set("structure.tranches.0.coupon", {"index": "SHIBOR3M", "margin": 0.01}),
-     "structure.tranches[0].coupon.index", "no path"),
-    ("residual not marked", _set("structure.waterfall.4", {"pay_residual": "B"}),
-     "structure.waterfall[4].pay_residual", "not marked residual"),
-    ("reserve without account", _set("structure.waterfall.0", {"fund_reserve": "rsv"}),
-     "structure.waterfall[0].fund_reserve", "unknown account"),
+    (
+        "unknown index",
+        _set("structure.tranches.0.coupon", {"index": "SHIBOR3M", "margin": 0.01}),
+        "structure.tranches[0].coupon.index",
+        "no path",
+    ),
+    (
+        "residual not marked",
+        _set("structure.waterfall.4", {"pay_residual": "B"}),
+        "structure.waterfall[4].pay_residual",
+        "not marked residual",
+    ),
+    (
+        "reserve without account",
+        _set("structure.waterfall.0", {"fund_reserve": "rsv"}),
+        "structure.waterfall[0].fund_reserve",
+        "unknown account",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "edit", "where", "reason"), BROKEN_DEALS,
-                         ids=[c[0] for c in BROKEN_DEALS])
-def test_broken_deal_names_field_and_reason(label: str, edit: Callable[[dict[str, Any]], None],
-                                            where: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "edit", "where", "reason"), BROKEN_DEALS, ids=[c[0] for c in BROKEN_DEALS]
+)
+def test_broken_deal_names_field_and_reason(
+    label: str, edit: Callable[[dict[str, Any]], None], where: str, reason: str
+) -> None:
     d = deal_dict()
     d["structure"]["fees"] = [{"name": "trustee", "rate": 0.0002}]
     edit(d)
@@ -98,26 +169,52 @@ def test_broken_deal_names_field_and_reason(label: str, edit: Callable[[dict[str
 
 TAPE_HEADER = "id,type,balance,rate,original_term,age,amortization\n"
 BROKEN_TAPES = [
-    ("missing column", "id,type,balance,rate,age\nL1,loan,100,0.05,0\n",
-     "column 'original_term'", "missing column"),
-    ("unparseable number", TAPE_HEADER + "L1,loan,1O0,0.05,60,0,level\n",
-     "row 2 (id L1), column balance", "unable to parse"),
-    ("negative balance", TAPE_HEADER + "L1,loan,100,0.05,60,0,level\nL2,loan,-1,0.05,60,0,level\n",
-     "row 3 (id L2), column balance", "greater than 0"),
-    ("unknown column", TAPE_HEADER.strip() + ",colour\nL1,loan,100,0.05,60,0,level,red\n",
-     "column 'colour'", "unknown column"),
-    ("unknown type", TAPE_HEADER + "L1,mortgage,100,0.05,60,0,level\n", "row 2 (id L1)",
-     "unknown type 'mortgage'"),
-    ("bad amortisation", TAPE_HEADER + "L1,loan,100,0.05,60,0,balloon\n",
-     "row 2 (id L1), column amortization", "level"),
+    (
+        "missing column",
+        "id,type,balance,rate,age\nL1,loan,100,0.05,0\n",
+        "column 'original_term'",
+        "missing column",
+    ),
+    (
+        "unparseable number",
+        TAPE_HEADER + "L1,loan,1O0,0.05,60,0,level\n",
+        "row 2 (id L1), column balance",
+        "unable to parse",
+    ),
+    (
+        "negative balance",
+        TAPE_HEADER + "L1,loan,100,0.05,60,0,level\nL2,loan,-1,0.05,60,0,level\n",
+        "row 3 (id L2), column balance",
+        "greater than 0",
+    ),
+    (
+        "unknown column",
+        TAPE_HEADER.strip() + ",colour\nL1,loan,100,0.05,60,0,level,red\n",
+        "column 'colour'",
+        "unknown column",
+    ),
+    (
+        "unknown type",
+        TAPE_HEADER + "L1,mortgage,100,0.05,60,0,level\n",
+        "row 2 (id L1)",
+        "unknown type 'mortgage'",
+    ),
+    (
+        "bad amortisation",
+        TAPE_HEADER + "L1,loan,100,0.05,60,0,balloon\n",
+        "row 2 (id L1), column amortization",
+        "level",
+    ),
     ("empty", TAPE_HEADER, "", "no rows"),
 ]
 
 
-@pytest.mark.parametrize(("label", "text", "where", "reason"), BROKEN_TAPES,
-                         ids=[c[0] for c in BROKEN_TAPES])
-def test_broken_tape_names_row_column_and_reason(tmp_path: Path, label: str, text: str,
-                                                 where: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "text", "where", "reason"), BROKEN_TAPES, ids=[c[0] for c in BROKEN_TAPES]
+)
+def test_broken_tape_names_row_column_and_reason(
+    tmp_path: Path, label: str, text: str, where: str, reason: str
+) -> None:
     tape = tmp_path / "tape.csv"
     tape.write_text(text)
     with pytest.raises(DataError) as info:
@@ -132,8 +229,19 @@ def test_tape_in_excel(tmp_path: Path) -> None:
     import pandas as pd
 
     good = tmp_path / "tape.xlsx"
-    pd.DataFrame([{"id": "L1", "type": "loan", "balance": 100.0, "rate": 0.05,
-                   "original_term": 12, "age": 0, "amortization": "level"}]).to_excel(good, index=False)
+    pd.DataFrame(
+        [
+            {
+                "id": "L1",
+                "type": "loan",
+                "balance": 100.0,
+                "rate": 0.05,
+                "original_term": 12,
+                "age": 0,
+                "amortization": "level",
+            }
+        ]
+    ).to_excel(good, index=False)
     assert load_tape(good)[0].balance == 100.0
 
 
@@ -157,8 +265,9 @@ def test_missing_files_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "greenabs.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "greenabs.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_reports_bad_deal_without_traceback(tmp_path: Path) -> None:
@@ -181,15 +290,22 @@ def test_cli_rejects_bad_flag_values(tmp_path: Path) -> None:
     assert "assumptions.prepayment.cpr" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = _cli("run", str(f), "--backend", "gpu")
-    assert proc.returncode == 1 and "unknown backend" in proc.stderr
+    assert proc.returncode == 1
+    assert "unknown backend" in proc.stderr
     proc = _cli("run", str(f), "--cpr", "abc")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
 
 
 # ----------------------------------------------------------------- generated inputs
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9),
-                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
-                     st.dates().map(str))
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.dates().map(str),
+)
 
 
 def _paths(d: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -208,7 +324,9 @@ PATHS = _paths(deal_dict())
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PATHS), _scalars), min_size=1, max_size=3))
-def test_mutated_deals_are_valid_or_rejected_cleanly(edits: list[tuple[tuple[Any, ...], Any]]) -> None:
+def test_mutated_deals_are_valid_or_rejected_cleanly(
+    edits: list[tuple[tuple[Any, ...], Any]],
+) -> None:
     d = deal_dict()
     for path, value in edits:
         node: Any = d
@@ -221,7 +339,8 @@ def test_mutated_deals_are_valid_or_rejected_cleanly(edits: list[tuple[tuple[Any
     try:
         deal = parse_deal(copy.deepcopy(d), "fuzz.yaml")
     except SpecError as exc:
-        assert exc.problems and all(p.reason for p in exc.problems)
+        assert exc.problems
+        assert all(p.reason for p in exc.problems)
         return
     # a deal that validates must run and conserve cash (or fail with a clear error)
     import greenabs

@@ -34,8 +34,14 @@ def test_year_fraction(start: date, end: date, basis: DayCount, expected: float)
 
 
 def test_monthly_calendar_pays_each_month_on_next_date() -> None:
-    cal = build_calendar(date(2026, 3, 31), date(2026, 4, 15), date(2026, 5, 26),
-                         Frequency.monthly, DayCount.act_365f, 6)
+    cal = build_calendar(
+        date(2026, 3, 31),
+        date(2026, 4, 15),
+        date(2026, 5, 26),
+        Frequency.monthly,
+        DayCount.act_365f,
+        6,
+    )
     assert cal.payment_dates[0] == date(2026, 5, 26)
     assert cal.payment_dates[-1] > cal.month_ends[-1]
     np.testing.assert_array_equal(cal.period_of_month, np.arange(6))
@@ -45,21 +51,39 @@ def test_monthly_calendar_pays_each_month_on_next_date() -> None:
 
 
 def test_long_first_period_collects_several_months() -> None:
-    cal = build_calendar(date(2026, 3, 31), date(2026, 4, 15), date(2026, 8, 26),
-                         Frequency.monthly, DayCount.act_365f, 8)
+    cal = build_calendar(
+        date(2026, 3, 31),
+        date(2026, 4, 15),
+        date(2026, 8, 26),
+        Frequency.monthly,
+        DayCount.act_365f,
+        8,
+    )
     # April..July month ends are all paid on 26 August
     np.testing.assert_array_equal(cal.period_of_month[:4], [0, 0, 0, 0])
     assert cal.period_of_month[4] == 1
 
 
 def test_quarterly_calendar() -> None:
-    cal = build_calendar(date(2026, 3, 31), date(2026, 4, 15), date(2026, 7, 26),
-                         Frequency.quarterly, DayCount.act_365f, 7)
+    cal = build_calendar(
+        date(2026, 3, 31),
+        date(2026, 4, 15),
+        date(2026, 7, 26),
+        Frequency.quarterly,
+        DayCount.act_365f,
+        7,
+    )
     assert cal.payment_dates[:3] == (date(2026, 7, 26), date(2026, 10, 26), date(2027, 1, 26))
     np.testing.assert_array_equal(cal.period_of_month, [0, 0, 0, 1, 1, 1, 2])
 
 
 def test_first_date_before_first_month_end_gets_no_month() -> None:
-    cal = build_calendar(date(2026, 3, 31), date(2026, 4, 2), date(2026, 4, 26),
-                         Frequency.monthly, DayCount.act_365f, 3)
+    cal = build_calendar(
+        date(2026, 3, 31),
+        date(2026, 4, 2),
+        date(2026, 4, 26),
+        Frequency.monthly,
+        DayCount.act_365f,
+        3,
+    )
     assert 0 not in cal.period_of_month

@@ -17,39 +17,81 @@ CONTRACT = EXAMPLES / "green_loans_2026_1.yaml"
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "greenabs.cli", *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+    proc = subprocess.run(
+        [sys.executable, "-m", "greenabs.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
 
 def test_contract_deal_runs_and_writes_every_result(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    proc = cli("run", str(CONTRACT), "--json", str(out), "--csv-dir", str(tmp_path / "csv"),
-               "--report", str(tmp_path / "report.html"))
+    proc = cli(
+        "run",
+        str(CONTRACT),
+        "--json",
+        str(out),
+        "--csv-dir",
+        str(tmp_path / "csv"),
+        "--report",
+        str(tmp_path / "report.html"),
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "Tranches" in proc.stdout and "OK" in proc.stdout
+    assert "Tranches" in proc.stdout
+    assert "OK" in proc.stdout
     data = json.loads(out.read_text())
     row = data["pool_cashflows"][0]
-    for key in ("period", "date", "begin_balance", "interest", "scheduled_principal",
-                "prepayment", "default", "recovery", "loss", "end_balance"):
+    for key in (
+        "period",
+        "date",
+        "begin_balance",
+        "interest",
+        "scheduled_principal",
+        "prepayment",
+        "default",
+        "recovery",
+        "loss",
+        "end_balance",
+    ):
         assert key in row
     names = [t["name"] for t in data["tranches"]]
     assert names == ["A", "B", "Sub"]
     for t in data["tranches"]:
-        for key in ("name", "original_balance", "wal", "yield", "modified_duration",
-                    "principal_loss", "final_payment_date"):
+        for key in (
+            "name",
+            "original_balance",
+            "wal",
+            "yield",
+            "modified_duration",
+            "principal_loss",
+            "final_payment_date",
+        ):
             assert key in t
     for name in names:
         r = data["tranche_cashflows"][name][0]
-        for key in ("date", "begin_balance", "interest_paid", "principal_paid", "end_balance",
-                    "interest_shortfall"):
+        for key in (
+            "date",
+            "begin_balance",
+            "interest_paid",
+            "principal_paid",
+            "end_balance",
+            "interest_shortfall",
+        ):
             assert key in r
     # the pool's cash equals what the tranches and fees received
-    cash = sum(r["interest"] + r["scheduled_principal"] + r["prepayment"] + r["recovery"]
-               for r in data["pool_cashflows"])
-    paid = sum(r["interest_paid"] + r["principal_paid"] + r["residual_paid"]
-               for rows in data["tranche_cashflows"].values() for r in rows)
+    cash = sum(
+        r["interest"] + r["scheduled_principal"] + r["prepayment"] + r["recovery"]
+        for r in data["pool_cashflows"]
+    )
+    paid = sum(
+        r["interest_paid"] + r["principal_paid"] + r["residual_paid"]
+        for rows in data["tranche_cashflows"].values()
+        for r in rows
+    )
     fees = sum(f["paid"] for f in data["fees"])
     assert cash == pytest.approx(paid + fees, abs=0.01)
     assert (tmp_path / "csv" / "tranche_A.csv").exists()
@@ -66,7 +108,9 @@ def test_examples_run(example: str, tmp_path: Path) -> None:
 
 def test_ib_replica_tracks_published_wal(tmp_path: Path) -> None:
     # Published WALs of Industrial Bank's 2014 green credit ABS: A 0.69y, B 1.88y, Sub 2.07y
-    proc = cli("run", str(EXAMPLES / "ib_green_2014.yaml"), "-q", "--json", str(tmp_path / "r.json"))
+    proc = cli(
+        "run", str(EXAMPLES / "ib_green_2014.yaml"), "-q", "--json", str(tmp_path / "r.json")
+    )
     assert proc.returncode == 0
     wal = {t["name"]: t["wal"] for t in json.loads((tmp_path / "r.json").read_text())["tranches"]}
     assert wal["A"] == pytest.approx(0.69, abs=0.15)
@@ -87,7 +131,8 @@ def test_subsidy_two_years_late_costs_the_subordinated_class(tmp_path: Path) -> 
 
 def test_validate_and_schema(tmp_path: Path) -> None:
     proc = cli("validate", str(CONTRACT))
-    assert proc.returncode == 0 and "valid" in proc.stdout
+    assert proc.returncode == 0
+    assert "valid" in proc.stdout
     proc = cli("schema")
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
@@ -111,4 +156,5 @@ def test_loan_level_csv(tmp_path: Path) -> None:
     pool = pd.read_csv(tmp_path / "pool_monthly.csv")
     assert set(ll["asset_id"]) == {"L1", "L2"}
     assert ll.groupby("month")["interest"].sum().to_numpy() == pytest.approx(
-        pool["interest"].to_numpy(), abs=1e-6)
+        pool["interest"].to_numpy(), abs=1e-6
+    )

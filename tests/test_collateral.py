@@ -45,8 +45,9 @@ def test_fabozzi_100_psa_pass_through() -> None:
     #   month 1: SMM 0.00067, scheduled principal 267,535, prepayment 267,470, mortgage
     #            payment 2,975,868, net interest 2,500,000
     #   month 2: scheduled principal 269,166, prepayment 334,198, net interest 2,496,656
-    pool = project_pool([loan(balance=400e6, rate=0.08125, age=3)], assume(prepayment={"psa": 100}),
-                        CUTOFF)
+    pool = project_pool(
+        [loan(balance=400e6, rate=0.08125, age=3)], assume(prepayment={"psa": 100}), CUTOFF
+    )
     f = pool.flows
     assert f["interest"][0, 0] + f["scheduled_principal"][0, 0] == pytest.approx(2_975_868, abs=1)
     assert f["scheduled_principal"][0, 0] == pytest.approx(267_535, abs=1)
@@ -77,8 +78,9 @@ def test_linear_interest_only_and_bullet() -> None:
 
 
 def test_quarterly_loan_pays_every_third_month_of_its_age() -> None:
-    pool = project_pool([loan(original_term=24, age=2, frequency="quarterly",
-                              amortization="linear")], NONE, CUTOFF)
+    pool = project_pool(
+        [loan(original_term=24, age=2, frequency="quarterly", amortization="linear")], NONE, CUTOFF
+    )
     paid = np.nonzero(pool.flows["interest"][0])[0]
     np.testing.assert_array_equal(paid[:3], [0, 3, 6])  # ages 3, 6, 9
     # a quarter's interest (two months of it accrued before the cut-off): balance x rate / 4
@@ -89,16 +91,22 @@ def test_quarterly_loan_pays_every_third_month_of_its_age() -> None:
 def test_seasoned_loan_reads_psa_at_its_age() -> None:
     new = project_pool([loan(age=0)], assume(prepayment={"psa": 100}), CUTOFF).flows
     old = project_pool([loan(age=40)], assume(prepayment={"psa": 100}), CUTOFF).flows
-    smm_new = new["prepayment"][0, 0] / (new["begin_balance"][0, 0] - new["scheduled_principal"][0, 0])
-    smm_old = old["prepayment"][0, 0] / (old["begin_balance"][0, 0] - old["scheduled_principal"][0, 0])
+    smm_new = new["prepayment"][0, 0] / (
+        new["begin_balance"][0, 0] - new["scheduled_principal"][0, 0]
+    )
+    smm_old = old["prepayment"][0, 0] / (
+        old["begin_balance"][0, 0] - old["scheduled_principal"][0, 0]
+    )
     assert smm_new == pytest.approx(0.000166820, abs=1e-9)
     assert smm_old == pytest.approx(0.005143013, abs=1e-9)
 
 
 def test_defaults_recoveries_and_losses() -> None:
-    pool = project_pool([loan(original_term=60)],
-                        assume(default={"cdr": 0.05}, recovery={"rate": 0.3, "lag_months": 6}),
-                        CUTOFF)
+    pool = project_pool(
+        [loan(original_term=60)],
+        assume(default={"cdr": 0.05}, recovery={"rate": 0.3, "lag_months": 6}),
+        CUTOFF,
+    )
     f = pool.flows
     assert pool.n_months == 60 + 6
     np.testing.assert_allclose(f["recovery"][0, 6:], 0.3 * f["default"][0, :60])
@@ -111,8 +119,15 @@ def test_defaults_recoveries_and_losses() -> None:
 
 def test_floating_loan_follows_index_with_resets() -> None:
     path = [0.03] * 5 + [0.05] * 31
-    a = loan(rate=None, index="LPR1Y", margin=0.01, original_term=24, reset_months=12, age=6,
-             amortization="interest_only")
+    a = loan(
+        rate=None,
+        index="LPR1Y",
+        margin=0.01,
+        original_term=24,
+        reset_months=12,
+        age=6,
+        amortization="interest_only",
+    )
     b = a.model_copy(update={"id": "M", "reset_months": None})
     pool = project_pool([a, b], assume(rates={"LPR1Y": path}), CUTOFF, loan_level=True)
     lvl = pool.loan_level
@@ -128,7 +143,7 @@ def test_floating_loan_follows_index_with_resets() -> None:
 
 def test_lease_implicit_rate_and_residual() -> None:
     # 12 monthly rentals of 1,000 at 12% a year: PV = 1000 * (1 - 1.01**-12) / 0.01
-    pv = 1000 * (1 - 1.01 ** -12) / 0.01
+    pv = 1000 * (1 - 1.01**-12) / 0.01
     by_rate = LeaseSpec(id="a", rate=0.12, rental=1000, remaining_term=12)
     by_bal = LeaseSpec(id="b", balance=pv, rental=1000, remaining_term=12)
     pool = project_pool([by_rate, by_bal], NONE, CUTOFF, loan_level=True)
@@ -137,8 +152,9 @@ def test_lease_implicit_rate_and_residual() -> None:
     assert lvl["begin_balance"][0, 0] == pytest.approx(pv, abs=1e-6)
     np.testing.assert_allclose(lvl["interest"][1] + lvl["scheduled_principal"][1], 1000, atol=1e-6)
     # residual value is paid with the last rental
-    res = LeaseSpec(id="c", rate=0.06, rental=500, remaining_term=12, residual_value=5000,
-                    frequency="quarterly")
+    res = LeaseSpec(
+        id="c", rate=0.06, rental=500, remaining_term=12, residual_value=5000, frequency="quarterly"
+    )
     f = project_pool([res], NONE, CUTOFF).flows
     cash = f["interest"][0] + f["scheduled_principal"][0]
     np.testing.assert_allclose(cash[[2, 5, 8]], 500, atol=1e-6)
@@ -163,11 +179,14 @@ def test_receivable_collected_after_lag_and_delay() -> None:
 
 
 def test_projected_vector_is_reproduced() -> None:
-    p = ProjectedSpec(id="p", cashflows=[
-        {"date": "2026-04-30", "principal": 100, "interest": 10},
-        {"date": "2026-06-30", "principal": 200, "interest": 8},
-        {"date": "2026-09-30", "principal": 700, "interest": 5},
-    ])
+    p = ProjectedSpec(
+        id="p",
+        cashflows=[
+            {"date": "2026-04-30", "principal": 100, "interest": 10},
+            {"date": "2026-06-30", "principal": 200, "interest": 8},
+            {"date": "2026-09-30", "principal": 700, "interest": 5},
+        ],
+    )
     f = project_pool([p], NONE, CUTOFF).flows
     np.testing.assert_allclose(f["scheduled_principal"][0], [100, 0, 200, 0, 0, 700])
     np.testing.assert_allclose(f["interest"][0], [10, 0, 8, 0, 0, 5])
@@ -175,16 +194,28 @@ def test_projected_vector_is_reproduced() -> None:
 
 def test_projected_vector_rejects_interest_without_balance() -> None:
     with pytest.raises(ValueError, match="after the principal is repaid"):
-        ProjectedSpec(id="p", cashflows=[{"date": "2026-04-30", "principal": 100},
-                                         {"date": "2026-05-31", "interest": 3}])
+        ProjectedSpec(
+            id="p",
+            cashflows=[
+                {"date": "2026-04-30", "principal": 100},
+                {"date": "2026-05-31", "interest": 3},
+            ],
+        )
 
 
 def test_loan_level_sums_to_pool() -> None:
-    assets = [loan(id=f"L{i}", balance=1000.0 * (i + 1), original_term=24 + 12 * i, age=i)
-              for i in range(5)]
-    pool = project_pool(assets, assume(prepayment={"cpr": 0.1}, default={"sda": 200},
-                                       recovery={"rate": 0.5, "lag_months": 3}),
-                        CUTOFF, loan_level=True)
+    assets = [
+        loan(id=f"L{i}", balance=1000.0 * (i + 1), original_term=24 + 12 * i, age=i)
+        for i in range(5)
+    ]
+    pool = project_pool(
+        assets,
+        assume(
+            prepayment={"cpr": 0.1}, default={"sda": 200}, recovery={"rate": 0.5, "lag_months": 3}
+        ),
+        CUTOFF,
+        loan_level=True,
+    )
     assert pool.loan_level is not None
     for k, v in pool.flows.items():
         np.testing.assert_allclose(pool.loan_level[k].sum(axis=0), v[0], atol=1e-8, err_msg=k)
@@ -194,8 +225,13 @@ def test_loan_level_sums_to_pool() -> None:
 
 
 def test_scenario_axis_multipliers() -> None:
-    pool = project_pool([loan()], assume(prepayment={"cpr": 0.1}), CUTOFF,
-                        smm_mult=np.array([0.0, 1.0, 2.0]), mdr_mult=np.ones(3))
+    pool = project_pool(
+        [loan()],
+        assume(prepayment={"cpr": 0.1}),
+        CUTOFF,
+        smm_mult=np.array([0.0, 1.0, 2.0]),
+        mdr_mult=np.ones(3),
+    )
     pre = pool.flows["prepayment"].sum(axis=1)
     assert pre[0] == 0.0
     assert pre[0] < pre[1] < pre[2]
@@ -205,18 +241,38 @@ def test_scenario_axis_multipliers() -> None:
 def test_numba_backend_matches_numpy() -> None:
     rng = np.random.default_rng(7)
     assets = [
-        loan(id=f"L{i}", balance=float(rng.uniform(1e4, 1e6)), rate=float(rng.uniform(0.02, 0.09)),
-             original_term=int(rng.choice([12, 36, 60, 120])), age=int(rng.integers(0, 11)),
-             amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])))
+        loan(
+            id=f"L{i}",
+            balance=float(rng.uniform(1e4, 1e6)),
+            rate=float(rng.uniform(0.02, 0.09)),
+            original_term=int(rng.choice([12, 36, 60, 120])),
+            age=int(rng.integers(0, 11)),
+            amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])),
+        )
         for i in range(40)
     ]
-    a = assume(prepayment={"psa": 150}, default={"sda": 300},
-               recovery={"rate": 0.4, "lag_months": 4})
-    ref = project_pool(assets, a, CUTOFF, smm_mult=np.array([1.0, 2.0]),
-                       mdr_mult=np.array([1.0, 3.0]), loan_level=True)
-    fast = project_pool(assets, a, CUTOFF, smm_mult=np.array([1.0, 2.0]),
-                        mdr_mult=np.array([1.0, 3.0]), loan_level=True, backend="numba")
+    a = assume(
+        prepayment={"psa": 150}, default={"sda": 300}, recovery={"rate": 0.4, "lag_months": 4}
+    )
+    ref = project_pool(
+        assets,
+        a,
+        CUTOFF,
+        smm_mult=np.array([1.0, 2.0]),
+        mdr_mult=np.array([1.0, 3.0]),
+        loan_level=True,
+    )
+    fast = project_pool(
+        assets,
+        a,
+        CUTOFF,
+        smm_mult=np.array([1.0, 2.0]),
+        mdr_mult=np.array([1.0, 3.0]),
+        loan_level=True,
+        backend="numba",
+    )
     for k in ref.flows:
         np.testing.assert_allclose(fast.flows[k], ref.flows[k], rtol=1e-11, atol=1e-6, err_msg=k)
-        assert ref.loan_level is not None and fast.loan_level is not None
+        assert ref.loan_level is not None
+        assert fast.loan_level is not None
         np.testing.assert_allclose(fast.loan_level[k], ref.loan_level[k], rtol=1e-11, atol=1e-6)

@@ -11,8 +11,18 @@ import greenabs
 from greenabs.errors import ConservationError
 from tests.conftest import make_deal
 
-ONE_LOAN = {"assets": [{"id": "L", "type": "loan", "balance": 100_000_000, "rate": 0.06,
-                        "original_term": 12, "amortization": "linear"}]}
+ONE_LOAN = {
+    "assets": [
+        {
+            "id": "L",
+            "type": "loan",
+            "balance": 100_000_000,
+            "rate": 0.06,
+            "original_term": 12,
+            "amortization": "linear",
+        }
+    ]
+}
 QUIET = {"prepayment": {"cpr": 0.0}, "default": {"cdr": 0.0}, "recovery": {"rate": 0.0}}
 
 
@@ -44,18 +54,29 @@ def test_sequential_principal_pays_senior_first() -> None:
 
 def test_pro_rata_principal_and_oc_trigger_switch() -> None:
     st = structure(
-        [{"name": "A", "balance": 80e6, "coupon": {"fixed": 0.03}},
-         {"name": "B", "balance": 20e6, "coupon": {"fixed": 0.04}}],
-        [{"pay_interest": ["A", "B"]}, {"pay_principal": {"tranches": ["A", "B"],
-                                                          "mode": "pro_rata"}}],
+        [
+            {"name": "A", "balance": 80e6, "coupon": {"fixed": 0.03}},
+            {"name": "B", "balance": 20e6, "coupon": {"fixed": 0.04}},
+        ],
+        [
+            {"pay_interest": ["A", "B"]},
+            {"pay_principal": {"tranches": ["A", "B"], "mode": "pro_rata"}},
+        ],
     )
     r = greenabs.run(make_deal(assumptions=QUIET, pool=ONE_LOAN, structure=st))
     a, b = tcf(r, "A"), tcf(r, "B")
     np.testing.assert_allclose(a["principal_paid"][:12] / b["principal_paid"][:12], 4.0)
     # with heavy defaults the OC test (pool / A balance < 1.15) fails and principal turns
     # sequential: B then receives nothing while A is outstanding
-    st["triggers"] = [{"name": "oc", "kind": "oc_ratio", "tranches": ["A"], "threshold": 1.15,
-                       "effect": "sequential"}]
+    st["triggers"] = [
+        {
+            "name": "oc",
+            "kind": "oc_ratio",
+            "tranches": ["A"],
+            "threshold": 1.15,
+            "effect": "sequential",
+        }
+    ]
     stress = {**QUIET, "default": {"cdr": 0.4}}
     r2 = greenabs.run(make_deal(assumptions=stress, pool=ONE_LOAN, structure=st))
     flows = r2.deal_flows()
@@ -89,8 +110,10 @@ def test_deferrable_interest_shortfall_is_carried_and_caught_up() -> None:
     # an interest-only pool earns 500k a month; B's coupon needs 750k: the shortfall is
     # carried and caught up from the principal at maturity
     st = structure(
-        [{"name": "A", "balance": 90e6, "coupon": {"fixed": 0.02}},
-         {"name": "B", "balance": 10e6, "coupon": {"fixed": 0.90}, "deferrable": True}],
+        [
+            {"name": "A", "balance": 90e6, "coupon": {"fixed": 0.02}},
+            {"name": "B", "balance": 10e6, "coupon": {"fixed": 0.90}, "deferrable": True},
+        ],
         [{"pay_interest": "A"}, {"pay_interest": "B"}, {"pay_principal": ["A", "B"]}],
     )
     io_pool = {"assets": [{**ONE_LOAN["assets"][0], "amortization": "interest_only"}]}
@@ -104,12 +127,14 @@ def test_deferrable_interest_shortfall_is_carried_and_caught_up() -> None:
 
 def test_interest_shortfall_triggers_acceleration() -> None:
     st = structure(
-        [{"name": "A", "balance": 100e6, "coupon": {"fixed": 0.02}},
-         ],
+        [
+            {"name": "A", "balance": 100e6, "coupon": {"fixed": 0.02}},
+        ],
         [{"pay_fees": ["setup"]}, {"pay_interest": "A"}, {"pay_principal": "A"}],
         fees=[{"name": "setup", "once": 9_500_000}],
-        triggers=[{"name": "eod", "kind": "interest_shortfall", "tranches": ["A"],
-                   "effect": "accelerate"}],
+        triggers=[
+            {"name": "eod", "kind": "interest_shortfall", "tranches": ["A"], "effect": "accelerate"}
+        ],
     )
     r = greenabs.run(make_deal(assumptions=QUIET, pool=ONE_LOAN, structure=st))
     flows = r.deal_flows()
@@ -119,18 +144,25 @@ def test_interest_shortfall_triggers_acceleration() -> None:
     a = tcf(r, "A")
     cash = r.summary()["cash_collected"]
     fees = r.fees()["paid"].sum()
-    assert a["principal_paid"].sum() == pytest.approx(cash - fees - a["interest_paid"].sum(),
-                                                      abs=1e-4)
+    assert a["principal_paid"].sum() == pytest.approx(
+        cash - fees - a["interest_paid"].sum(), abs=1e-4
+    )
     assert flows["residual_released"].sum() == 0.0
 
 
 def test_cumulative_loss_trigger_turbos_senior() -> None:
     st = structure(
-        [{"name": "A", "balance": 70e6, "coupon": {"fixed": 0.02}},
-         {"name": "B", "balance": 20e6, "coupon": {"fixed": 0.03}},
-         {"name": "Sub", "balance": 10e6, "residual": True}],
-        [{"pay_interest": "A"}, {"pay_interest": "B"}, {"pay_principal": ["A", "B"]},
-         {"pay_residual": "Sub"}],
+        [
+            {"name": "A", "balance": 70e6, "coupon": {"fixed": 0.02}},
+            {"name": "B", "balance": 20e6, "coupon": {"fixed": 0.03}},
+            {"name": "Sub", "balance": 10e6, "residual": True},
+        ],
+        [
+            {"pay_interest": "A"},
+            {"pay_interest": "B"},
+            {"pay_principal": ["A", "B"]},
+            {"pay_residual": "Sub"},
+        ],
         triggers=[{"name": "cl", "kind": "cumulative_loss", "threshold": 0.01, "effect": "turbo"}],
     )
     stress = {"default": {"cdr": 0.2}, "recovery": {"rate": 0.2, "lag_months": 0}}
@@ -145,15 +177,23 @@ def test_cumulative_loss_trigger_turbos_senior() -> None:
 
 
 def test_reserve_funded_at_closing_supports_interest_and_is_released() -> None:
-    pool = {"assets": [{"id": "R1", "type": "receivable", "balance": 55e6,
-                        "due_date": "2026-09-30"},
-                       {"id": "R2", "type": "receivable", "balance": 50e6,
-                        "due_date": "2027-03-31"}]}
+    pool = {
+        "assets": [
+            {"id": "R1", "type": "receivable", "balance": 55e6, "due_date": "2026-09-30"},
+            {"id": "R2", "type": "receivable", "balance": 50e6, "due_date": "2027-03-31"},
+        ]
+    }
     st = structure(
-        [{"name": "A", "balance": 100e6, "coupon": {"fixed": 0.03}},
-         {"name": "Sub", "balance": 5e6, "residual": True}],
-        [{"pay_interest": {"tranches": ["A"], "support": "reserve"}},
-         {"fund_reserve": "reserve"}, {"pay_principal": "A"}, {"pay_residual": "Sub"}],
+        [
+            {"name": "A", "balance": 100e6, "coupon": {"fixed": 0.03}},
+            {"name": "Sub", "balance": 5e6, "residual": True},
+        ],
+        [
+            {"pay_interest": {"tranches": ["A"], "support": "reserve"}},
+            {"fund_reserve": "reserve"},
+            {"pay_principal": "A"},
+            {"pay_residual": "Sub"},
+        ],
         accounts=[{"name": "reserve", "initial": 2e6, "target": {"amount": 2e6}}],
     )
     r = greenabs.run(make_deal(assumptions=QUIET, pool=pool, structure=st))
@@ -170,9 +210,16 @@ def test_reserve_funded_at_closing_supports_interest_and_is_released() -> None:
 
 
 def test_reserve_percent_target_with_floor_and_excess_release() -> None:
-    st = {**make_deal().structure.model_dump(),
-          "accounts": [{"name": "rsv", "initial": 3e6,
-                        "target": {"percent": 0.02, "of": "pool_balance", "floor": 1e6}}]}
+    st = {
+        **make_deal().structure.model_dump(),
+        "accounts": [
+            {
+                "name": "rsv",
+                "initial": 3e6,
+                "target": {"percent": 0.02, "of": "pool_balance", "floor": 1e6},
+            }
+        ],
+    }
     st["waterfall"] = [*st["waterfall"][:3], {"fund_reserve": "rsv"}, *st["waterfall"][3:]]
     r = greenabs.run(make_deal(assumptions=QUIET, structure=st))
     acc = r.accounts()
@@ -183,13 +230,13 @@ def test_reserve_percent_target_with_floor_and_excess_release() -> None:
 
 
 def test_draw_reserve_adds_balance_to_available_funds() -> None:
-    st = {**make_deal().structure.model_dump(),
-          "accounts": [{"name": "rsv", "initial": 1e6}]}
+    st = {**make_deal().structure.model_dump(), "accounts": [{"name": "rsv", "initial": 1e6}]}
     st["waterfall"] = [{"draw_reserve": "rsv"}, *st["waterfall"]]
     r = greenabs.run(make_deal(assumptions=QUIET, structure=st))
     assert r.accounts()["withdrawal"][0] == pytest.approx(1e6)
     assert r.deal_flows()["available_funds"][0] == pytest.approx(
-        r.deal_flows()["interest_collected"][0] + r.deal_flows()["principal_collected"][0] + 1e6)
+        r.deal_flows()["interest_collected"][0] + r.deal_flows()["principal_collected"][0] + 1e6
+    )
 
 
 def test_clean_up_call_at_ten_percent() -> None:
@@ -203,20 +250,28 @@ def test_clean_up_call_at_ten_percent() -> None:
     assert r.waterfall.deal["pool_end_balance"][0, k - 1] / 1e8 > 0.10
     for t in ("A", "B", "Sub"):
         assert tcf(r, t)["end_balance"].iloc[-1] == 0.0
-    no_call = greenabs.run(greenabs.with_assumptions(make_deal(structure=st),
-                                                     call_exercise=False))
+    no_call = greenabs.run(greenabs.with_assumptions(make_deal(structure=st), call_exercise=False))
     assert no_call.summary()["call_date"] is None
 
 
 def test_step_up_and_floating_coupons() -> None:
     st = structure(
-        [{"name": "A", "balance": 50e6, "coupon": {"fixed": 0.03,
-                                                   "step_up": {"date": "2026-08-26",
-                                                               "spread": 0.01}}},
-         {"name": "F", "balance": 50e6, "coupon": {"index": "LPR1Y", "margin": 0.005,
-                                                   "floor": 0.03}}],
-        [{"pay_interest": ["A", "F"]}, {"pay_principal": {"tranches": ["A", "F"],
-                                                          "mode": "pro_rata"}}],
+        [
+            {
+                "name": "A",
+                "balance": 50e6,
+                "coupon": {"fixed": 0.03, "step_up": {"date": "2026-08-26", "spread": 0.01}},
+            },
+            {
+                "name": "F",
+                "balance": 50e6,
+                "coupon": {"index": "LPR1Y", "margin": 0.005, "floor": 0.03},
+            },
+        ],
+        [
+            {"pay_interest": ["A", "F"]},
+            {"pay_principal": {"tranches": ["A", "F"], "mode": "pro_rata"}},
+        ],
     )
     assume = {**QUIET, "rates": {"LPR1Y": [0.02, 0.02, 0.035, 0.035, 0.04]}}
     r = greenabs.run(make_deal(assumptions=assume, pool=ONE_LOAN, structure=st))
@@ -261,5 +316,8 @@ def test_scenarios_run_together_match_single_runs() -> None:
     deal = make_deal()
     both = greenabs.run(deal, smm_mult=[1.0, 3.0], mdr_mult=[1.0, 5.0])
     one = greenabs.run(deal, smm_mult=[3.0], mdr_mult=[5.0])
-    np.testing.assert_allclose(both.tranche_cashflows("B", scenario=1)["principal_paid"],
-                               one.tranche_cashflows("B")["principal_paid"], rtol=1e-12)
+    np.testing.assert_allclose(
+        both.tranche_cashflows("B", scenario=1)["principal_paid"],
+        one.tranche_cashflows("B")["principal_paid"],
+        rtol=1e-12,
+    )

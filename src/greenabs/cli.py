@@ -41,9 +41,16 @@ def _num(v: float | None, digits: int = 2) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def _overrides(cpr: float | None, psa: float | None, cdr: float | None, sda: float | None,
-               recovery_rate: float | None, recovery_lag: int | None,
-               receivable_delay: int | None, no_call: bool) -> dict[str, Any]:
+def _overrides(
+    cpr: float | None,
+    psa: float | None,
+    cdr: float | None,
+    sda: float | None,
+    recovery_rate: float | None,
+    recovery_lag: int | None,
+    receivable_delay: int | None,
+    no_call: bool,
+) -> dict[str, Any]:
     ch: dict[str, Any] = {}
     if cpr is not None and psa is not None:
         raise SpecError("<argument>", Problem("--cpr/--psa", "give one of them, not both"))
@@ -107,20 +114,38 @@ def _print_result(result: Any) -> None:
         head.add_row(k, v)
     out.print(head)
     tt = Table(title="Tranches", title_justify="left")
-    for col in ("Class", "Balance", "Coupon", "WAL (y)", "Yield", "Mod. dur.", "Principal window",
-                "Final payment", "Loss", "Int. shortfall"):
-        tt.add_column(col, justify="left" if col in ("Class", "Principal window") else "right",
-                      no_wrap=True)
+    for col in (
+        "Class",
+        "Balance",
+        "Coupon",
+        "WAL (y)",
+        "Yield",
+        "Mod. dur.",
+        "Principal window",
+        "Final payment",
+        "Loss",
+        "Int. shortfall",
+    ):
+        tt.add_column(
+            col, justify="left" if col in ("Class", "Principal window") else "right", no_wrap=True
+        )
     for _, r in result.tranches().iterrows():
-        window = (f"{r['principal_window_start']} - {r['principal_window_end']}"
-                  if r["principal_window_start"] else "-")
+        window = (
+            f"{r['principal_window_start']} - {r['principal_window_end']}"
+            if r["principal_window_start"]
+            else "-"
+        )
         tt.add_row(
             str(r["name"]) + (" (residual)" if r["residual"] else ""),
             _money(r["original_balance"]),
             "-" if r["residual"] else _pct(r["coupon"]),
-            _num(r["wal"]), _pct(r["yield"]), _num(r["modified_duration"]),
-            window, str(r["final_payment_date"] or "-"),
-            _money(r["principal_loss"]), _money(r["interest_shortfall"]),
+            _num(r["wal"]),
+            _pct(r["yield"]),
+            _num(r["modified_duration"]),
+            window,
+            str(r["final_payment_date"] or "-"),
+            _money(r["principal_loss"]),
+            _money(r["interest_shortfall"]),
         )
     out.print(tt)
     flows = result.deal_flows()
@@ -131,32 +156,53 @@ def _print_result(result: Any) -> None:
         tg.add_column("First breached")
         for c in trig:
             hit = flows.index[flows[c]]
-            tg.add_row(c.removeprefix("trigger_"),
-                       str(flows.loc[hit[0], "date"]) if len(hit) else "never")
+            tg.add_row(
+                c.removeprefix("trigger_"), str(flows.loc[hit[0], "date"]) if len(hit) else "never"
+            )
         out.print(tg)
     ret = result.retention
     if ret is not None:
-        verdict = "[green]complies[/]" if ret.compliant else "[red]does not comply[/]: " + "; ".join(ret.reasons)
-        out.print(f"Risk retention ({ret.form}, {ret.holder}): {_money(ret.total_retained)} = "
-                  f"{ret.share_of_issue:.2%} of the issue, {verdict}")
+        verdict = (
+            "[green]complies[/]"
+            if ret.compliant
+            else "[red]does not comply[/]: " + "; ".join(ret.reasons)
+        )
+        out.print(
+            f"Risk retention ({ret.form}, {ret.holder}): {_money(ret.total_retained)} = "
+            f"{ret.share_of_issue:.2%} of the issue, {verdict}"
+        )
 
 
 @app.command("run")
 def run_cmd(
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write every result as JSON")] = None,
-    csv_dir: Annotated[Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report with charts")] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write every result as JSON")
+    ] = None,
+    csv_dir: Annotated[
+        Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report with charts")
+    ] = None,
     backend: Annotated[str, typer.Option(help="Collateral kernel: numpy, numba or auto")] = "numpy",
-    loan_level: Annotated[bool, typer.Option("--loan-level", help="Keep per-asset flows (CSV)")] = False,
+    loan_level: Annotated[
+        bool, typer.Option("--loan-level", help="Keep per-asset flows (CSV)")
+    ] = False,
     cpr: Annotated[float | None, typer.Option(help="Override: constant CPR")] = None,
     psa: Annotated[float | None, typer.Option(help="Override: PSA speed (100 = 100%)")] = None,
     cdr: Annotated[float | None, typer.Option(help="Override: constant CDR")] = None,
     sda: Annotated[float | None, typer.Option(help="Override: SDA speed (100 = 100%)")] = None,
     recovery_rate: Annotated[float | None, typer.Option(help="Override: recovery rate")] = None,
-    recovery_lag: Annotated[int | None, typer.Option(help="Override: recovery lag (months)")] = None,
-    receivable_delay: Annotated[int | None, typer.Option(help="Override: extra months receivables are late")] = None,
-    no_call: Annotated[bool, typer.Option("--no-call", help="Do not exercise the clean-up call")] = False,
+    recovery_lag: Annotated[
+        int | None, typer.Option(help="Override: recovery lag (months)")
+    ] = None,
+    receivable_delay: Annotated[
+        int | None, typer.Option(help="Override: extra months receivables are late")
+    ] = None,
+    no_call: Annotated[
+        bool, typer.Option("--no-call", help="Do not exercise the clean-up call")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
@@ -164,8 +210,9 @@ def run_cmd(
     from greenabs.spec.io import load_deal
 
     deal = load_deal(deal_file)
-    deal = _apply(deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag,
-                                   receivable_delay, no_call))
+    deal = _apply(
+        deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag, receivable_delay, no_call)
+    )
     result = run(deal, backend=backend, loan_level=loan_level)
     if not quiet:
         _print_result(result)

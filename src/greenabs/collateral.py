@@ -96,9 +96,7 @@ class PoolCashflows:
         return df
 
 
-def _table(
-    spec: PrepaymentSpec | DefaultSpec, kind: str, max_age: int, n_months: int
-) -> RateTable:
+def _table(spec: PrepaymentSpec | DefaultSpec, kind: str, max_age: int, n_months: int) -> RateTable:
     """Monthly rates (SMM or MDR) of a curve, by age or by period."""
     ages = np.arange(0, max_age + n_months + 2, dtype=np.float64)
     if isinstance(spec, PrepaymentSpec):
@@ -170,8 +168,7 @@ def project_pool(
     ctx_c = CompileContext(
         cutoff=cutoff,
         index_paths={
-            k: np.atleast_1d(np.asarray(v, dtype=np.float64))
-            for k, v in assumptions.rates.items()
+            k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in assumptions.rates.items()
         },
         receivable_delay_months=assumptions.receivable_delay_months,
     )
@@ -186,8 +183,13 @@ def project_pool(
     if s_mult.shape != d_mult.shape:
         s_mult, d_mult = np.broadcast_arrays(s_mult, d_mult)
     ctx = ProjectionContext(
-        n_months=n_asset_months, smm=smm, mdr=mdr, smm_mult=s_mult, mdr_mult=d_mult,
-        backend=backend, loan_level=loan_level,
+        n_months=n_asset_months,
+        smm=smm,
+        mdr=mdr,
+        smm_mult=s_mult,
+        mdr_mult=d_mult,
+        backend=backend,
+        loan_level=loan_level,
     )
     results: list[BlockFlows] = [b.project(ctx) for b in blocks]
     flows = {

@@ -60,7 +60,8 @@ def run(
         loan_level=loan_level,
     )
     d = deal.dates
-    cal = build_calendar(d.cutoff, d.closing, d.first_payment, d.frequency, d.day_count,
-                         pool.n_months)
+    cal = build_calendar(
+        d.cutoff, d.closing, d.first_payment, d.frequency, d.day_count, pool.n_months
+    )
     wf = run_waterfall(deal, pool, cal)
     return RunResult(deal=deal, calendar=cal, pool=pool, waterfall=wf, backend=backend)

@@ -19,7 +19,8 @@ from greenabs.results import RunResult
 __all__ = ["figures", "write_report"]
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#1d2b24}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;
+  margin:2rem auto;max-width:1200px;color:#1d2b24}
 h1{color:#1b5e20} h2{border-bottom:2px solid #c8e6c9;padding-bottom:.2rem;margin-top:2rem}
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right} th{background:#e8f5e9}
@@ -55,26 +56,43 @@ def _cash_waterfall(result: RunResult) -> go.Figure:
     if released > 0.005:
         steps.append(("Released", -released, "relative"))
     steps.append(("Left in accounts", 0.0, "total"))
-    fig = go.Figure(go.Waterfall(
-        x=[s[0] for s in steps], y=[s[1] for s in steps], measure=[s[2] for s in steps],
-        connector={"line": {"color": "#9e9e9e"}},
-        increasing={"marker": {"color": "#43a047"}}, decreasing={"marker": {"color": "#ef6c00"}},
-        totals={"marker": {"color": "#1565c0"}},
-    ))
-    fig.update_layout(title="Where the pool's cash went (whole life)", showlegend=False,
-                      yaxis_title=result.deal.currency)
+    fig = go.Figure(
+        go.Waterfall(
+            x=[s[0] for s in steps],
+            y=[s[1] for s in steps],
+            measure=[s[2] for s in steps],
+            connector={"line": {"color": "#9e9e9e"}},
+            increasing={"marker": {"color": "#43a047"}},
+            decreasing={"marker": {"color": "#ef6c00"}},
+            totals={"marker": {"color": "#1565c0"}},
+        )
+    )
+    fig.update_layout(
+        title="Where the pool's cash went (whole life)",
+        showlegend=False,
+        yaxis_title=result.deal.currency,
+    )
     return fig
 
 
 def _pool_chart(result: RunResult) -> go.Figure:
     pc = result.pool_cashflows()
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    for col, color in (("interest", "#43a047"), ("scheduled_principal", "#1565c0"),
-                       ("prepayment", "#42a5f5"), ("recovery", "#8d6e63")):
+    for col, color in (
+        ("interest", "#43a047"),
+        ("scheduled_principal", "#1565c0"),
+        ("prepayment", "#42a5f5"),
+        ("recovery", "#8d6e63"),
+    ):
         fig.add_bar(x=pc["date"], y=pc[col], name=col.replace("_", " "), marker_color=color)
     fig.add_bar(x=pc["date"], y=-pc["default"], name="default", marker_color="#e53935")
-    fig.add_scatter(x=pc["date"], y=pc["end_balance"], name="pool balance", secondary_y=True,
-                    line={"color": "#212121"})
+    fig.add_scatter(
+        x=pc["date"],
+        y=pc["end_balance"],
+        name="pool balance",
+        secondary_y=True,
+        line={"color": "#212121"},
+    )
     fig.update_layout(barmode="relative", title="Pool cash flows per payment date")
     return fig
 
@@ -93,8 +111,11 @@ def _tranche_cash_chart(result: RunResult) -> go.Figure:
     for t in result.deal.structure.tranches:
         cf = result.tranche_cashflows(t.name)
         fig.add_bar(x=cf["date"], y=cf["principal_paid"], name=f"{t.name} principal")
-        fig.add_bar(x=cf["date"], y=cf["interest_paid"] + cf["residual_paid"],
-                    name=f"{t.name} interest/residual")
+        fig.add_bar(
+            x=cf["date"],
+            y=cf["interest_paid"] + cf["residual_paid"],
+            name=f"{t.name} interest/residual",
+        )
     fig.update_layout(barmode="stack", title="Tranche cash flows")
     return fig
 
@@ -104,8 +125,13 @@ def _loss_chart(result: RunResult) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_scatter(x=df["date"], y=df["cumulative_loss_rate"], name="cumulative loss / pool")
     fig.add_scatter(x=df["date"], y=df["pool_factor"], name="pool factor")
-    fig.add_bar(x=df["date"], y=df["excess_spread_rate"], name="excess spread (p.a.)",
-                secondary_y=True, opacity=0.5)
+    fig.add_bar(
+        x=df["date"],
+        y=df["excess_spread_rate"],
+        name="excess spread (p.a.)",
+        secondary_y=True,
+        opacity=0.5,
+    )
     fig.update_layout(title="Losses, pool factor and excess spread")
     fig.update_yaxes(tickformat=".1%")
     return fig
@@ -137,8 +163,10 @@ def write_report(result: RunResult, path: str | Path) -> Path:
         f"<h1>{html.escape(result.deal.name)}</h1>",
         "<p>Cash conservation audit: <span class='ok'>passed</span> on every payment date "
         f"(largest difference {s['max_audit_difference']:.2e}).</p>",
-        "<h2>Deal</h2>", _table(summary),
-        "<h2>Tranches</h2>", _table(tr),
+        "<h2>Deal</h2>",
+        _table(summary),
+        "<h2>Tranches</h2>",
+        _table(tr),
     ]
     ret = result.retention
     if ret is not None:

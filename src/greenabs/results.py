@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from greenabs import analytics
@@ -26,8 +27,14 @@ from greenabs.waterfall import TRANCHE_FIELDS, WaterfallResult
 __all__ = ["RunResult"]
 
 POOL_COLUMNS = (
-    "begin_balance", "interest", "scheduled_principal", "prepayment", "default", "recovery",
-    "loss", "end_balance",
+    "begin_balance",
+    "interest",
+    "scheduled_principal",
+    "prepayment",
+    "default",
+    "recovery",
+    "loss",
+    "end_balance",
 )
 
 
@@ -99,9 +106,14 @@ class RunResult:
         df.insert(0, "period", np.arange(1, self.calendar.n_periods + 1))
         return df
 
-    def _cash(self, name: str, scenario: int) -> np.ndarray:
+    def _cash(self, name: str, scenario: int) -> npt.NDArray[np.float64]:
         r = self.waterfall.tranches[name]
-        return r["interest_paid"][scenario] + r["principal_paid"][scenario] + r["residual_paid"][scenario]
+        cash: npt.NDArray[np.float64] = (
+            r["interest_paid"][scenario]
+            + r["principal_paid"][scenario]
+            + r["residual_paid"][scenario]
+        )
+        return cash
 
     def _index_path(self, name: str) -> np.ndarray | None:
         c = self.deal.tranche(name).coupon
@@ -109,23 +121,31 @@ class RunResult:
             return None
         path = np.atleast_1d(np.asarray(self.deal.assumptions.rates[c.index], dtype=np.float64))
         starts = [self.calendar.closing, *self.calendar.payment_dates[:-1]]
-        idx = [min(max(months_between(self.calendar.cutoff, s) - 1, 0), len(path) - 1)
-               for s in starts]
+        idx = [
+            min(max(months_between(self.calendar.cutoff, s) - 1, 0), len(path) - 1) for s in starts
+        ]
         return path[idx]
 
     def price(self, name: str, yield_: float, scenario: int = 0) -> float:
         """Price per 100 of original face at a yield (compounded at the deal's frequency)."""
         t = self.deal.tranche(name)
-        pv = analytics.price_from_yield(self.calendar.years_from_closing, self._cash(name, scenario),
-                                        yield_, self.calendar.frequency.per_year)
+        pv = analytics.price_from_yield(
+            self.calendar.years_from_closing,
+            self._cash(name, scenario),
+            yield_,
+            self.calendar.frequency.per_year,
+        )
         return 100.0 * pv / t.balance
 
     def yield_at(self, name: str, price: float, scenario: int = 0) -> float:
         """Yield at a price per 100 of original face."""
         t = self.deal.tranche(name)
-        return analytics.yield_from_price(self.calendar.years_from_closing,
-                                          self._cash(name, scenario), price / 100.0 * t.balance,
-                                          self.calendar.frequency.per_year)
+        return analytics.yield_from_price(
+            self.calendar.years_from_closing,
+            self._cash(name, scenario),
+            price / 100.0 * t.balance,
+            self.calendar.frequency.per_year,
+        )
 
     def price_at_dm(self, name: str, dm: float, scenario: int = 0) -> float:
         """Price per 100 of a floating tranche at a discount margin over its index."""
@@ -149,31 +169,51 @@ class RunResult:
             paid_idx = np.nonzero(prin > 0.005)[0]
             cash_idx = np.nonzero(cash > 0.005)[0]
             idx = self._index_path(t.name)
-            dm = (analytics.discount_margin(cal.accrual, idx, cash, price_amt)
-                  if idx is not None else math.nan)
-            rows.append({
-                "name": t.name,
-                "original_balance": t.balance,
-                "coupon": (t.coupon.fixed if t.coupon and t.coupon.fixed is not None
-                           else float(self.waterfall.coupons[t.name][0])),
-                "residual": t.residual,
-                "price": t.price,
-                "wal": analytics.wal(cal.years_from_closing, prin),
-                "yield": y,
-                "modified_duration": (analytics.modified_duration(cal.years_from_closing, cash, y, freq)
-                                      if not math.isnan(y) else math.nan),
-                "discount_margin": dm,
-                "principal_window_start": cal.payment_dates[paid_idx[0]] if paid_idx.size else None,
-                "principal_window_end": cal.payment_dates[paid_idx[-1]] if paid_idx.size else None,
-                "final_payment_date": cal.payment_dates[cash_idx[-1]] if cash_idx.size else None,
-                "interest_paid": float(r["interest_paid"][scenario].sum()),
-                "principal_paid": float(prin.sum()),
-                "residual_paid": float(r["residual_paid"][scenario].sum()),
-                "principal_loss": float(r["writedown"][scenario].sum()),
-                "interest_shortfall": float(r["interest_shortfall"][scenario][-1]
-                                            if r["interest_shortfall"].shape[1] else 0.0),
-                "max_interest_shortfall": float(r["interest_shortfall"][scenario].max()),
-            })
+            dm = (
+                analytics.discount_margin(cal.accrual, idx, cash, price_amt)
+                if idx is not None
+                else math.nan
+            )
+            rows.append(
+                {
+                    "name": t.name,
+                    "original_balance": t.balance,
+                    "coupon": (
+                        t.coupon.fixed
+                        if t.coupon and t.coupon.fixed is not None
+                        else float(self.waterfall.coupons[t.name][0])
+                    ),
+                    "residual": t.residual,
+                    "price": t.price,
+                    "wal": analytics.wal(cal.years_from_closing, prin),
+                    "yield": y,
+                    "modified_duration": (
+                        analytics.modified_duration(cal.years_from_closing, cash, y, freq)
+                        if not math.isnan(y)
+                        else math.nan
+                    ),
+                    "discount_margin": dm,
+                    "principal_window_start": cal.payment_dates[paid_idx[0]]
+                    if paid_idx.size
+                    else None,
+                    "principal_window_end": cal.payment_dates[paid_idx[-1]]
+                    if paid_idx.size
+                    else None,
+                    "final_payment_date": cal.payment_dates[cash_idx[-1]]
+                    if cash_idx.size
+                    else None,
+                    "interest_paid": float(r["interest_paid"][scenario].sum()),
+                    "principal_paid": float(prin.sum()),
+                    "residual_paid": float(r["residual_paid"][scenario].sum()),
+                    "principal_loss": float(r["writedown"][scenario].sum()),
+                    "interest_shortfall": float(
+                        r["interest_shortfall"][scenario][-1]
+                        if r["interest_shortfall"].shape[1]
+                        else 0.0
+                    ),
+                    "max_interest_shortfall": float(r["interest_shortfall"][scenario].max()),
+                }
+            )
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ deal
@@ -182,8 +222,14 @@ class RunResult:
         rows = []
         for name, rec in self.waterfall.fees.items():
             for k, d in enumerate(self.calendar.payment_dates):
-                rows.append({"fee": name, "period": k + 1, "date": d,
-                             **{f: rec[f][scenario][k] for f in rec}})
+                rows.append(
+                    {
+                        "fee": name,
+                        "period": k + 1,
+                        "date": d,
+                        **{f: rec[f][scenario][k] for f in rec},
+                    }
+                )
         return pd.DataFrame(rows, columns=["fee", "period", "date", "due", "paid", "unpaid"])
 
     def accounts(self, scenario: int = 0) -> pd.DataFrame:
@@ -191,10 +237,26 @@ class RunResult:
         rows = []
         for name, rec in self.waterfall.accounts.items():
             for k, d in enumerate(self.calendar.payment_dates):
-                rows.append({"account": name, "period": k + 1, "date": d,
-                             **{f: rec[f][scenario][k] for f in rec}})
-        return pd.DataFrame(rows, columns=["account", "period", "date", "begin_balance",
-                                           "deposit", "withdrawal", "end_balance"])
+                rows.append(
+                    {
+                        "account": name,
+                        "period": k + 1,
+                        "date": d,
+                        **{f: rec[f][scenario][k] for f in rec},
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "account",
+                "period",
+                "date",
+                "begin_balance",
+                "deposit",
+                "withdrawal",
+                "end_balance",
+            ],
+        )
 
     def deal_flows(self, scenario: int = 0) -> pd.DataFrame:
         """Deal-level flows per period: collections, available funds, PDA, excess spread,
@@ -204,15 +266,19 @@ class RunResult:
         orig = self.pool.original_balance
         coupon_paid = sum(
             self.waterfall.tranches[t.name]["interest_paid"][scenario]
-            for t in self.deal.structure.tranches if not t.residual
+            for t in self.deal.structure.tranches
+            if not t.residual
         )
-        fees_paid = sum((r["paid"][scenario] for r in self.waterfall.fees.values()),
-                        np.zeros(self.calendar.n_periods))
+        fees_paid = sum(
+            (r["paid"][scenario] for r in self.waterfall.fees.values()),
+            np.zeros(self.calendar.n_periods),
+        )
         excess = df["interest_collected"].to_numpy() - fees_paid - coupon_paid
         base = df["pool_begin_balance"].to_numpy() * self.calendar.accrual
         df["excess_spread"] = excess
-        df["excess_spread_rate"] = np.divide(excess, base, out=np.zeros_like(excess),
-                                             where=base > 0)
+        df["excess_spread_rate"] = np.divide(
+            excess, base, out=np.zeros_like(excess), where=base > 0
+        )
         df["pool_factor"] = df["pool_end_balance"] / orig
         df["cumulative_loss_rate"] = df["cumulative_loss"] / orig
         for name, arr in self.waterfall.triggers.items():
@@ -232,11 +298,19 @@ class RunResult:
         orig = self.pool.original_balance
         called = np.nonzero(self.waterfall.deal["call_proceeds"][scenario] > 0)[0]
         interest = float(flows["interest_collected"].sum())
-        cash_in = float((flows["interest_collected"] + flows["principal_collected"]
-                         + flows["recovery_collected"] + flows["call_proceeds"]).sum())
+        cash_in = float(
+            (
+                flows["interest_collected"]
+                + flows["principal_collected"]
+                + flows["recovery_collected"]
+                + flows["call_proceeds"]
+            ).sum()
+        )
         active = flows["pool_begin_balance"] > 0
         weights = (flows["pool_begin_balance"] * self.calendar.accrual)[active]
-        avg_xs = float((flows["excess_spread"][active]).sum() / weights.sum()) if weights.sum() else 0.0
+        avg_xs = (
+            float((flows["excess_spread"][active]).sum() / weights.sum()) if weights.sum() else 0.0
+        )
         return {
             "name": self.deal.name,
             "currency": self.deal.currency,

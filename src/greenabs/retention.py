@@ -55,7 +55,10 @@ def retention_report(deal: DealSpec) -> RetentionReport | None:
     if share < ret.minimum - 1e-12:
         reasons.append(f"retains {share:.2%} of the issue, below the minimum {ret.minimum:.2%}")
     lowest = tranches[-1]
-    if ret.form in ("horizontal", "l_shaped") and retained[lowest.name] < ret.minimum * lowest.balance - 1e-6:
+    if (
+        ret.form in ("horizontal", "l_shaped")
+        and retained[lowest.name] < ret.minimum * lowest.balance - 1e-6
+    ):
         reasons.append(
             f"holds {retained[lowest.name] / lowest.balance:.2%} of the lowest tranche "
             f"{lowest.name!r}, below {ret.minimum:.2%}"

@@ -54,15 +54,31 @@ TOLERANCE = 0.01
 """Largest cash difference (currency units) the conservation audit accepts: one cent."""
 
 TRANCHE_FIELDS = (
-    "begin_balance", "interest_due", "interest_paid", "principal_paid", "residual_paid",
-    "interest_shortfall", "writedown", "end_balance",
+    "begin_balance",
+    "interest_due",
+    "interest_paid",
+    "principal_paid",
+    "residual_paid",
+    "interest_shortfall",
+    "writedown",
+    "end_balance",
 )
 FEE_FIELDS = ("due", "paid", "unpaid")
 ACCOUNT_FIELDS = ("begin_balance", "deposit", "withdrawal", "end_balance")
 DEAL_FIELDS = (
-    "interest_collected", "principal_collected", "recovery_collected", "call_proceeds",
-    "available_funds", "reserve_draws", "residual_released", "pool_begin_balance",
-    "pool_end_balance", "default", "loss", "cumulative_loss", "principal_distribution_amount",
+    "interest_collected",
+    "principal_collected",
+    "recovery_collected",
+    "call_proceeds",
+    "available_funds",
+    "reserve_draws",
+    "residual_released",
+    "pool_begin_balance",
+    "pool_end_balance",
+    "default",
+    "loss",
+    "cumulative_loss",
+    "principal_distribution_amount",
     "audit_difference",
 )
 
@@ -94,7 +110,9 @@ def period_flows(pool: PoolCashflows, cal: DealCalendar) -> dict[str, FloatArray
     k_n = cal.n_periods
     assign = np.zeros((pool.n_months, k_n))
     assign[np.arange(pool.n_months), cal.period_of_month] = 1.0
-    out = {k: v @ assign for k, v in pool.flows.items() if k not in ("begin_balance", "end_balance")}
+    out = {
+        k: v @ assign for k, v in pool.flows.items() if k not in ("begin_balance", "end_balance")
+    }
     end = pool.flows["end_balance"]
     s_n = end.shape[0]
     last = np.full(k_n, -1)
@@ -113,8 +131,9 @@ def period_flows(pool: PoolCashflows, cal: DealCalendar) -> dict[str, FloatArray
 def _coupons(deal: DealSpec, cal: DealCalendar) -> dict[str, FloatArray]:
     """Annual coupon of each tranche per period (K,)."""
     starts = [cal.closing, *cal.payment_dates[:-1]]
-    paths = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))
-             for k, v in deal.assumptions.rates.items()}
+    paths = {
+        k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in deal.assumptions.rates.items()
+    }
     out: dict[str, FloatArray] = {}
     for t in deal.structure.tranches:
         c = t.coupon
@@ -126,11 +145,14 @@ def _coupons(deal: DealSpec, cal: DealCalendar) -> dict[str, FloatArray]:
         else:
             assert c.index is not None
             path = paths[c.index]
-            idx = np.array([min(max(months_between(cal.cutoff, s) - 1, 0), len(path) - 1)
-                            for s in starts])
-            rate = np.clip(path[idx] + c.margin,
-                           -np.inf if c.floor is None else c.floor,
-                           np.inf if c.cap is None else c.cap)
+            idx = np.array(
+                [min(max(months_between(cal.cutoff, s) - 1, 0), len(path) - 1) for s in starts]
+            )
+            rate = np.clip(
+                path[idx] + c.margin,
+                -np.inf if c.floor is None else c.floor,
+                np.inf if c.cap is None else c.cap,
+            )
         if c.step_up is not None:
             up = c.step_up
             rate = rate + np.array([up.spread if s >= up.date else 0.0 for s in starts])
@@ -138,15 +160,19 @@ def _coupons(deal: DealSpec, cal: DealCalendar) -> dict[str, FloatArray]:
     return out
 
 
-def _target(spec: TargetSpec | None, pool_bal: FloatArray, orig: float,
-            notes: FloatArray) -> FloatArray:
+def _target(
+    spec: TargetSpec | None, pool_bal: FloatArray, orig: float, notes: FloatArray
+) -> FloatArray:
     if spec is None:
         return np.zeros_like(pool_bal)
     if spec.amount is not None:
         return np.full_like(pool_bal, spec.amount)
     assert spec.percent is not None
-    base = {"pool_balance": pool_bal, "original_pool_balance": np.full_like(pool_bal, orig),
-            "notes_balance": notes}[spec.of]
+    base = {
+        "pool_balance": pool_bal,
+        "original_pool_balance": np.full_like(pool_bal, orig),
+        "notes_balance": notes,
+    }[spec.of]
     return np.maximum(spec.percent * base, spec.floor)
 
 
@@ -185,7 +211,10 @@ class _State:
         self.acct = {a.name: np.full(n_s, a.initial) for a in st.accounts}
         self.latched = {t.name: np.zeros(n_s, dtype=np.bool_) for t in st.triggers}
         self.cum_loss = np.zeros(n_s)
-        z = lambda: np.zeros((n_s, n_k))  # noqa: E731
+
+        def z() -> FloatArray:
+            return np.zeros((n_s, n_k))
+
         self.rec_t = {t.name: {f: z() for f in TRANCHE_FIELDS} for t in st.tranches}
         self.rec_f = {f.name: {g: z() for g in FEE_FIELDS} for f in st.fees}
         self.rec_a = {a.name: {g: z() for g in ACCOUNT_FIELDS} for a in st.accounts}
@@ -198,7 +227,8 @@ class _State:
         self.k = 0
 
     def notes_balance(self) -> FloatArray:
-        return np.sum([self.bal[t.name] for t in self.tranches], axis=0)
+        total: FloatArray = np.sum([self.bal[t.name] for t in self.tranches], axis=0)
+        return total
 
 
 def _pay_pro_rata(avail: FloatArray, dues: list[FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
@@ -219,9 +249,16 @@ def _support(s: _State, account: str | None, shortfall: FloatArray, mask: BoolAr
     return draw
 
 
-def _run_steps(s: _State, steps: tuple[Step, ...], mask: BoolArray, seq: BoolArray,
-               turbo: BoolArray, accelerated: bool, terminal: BoolArray,
-               targets: dict[str, FloatArray]) -> None:
+def _run_steps(
+    s: _State,
+    steps: tuple[Step, ...],
+    mask: BoolArray,
+    seq: BoolArray,
+    turbo: BoolArray,
+    accelerated: bool,
+    terminal: BoolArray,
+    targets: dict[str, FloatArray],
+) -> None:
     """Run one waterfall's steps on the scenarios in ``mask``."""
     k = s.k
     avail = np.where(mask, s.avail, 0.0)
@@ -261,8 +298,12 @@ def _run_steps(s: _State, steps: tuple[Step, ...], mask: BoolArray, seq: BoolArr
                 p = np.minimum(left, s.bal[t])
                 seq_pay[t] = p
                 left = left - p
-            pro = {t: np.divide(amount * s.bal[t], outstanding, out=np.zeros_like(amount),
-                                where=outstanding > 0) for t in names}
+            pro = {
+                t: np.divide(
+                    amount * s.bal[t], outstanding, out=np.zeros_like(amount), where=outstanding > 0
+                )
+                for t in names
+            }
             for t in names:
                 p = np.where(sequential, seq_pay[t], pro[t])
                 s.bal[t] = s.bal[t] - p
@@ -294,26 +335,37 @@ def _run_steps(s: _State, steps: tuple[Step, ...], mask: BoolArray, seq: BoolArr
     s.avail = rest + avail
 
 
-def _trigger_breach(trg: TriggerSpec, s: _State, pf: dict[str, FloatArray], k: int,
-                    orig: float, targets: dict[str, FloatArray]) -> BoolArray:
+def _trigger_breach(
+    trg: TriggerSpec,
+    s: _State,
+    pf: dict[str, FloatArray],
+    k: int,
+    orig: float,
+    targets: dict[str, FloatArray],
+) -> BoolArray:
     names = [t.name for t in s.tranches]
     if trg.kind == "cumulative_loss":
         return s.cum_loss / orig > trg.threshold
     if trg.kind == "reserve_shortfall":
         assert trg.account is not None
-        return s.acct[trg.account] < trg.threshold * targets[trg.account] - 1e-9
+        out: BoolArray = s.acct[trg.account] < trg.threshold * targets[trg.account] - 1e-9
+        return out
     if trg.kind == "interest_shortfall":
-        return np.any([s.int_short[t] > TOLERANCE for t in trg.tranches], axis=0)
+        short: BoolArray = np.any([s.int_short[t] > TOLERANCE for t in trg.tranches], axis=0)
+        return short
     upto = max(names.index(t) for t in trg.tranches)
     group = names[: upto + 1]
     if trg.kind == "oc_ratio":
         den = np.sum([s.bal[t] for t in group], axis=0)
-        ratio = np.divide(pf["end_balance"][:, k], den, out=np.full_like(den, np.inf),
-                          where=den > 0)
-        return ratio < trg.threshold
+        ratio = np.divide(
+            pf["end_balance"][:, k], den, out=np.full_like(den, np.inf), where=den > 0
+        )
+        low: BoolArray = ratio < trg.threshold
+        return low
     den = np.sum([s.int_due[t] for t in group], axis=0)
     ratio = np.divide(pf["interest"][:, k], den, out=np.full_like(den, np.inf), where=den > 0)
-    return ratio < trg.threshold
+    ic: BoolArray = ratio < trg.threshold
+    return ic
 
 
 def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> WaterfallResult:
@@ -350,8 +402,11 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         call = np.zeros(n_s, dtype=np.bool_)
         if st.call is not None and deal.assumptions.call_exercise and k < n_k - 1:
             call = live & (pool_end <= st.call.pool_factor * orig) & (notes_before > TOLERANCE)
-        proceeds = np.where(call, st.call.price * pool_end + future_rec[:, k], 0.0) \
-            if st.call is not None else np.zeros(n_s)
+        proceeds = (
+            np.where(call, st.call.price * pool_end + future_rec[:, k], 0.0)
+            if st.call is not None
+            else np.zeros(n_s)
+        )
         terminal = live & (call | (k == n_k - 1))
         s.cum_loss = s.cum_loss + np.where(live, pf["loss"][:, k], 0.0)
         s.avail = intr + prin + recv + proceeds
@@ -359,8 +414,11 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         pool_begin = np.where(live, pf["begin_balance"][:, k], 0.0)
         for f in st.fees:
             if f.rate is not None:
-                base = {"pool_balance": pool_begin, "original_pool_balance": np.full(n_s, orig),
-                        "notes_balance": notes_before}[f.base]
+                base = {
+                    "pool_balance": pool_begin,
+                    "original_pool_balance": np.full(n_s, orig),
+                    "notes_balance": notes_before,
+                }[f.base]
                 due = f.rate * base * cal.accrual[k]
             elif f.amount is not None:
                 due = np.full(n_s, f.amount * cal.accrual[k])
@@ -376,8 +434,10 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
             s.rec_t[t.name]["begin_balance"][:, k] = s.bal[t.name]
             s.rec_t[t.name]["interest_due"][:, k] = s.int_due[t.name]
         # 3. triggers (on balances before this date's release)
-        targets = {a.name: np.where(terminal, 0.0, _target(a.target, pool_end, orig, notes_before))
-                   for a in st.accounts}
+        targets = {
+            a.name: np.where(terminal, 0.0, _target(a.target, pool_end, orig, notes_before))
+            for a in st.accounts
+        }
         for trg in st.triggers:
             breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
             s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
@@ -385,7 +445,9 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         # 4. reserve release above target (all of it at termination)
         for a in st.accounts:
             s.rec_a[a.name]["begin_balance"][:, k] = s.acct[a.name]
-            keep = np.where(terminal, 0.0, targets[a.name] if a.target is not None else s.acct[a.name])
+            keep = np.where(
+                terminal, 0.0, targets[a.name] if a.target is not None else s.acct[a.name]
+            )
             rel = np.maximum(s.acct[a.name] - keep, 0.0)
             s.acct[a.name] -= rel
             s.rec_a[a.name]["withdrawal"][:, k] += rel
@@ -403,10 +465,19 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         s.pda = np.where(live, np.minimum(notes_before, np.maximum(prin, need)), 0.0)
         pda0 = s.pda.copy()
         accel = eff["accelerate"] & live
-        _run_steps(s, st.waterfall, live & ~accel, eff["sequential"], eff["turbo"], False,
-                   terminal, targets)
-        _run_steps(s, after_default, accel, eff["sequential"], eff["turbo"], True,
-                   terminal, targets)
+        _run_steps(
+            s,
+            st.waterfall,
+            live & ~accel,
+            eff["sequential"],
+            eff["turbo"],
+            False,
+            terminal,
+            targets,
+        )
+        _run_steps(
+            s, after_default, accel, eff["sequential"], eff["turbo"], True, terminal, targets
+        )
         # 6. carry unpaid amounts, write off at termination, record
         released = s.avail.copy()
         s.avail = np.zeros(n_s)
@@ -458,6 +529,11 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
             )
         alive = live & ~terminal
     return WaterfallResult(
-        tranches=s.rec_t, fees=s.rec_f, accounts=s.rec_a, triggers=s.rec_trg, deal=s.rec_d,
-        coupons=coupons, active=np.ones((n_s, n_k), dtype=np.bool_),
+        tranches=s.rec_t,
+        fees=s.rec_f,
+        accounts=s.rec_a,
+        triggers=s.rec_trg,
+        deal=s.rec_d,
+        coupons=coupons,
+        active=np.ones((n_s, n_k), dtype=np.bool_),
     )

@@ -58,7 +58,13 @@ def register(family: type[AssetFamily]) -> type[AssetFamily]:
     return family
 
 
-for _family in (LoanFamily, LeaseFamily, ReceivableFamily, ProjectedFamily):
+_BUILT_IN: tuple[type[AssetFamily], ...] = (
+    LoanFamily,
+    LeaseFamily,
+    ReceivableFamily,
+    ProjectedFamily,
+)
+for _family in _BUILT_IN:
     register(_family)
 
 

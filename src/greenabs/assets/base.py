@@ -139,7 +139,10 @@ class BlockFlows:
 class CollateralBlock(Protocol):
     """A compiled family of assets: arrays in, monthly flows out."""
 
-    ids: tuple[str, ...]
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Asset identifiers, in the order of the block's arrays."""
+        ...
 
     @property
     def n_months(self) -> int:

@@ -31,7 +31,14 @@ BoolArray = npt.NDArray[np.bool_]
 Flows = dict[str, FloatArray]
 Kernel = Callable[..., tuple[Flows, Flows | None]]
 
-_FIELDS = ("begin_balance", "interest", "scheduled_principal", "prepayment", "default", "end_balance")
+_FIELDS = (
+    "begin_balance",
+    "interest",
+    "scheduled_principal",
+    "prepayment",
+    "default",
+    "end_balance",
+)
 
 
 def project_numpy(
@@ -101,11 +108,25 @@ _numba_kernel: Any = None
 def _build_numba() -> Any:
     import numba
 
-    @numba.njit(parallel=True, fastmath=False, cache=True)  # type: ignore[untyped-decorator]
+    @numba.njit(parallel=True, fastmath=False, cache=True)
     def kernel(
-        balance0: Any, accrued0: Any, age0: Any, accrual: Any, pay: Any, sfrac: Any, prepayable: Any,
-        smm_vals: Any, smm_off: Any, mdr_vals: Any, mdr_off: Any, mdr_stop: Any,
-        smm_mult: Any, mdr_mult: Any, out: Any, lvl: Any, loan_level: bool,
+        balance0: Any,
+        accrued0: Any,
+        age0: Any,
+        accrual: Any,
+        pay: Any,
+        sfrac: Any,
+        prepayable: Any,
+        smm_vals: Any,
+        smm_off: Any,
+        mdr_vals: Any,
+        mdr_off: Any,
+        mdr_stop: Any,
+        smm_mult: Any,
+        mdr_mult: Any,
+        out: Any,
+        lvl: Any,
+        loan_level: bool,
     ) -> None:  # pragma: no cover - compiled
         n_s = smm_mult.shape[0]
         n_m, n_a = accrual.shape
@@ -230,7 +251,7 @@ def select(backend: str) -> Kernel:
         return project_numpy
     if backend == "numba":
         if "numba" not in available_backends():
-            from greenabs.errors import SpecError, Problem
+            from greenabs.errors import Problem, SpecError
 
             raise SpecError("<argument>", Problem("backend", "numba is not installed"))
         return project_numba

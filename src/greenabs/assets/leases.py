@@ -74,7 +74,8 @@ class LeaseSpec(AssetSpecBase):
         if self.rentals is not None:
             amounts = np.array(self.rentals, dtype=np.float64)
         else:
-            assert self.rental is not None and self.remaining_term is not None
+            assert self.rental is not None
+            assert self.remaining_term is not None
             amounts = np.full(self.remaining_term // self.frequency.months, self.rental)
         amounts[-1] += self.residual_value
         step = self.frequency.months
@@ -83,8 +84,9 @@ class LeaseSpec(AssetSpecBase):
         return months, amounts
 
 
-def _discount(rate_p: np.ndarray, months: np.ndarray, step: np.ndarray, mask: np.ndarray
-              ) -> np.ndarray:
+def _discount(
+    rate_p: np.ndarray, months: np.ndarray, step: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
     """Discount factors (K, N): simple interest over the first (stub) period, then compound."""
     stub = months[0] / step
     k = np.arange(months.shape[0])[:, None]
@@ -153,8 +155,14 @@ class LeaseFamily:
 
 
 def _solve_rates(
-    rate_p: np.ndarray, cash: np.ndarray, months: np.ndarray, step: np.ndarray,
-    mask: np.ndarray, bal: np.ndarray, solve: np.ndarray, specs: Sequence[LeaseSpec],
+    rate_p: np.ndarray,
+    cash: np.ndarray,
+    months: np.ndarray,
+    step: np.ndarray,
+    mask: np.ndarray,
+    bal: np.ndarray,
+    solve: np.ndarray,
+    specs: Sequence[LeaseSpec],
 ) -> np.ndarray:
     """Implicit periodic rates with PV(rentals + residual) = balance (vectorised Newton)."""
     r = rate_p.copy()
@@ -170,9 +178,12 @@ def _solve_rates(
     bad = solve & ((r < 0) | ~np.isfinite(r))
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataError("pool", Problem(
-            f"asset {specs[i].id}",
-            "rentals and residual value are worth less than the balance at any non-negative "
-            "rate: check balance, rentals and residual_value",
-        ))
+        raise DataError(
+            "pool",
+            Problem(
+                f"asset {specs[i].id}",
+                "rentals and residual value are worth less than the balance at any non-negative "
+                "rate: check balance, rentals and residual_value",
+            ),
+        )
     return r

@@ -90,8 +90,12 @@ def amortisation_fractions(
     return np.where(at_maturity, 1.0, frac)
 
 
-_CODES = {Amortization.level: 0, Amortization.linear: 1, Amortization.interest_only: 2,
-          Amortization.bullet: 3}
+_CODES = {
+    Amortization.level: 0,
+    Amortization.linear: 1,
+    Amortization.interest_only: 2,
+    Amortization.bullet: 3,
+}
 
 
 class LoanFamily:
@@ -109,8 +113,9 @@ class LoanFamily:
         age0 = np.fromiter((s.age for s in specs), np.int64, n)
         step = np.fromiter((s.frequency.months for s in specs), np.int64, n)
         kind = np.fromiter((_CODES[s.amortization] for s in specs), np.int64, n)
-        fixed = np.fromiter((s.rate if s.rate is not None else np.nan for s in specs),
-                            np.float64, n)
+        fixed = np.fromiter(
+            (s.rate if s.rate is not None else np.nan for s in specs), np.float64, n
+        )
         n_months = int((term - age0).max())
         age = age0[None, :] + np.arange(1, n_months + 1)[:, None]  # age in month j (M, N)
         alive = age <= term

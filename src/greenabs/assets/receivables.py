@@ -43,9 +43,17 @@ class ReceivableFamily:
         """Each receivable pays its whole balance in its collection month."""
         n = len(specs)
         month = np.fromiter(
-            (max(1, months_between(ctx.cutoff, s.due_date) + s.collection_lag_months
-                 + ctx.receivable_delay_months) for s in specs),
-            np.int64, n,
+            (
+                max(
+                    1,
+                    months_between(ctx.cutoff, s.due_date)
+                    + s.collection_lag_months
+                    + ctx.receivable_delay_months,
+                )
+                for s in specs
+            ),
+            np.int64,
+            n,
         )
         n_months = int(month.max())
         rows = np.arange(1, n_months + 1)[:, None]

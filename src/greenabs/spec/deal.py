@@ -502,7 +502,11 @@ def cross_check(deal: DealSpec) -> list[str]:
         )
     if deal.pool.servicing_fee > 0:
         svc = next((f for f in st.fees if f.name == "servicing"), None)
-        if svc is not None and svc.rate is not None and abs(svc.rate - deal.pool.servicing_fee) > 1e-12:
+        if (
+            svc is not None
+            and svc.rate is not None
+            and abs(svc.rate - deal.pool.servicing_fee) > 1e-12
+        ):
             out.append(
                 f"structure.fees: fee 'servicing' has rate {svc.rate} but "
                 f"pool.servicing_fee is {deal.pool.servicing_fee}"
@@ -514,7 +518,8 @@ def cross_check(deal: DealSpec) -> list[str]:
                 f"structure.tranches[{i}].coupon.index: index {t.coupon.index!r} has no path in "
                 f"assumptions.rates (known: {', '.join(sorted(indexes)) or 'none'})"
             )
-    for name in sorted({getattr(a, "index", None) for a in deal.pool.assets} - {None}):
+    asset_indexes = {getattr(a, "index", None) for a in deal.pool.assets}
+    for name in sorted(str(n) for n in asset_indexes if n is not None):
         if name not in indexes:
             out.append(f"pool.assets: index {name!r} has no path in assumptions.rates")
     ids = [a.id for a in deal.pool.assets]
@@ -527,8 +532,10 @@ def cross_check(deal: DealSpec) -> list[str]:
 
     principal_paid: set[str] = set()
     fees_paid: set[str] = set()
-    for label, steps in (("waterfall", st.waterfall), ("waterfall_after_default",
-                                                      st.waterfall_after_default or ())):
+    for label, steps in (
+        ("waterfall", st.waterfall),
+        ("waterfall_after_default", st.waterfall_after_default or ()),
+    ):
         for i, step in enumerate(steps):
             kind, args = step_kind(step), step_args(step)
             path = f"structure.{label}[{i}].{kind}"
@@ -573,8 +580,8 @@ def cross_check(deal: DealSpec) -> list[str]:
         )
     for i, trg in enumerate(st.triggers):
         path = f"structure.triggers[{i}]"
-        for t in trg.tranches:
-            ref(path + ".tranches", t, tranches, "tranche")
+        for tname in trg.tranches:
+            ref(path + ".tranches", tname, tranches, "tranche")
         if trg.kind in ("oc_ratio", "ic_ratio", "interest_shortfall") and not trg.tranches:
             out.append(f"{path}.tranches: a {trg.kind.value} trigger needs tranches")
         if trg.kind == "reserve_shortfall":

@@ -48,7 +48,7 @@ def _reason(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; `greenabs schema` lists the fields)"
     if err["type"] == "union_tag_invalid":
@@ -106,7 +106,9 @@ def _tape_frame(path: Path) -> pd.DataFrame:
         raise DataError(str(path), Problem("", "tape file not found")) from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(str(path), Problem("", f"cannot read the tape ({exc})")) from None
-    raise DataError(str(path), Problem("", f"unsupported tape format {suffix!r} (use .csv or .xlsx)"))
+    raise DataError(
+        str(path), Problem("", f"unsupported tape format {suffix!r} (use .csv or .xlsx)")
+    )
 
 
 def load_tape(path: str | Path) -> list[AssetSpecBase]:
@@ -141,8 +143,8 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
                 )
     if problems:
         raise DataError(str(p), problems)
-    records = [
-        {k: v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")}
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")}
         for row in frame.to_dict(orient="records")
     ]
     try:
