@@ -20,8 +20,10 @@ from greenabs.assets.base import (
     BlockFlows,
     CollateralBlock,
     CompileContext,
+    LoanSchedule,
     ProjectionContext,
     RateTable,
+    TabulatedSchedule,
 )
 from greenabs.assets.leases import LeaseFamily, LeaseSpec
 from greenabs.assets.loans import Amortization, LoanFamily, LoanSpec
@@ -40,11 +42,13 @@ __all__ = [
     "CollateralBlock",
     "CompileContext",
     "LeaseSpec",
+    "LoanSchedule",
     "LoanSpec",
     "ProjectedSpec",
     "ProjectionContext",
     "RateTable",
     "ReceivableSpec",
+    "TabulatedSchedule",
     "compile_pool",
     "register",
 ]

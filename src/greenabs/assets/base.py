@@ -38,8 +38,10 @@ __all__ = [
     "BlockFlows",
     "CollateralBlock",
     "CompileContext",
+    "LoanSchedule",
     "ProjectionContext",
     "RateTable",
+    "TabulatedSchedule",
     "months_between",
 ]
 
@@ -192,28 +194,51 @@ class AssetFamily(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
+class LoanSchedule:
+    """The schedule of standard loans, as per-loan parameters (no month axis).
+
+    ``step`` months between payments, amortisation ``code`` (0 level, 1 linear,
+    2 interest-only, 3 bullet) and annual ``rates`` of shape (1, N) when fixed or (M, N) when
+    some loans float.  The kernels compute each month's row from these on the fly.
+    """
+
+    step: IntArray
+    code: IntArray
+    rates: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class TabulatedSchedule:
+    """An arbitrary schedule as (month, asset) matrices.
+
+    ``accrual``: interest accrued in month ``j`` per unit of performing balance; ``pay``:
+    whether accrued interest is collected in month ``j``; ``frac``: scheduled principal as a
+    fraction of the balance after defaults (1 at maturity).
+    """
+
+    accrual: FloatArray
+    pay: BoolArray
+    frac: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
 class AmortisingBlock:
     """Assets with a performing balance that amortises on a schedule.
-
-    All arrays have the month axis first (shape (M, N)) so that one month is contiguous.
 
     Attributes
     ----------
     ids
         Asset identifiers (N).
+    n_months
+        Months until the last scheduled payment (M).
     balance0
         Cut-off balances (N,).
     age0
         Ages in months at the cut-off (N,); curves by age read month ``j`` at ``age0 + j + 1``.
     term
-        Original terms in months (N,), for the SDA tail rule.
-    accrual_rate
-        Interest accrued in month ``j`` per unit of performing balance (M, N).
-    pay
-        Whether month ``j`` is a payment month (M, N): accrued interest is collected then.
-    sched_frac
-        Scheduled principal in month ``j`` as a fraction of the balance after defaults (M, N);
-        1 at maturity.
+        Age at maturity in months (N,), for the SDA tail rule and the loan schedule.
+    schedule
+        A :class:`LoanSchedule` (parameters) or a :class:`TabulatedSchedule` (matrices).
     prepayable
         Whether voluntary prepayment applies (N,).
     rate0
@@ -225,21 +250,15 @@ class AmortisingBlock:
     """
 
     ids: tuple[str, ...]
+    n_months: int
     balance0: FloatArray
     age0: IntArray
     term: IntArray
-    accrual_rate: FloatArray
-    pay: BoolArray
-    sched_frac: FloatArray
+    schedule: LoanSchedule | TabulatedSchedule
     prepayable: BoolArray
     rate0: FloatArray
     kind: str
     accrued0: FloatArray | None = None
-
-    @property
-    def n_months(self) -> int:
-        """Months until the last scheduled payment."""
-        return int(self.accrual_rate.shape[0])
 
     @property
     def balance(self) -> float:
@@ -247,42 +266,51 @@ class AmortisingBlock:
         return float(self.balance0.sum())
 
     def summary(self) -> dict[str, FloatArray]:
-        """Per-asset balance, current rate and remaining term."""
-        last_pay = np.where(
-            self.sched_frac >= 1.0, np.arange(1, self.n_months + 1)[:, None], 0
-        ).max(axis=0)
+        """Per-asset balance, current rate, remaining term and age."""
+        if isinstance(self.schedule, TabulatedSchedule):
+            months = np.arange(1, self.n_months + 1)[:, None]
+            remaining = np.where(self.schedule.frac >= 1.0, months, 0).max(axis=0)
+        else:
+            remaining = self.term - self.age0
         return {
             "balance": self.balance0,
             "rate": self.rate0,
-            "remaining_term": last_pay.astype(np.float64),
+            "remaining_term": remaining.astype(np.float64),
             "age": self.age0.astype(np.float64),
         }
 
     def project(self, ctx: ProjectionContext) -> BlockFlows:
         """Monthly flows for every scenario (see :mod:`greenabs.assets.kernels`)."""
-        smm_off = ctx.smm.offsets(self.age0)
-        mdr_off = ctx.mdr.offsets(self.age0)
+        n = self.balance0.shape[0]
+        empty_i = np.zeros(n, dtype=np.int64)
+        empty_m = np.zeros((1, n))
+        sch = self.schedule
+        tab = isinstance(sch, TabulatedSchedule)
         if ctx.mdr.zero_tail_months is not None:
             mdr_stop = self.term - ctx.mdr.zero_tail_months
         else:
             mdr_stop = np.full_like(self.term, np.iinfo(np.int64).max // 2)
-        kernel = kernels.select(ctx.backend)
-        accrued0 = np.zeros_like(self.balance0) if self.accrued0 is None else self.accrued0
-        pool, level = kernel(
-            self.balance0,
-            accrued0,
-            self.age0,
-            self.accrual_rate,
-            self.pay,
-            self.sched_frac,
-            self.prepayable,
-            ctx.smm.values,
-            smm_off,
-            ctx.mdr.values,
-            mdr_off,
-            mdr_stop,
-            ctx.smm_mult,
-            ctx.mdr_mult,
-            ctx.loan_level,
+        k = kernels.KernelInput(
+            n_months=self.n_months,
+            tabulated=tab,
+            balance0=self.balance0,
+            accrued0=np.zeros(n) if self.accrued0 is None else self.accrued0,
+            age0=self.age0,
+            term=self.term,
+            prepayable=self.prepayable,
+            step=empty_i if tab else sch.step,  # type: ignore[union-attr]
+            code=empty_i if tab else sch.code,  # type: ignore[union-attr]
+            rates=empty_m if tab else sch.rates,  # type: ignore[union-attr]
+            tab_accrual=sch.accrual if tab else empty_m,  # type: ignore[union-attr]
+            tab_pay=sch.pay if tab else np.zeros((1, n), dtype=np.bool_),  # type: ignore[union-attr]
+            tab_frac=sch.frac if tab else empty_m,  # type: ignore[union-attr]
+            smm_vals=ctx.smm.values,
+            smm_off=ctx.smm.offsets(self.age0),
+            mdr_vals=ctx.mdr.values,
+            mdr_off=ctx.mdr.offsets(self.age0),
+            mdr_stop=mdr_stop,
+            smm_mult=ctx.smm_mult,
+            mdr_mult=ctx.mdr_mult,
         )
+        pool, level = kernels.project(k, ctx.backend, ctx.loan_level)
         return BlockFlows(pool=pool, ids=self.ids, loan_level=level)

@@ -1,8 +1,8 @@
 """Projection kernels for amortising assets: a NumPy reference and a Numba backend.
 
 Both take the same arrays and follow the same monthly order of events (SIFMA Standard Formulas,
-section C): interest accrued before the cut-off (``accrued0``) is collected on the first payment
-date like any other; then on the balance performing at the start of month ``j``
+section C).  Interest accrued before the cut-off (``accrued0``) is collected on the first
+payment like any other; then, on the balance performing at the start of month ``j``:
 
 1. defaults ``D = B * MDR`` leave the performing balance (their accrued interest is lost);
 2. interest accrues on the remaining balance, ``B * accrual_rate``;
@@ -10,28 +10,31 @@ date like any other; then on the balance performing at the start of month ``j``
 4. voluntary prepayment ``V = (B - P) * SMM`` is paid with its share of accrued interest;
 5. on payment months the accrued interest of the surviving balance is collected.
 
-Loops: months outermost (a state recursion), assets innermost over contiguous arrays so the
-inner loop vectorises; scenarios are a leading array axis (NumPy) or a parallel loop (Numba).
-Results agree between backends to rounding (sums are taken in a different order).
+A block's schedule comes in one of two forms.  *Parametric* (standard loans): per-asset payment
+step, amortisation code and rate (fixed, or a monthly path), from which each month's row is
+computed on the fly, so no (month x asset) matrix is ever built.  *Tabulated* (leases,
+receivables, projected vectors): (month x asset) matrices of accrual rate, payment flag and
+scheduled fraction.  Loops: months outermost (a state recursion), each month's schedule row
+computed once, then scenarios (a parallel loop in Numba) and assets innermost over contiguous
+arrays.  Results agree between backends to rounding (sums run in a different order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["available_backends", "project_numpy", "select"]
+__all__ = ["KernelInput", "available_backends", "project"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Flows = dict[str, FloatArray]
-Kernel = Callable[..., tuple[Flows, Flows | None]]
 
-_FIELDS = (
+FIELDS = (
     "begin_balance",
     "interest",
     "scheduled_principal",
@@ -39,66 +42,89 @@ _FIELDS = (
     "default",
     "end_balance",
 )
+LEVEL, LINEAR, INTEREST_ONLY, BULLET = 0, 1, 2, 3
 
 
-def project_numpy(
-    balance0: FloatArray,
-    accrued0: FloatArray,
-    age0: IntArray,
-    accrual: FloatArray,
-    pay: BoolArray,
-    sched: FloatArray,
-    prepayable: BoolArray,
-    smm_vals: FloatArray,
-    smm_off: IntArray,
-    mdr_vals: FloatArray,
-    mdr_off: IntArray,
-    mdr_stop: IntArray,
-    smm_mult: FloatArray,
-    mdr_mult: FloatArray,
-    loan_level: bool,
-) -> tuple[Flows, Flows | None]:
-    """Reference kernel: returns pool flows (S, M) per field and, if asked, loan level (N, M)."""
-    n_s = smm_mult.shape[0]
-    n_m, n_a = accrual.shape
-    bal = np.repeat(balance0[None, :], n_s, axis=0).astype(np.float64)
-    acc = np.repeat(accrued0[None, :], n_s, axis=0).astype(np.float64)
-    out = {f: np.zeros((n_s, n_m)) for f in _FIELDS}
-    lvl = {f: np.zeros((n_a, n_m)) for f in _FIELDS} if loan_level else None
-    smm_last, mdr_last = len(smm_vals) - 1, len(mdr_vals) - 1
-    prep = prepayable.astype(np.float64)
-    sm = smm_mult[:, None]
-    dm = mdr_mult[:, None]
+@dataclass(frozen=True, eq=False)
+class KernelInput:
+    """Everything a kernel reads, as contiguous arrays (N assets, M months, S scenarios).
+
+    Parametric schedule: ``step``, ``code`` (N,) and ``rates`` (R, N) with R = 1 (fixed) or M.
+    Tabulated schedule: ``tab_accrual``, ``tab_frac`` (M, N) and ``tab_pay`` (M, N).
+    Unused arrays of the other form are empty.
+    """
+
+    n_months: int
+    tabulated: bool
+    balance0: FloatArray
+    accrued0: FloatArray
+    age0: IntArray
+    term: IntArray
+    prepayable: BoolArray
+    step: IntArray
+    code: IntArray
+    rates: FloatArray
+    tab_accrual: FloatArray
+    tab_pay: BoolArray
+    tab_frac: FloatArray
+    smm_vals: FloatArray
+    smm_off: IntArray
+    mdr_vals: FloatArray
+    mdr_off: IntArray
+    mdr_stop: IntArray
+    smm_mult: FloatArray
+    mdr_mult: FloatArray
+
+
+def _row(k: KernelInput, j: int) -> tuple[FloatArray, BoolArray, FloatArray]:
+    """Accrual rate, payment flag and scheduled fraction of month ``j`` (each (N,))."""
+    if k.tabulated:
+        return k.tab_accrual[j], k.tab_pay[j], k.tab_frac[j]
+    age = k.age0 + (j + 1)
+    left = k.term - age  # months after this one
+    alive = left >= 0
+    at_maturity = left == 0
+    r = k.rates[min(j, k.rates.shape[0] - 1)]
+    pay = np.where(k.code == BULLET, at_maturity, alive & (age % k.step == 0))
+    n = np.maximum(left // k.step + 1, 1)
+    rp = r * k.step / 12.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        level = np.where(rp > 1e-12, rp / ((1.0 + rp) ** n - 1.0), 1.0 / n)
+    frac = np.where(k.code == LEVEL, level, np.where(k.code == LINEAR, 1.0 / n, 0.0))
+    frac = np.where(pay, np.where(at_maturity, 1.0, frac), 0.0)
+    return np.where(alive, r / 12.0, 0.0), pay, frac
+
+
+def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
+    """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M)."""
+    n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
+    bal = np.repeat(k.balance0[None, :], n_s, axis=0).astype(np.float64)
+    acc = np.repeat(k.accrued0[None, :], n_s, axis=0).astype(np.float64)
+    out = {f: np.zeros((n_s, n_m)) for f in FIELDS}
+    lvl = {f: np.zeros((n_a, n_m)) for f in FIELDS} if loan_level else None
+    smm_last, mdr_last = len(k.smm_vals) - 1, len(k.mdr_vals) - 1
+    prep = k.prepayable.astype(np.float64)
+    sm, dm = k.smm_mult[:, None], k.mdr_mult[:, None]
     for j in range(n_m):
-        smm_i = smm_vals[np.minimum(smm_off + j, smm_last)] * prep
-        mdr_i = mdr_vals[np.minimum(mdr_off + j, mdr_last)]
-        mdr_i = np.where(age0 + j + 1 > mdr_stop, 0.0, mdr_i)
+        accrual, pay, f = _row(k, j)
+        smm_i = k.smm_vals[np.minimum(k.smm_off + j, smm_last)] * prep
+        mdr_i = k.mdr_vals[np.minimum(k.mdr_off + j, mdr_last)]
+        mdr_i = np.where(k.age0 + j + 1 > k.mdr_stop, 0.0, mdr_i)
         smm = np.minimum(smm_i[None, :] * sm, 1.0)
         mdr = np.minimum(mdr_i[None, :] * dm, 1.0)
         begin = bal
         dflt = bal * mdr
         bal = bal - dflt
-        acc = acc * (1.0 - mdr) + bal * accrual[j]
-        f = sched[j]
+        acc = acc * (1.0 - mdr) + bal * accrual
         sp = bal * f
         pp = (bal - sp) * smm
-        share = np.where(pay[j], 1.0, (1.0 - f) * smm)
-        intr = acc * share
+        intr = acc * np.where(pay, 1.0, (1.0 - f) * smm)
         acc = acc - intr
         bal = bal - sp - pp
-        out["begin_balance"][:, j] = begin.sum(axis=1)
-        out["interest"][:, j] = intr.sum(axis=1)
-        out["scheduled_principal"][:, j] = sp.sum(axis=1)
-        out["prepayment"][:, j] = pp.sum(axis=1)
-        out["default"][:, j] = dflt.sum(axis=1)
-        out["end_balance"][:, j] = bal.sum(axis=1)
-        if lvl is not None:
-            lvl["begin_balance"][:, j] = begin[0]
-            lvl["interest"][:, j] = intr[0]
-            lvl["scheduled_principal"][:, j] = sp[0]
-            lvl["prepayment"][:, j] = pp[0]
-            lvl["default"][:, j] = dflt[0]
-            lvl["end_balance"][:, j] = bal[0]
+        for name, arr in zip(FIELDS, (begin, intr, sp, pp, dflt, bal), strict=True):
+            out[name][:, j] = arr.sum(axis=1)
+            if lvl is not None:
+                lvl[name][:, j] = arr[0]
     return out, lvl
 
 
@@ -109,14 +135,20 @@ def _build_numba() -> Any:
     import numba
 
     @numba.njit(parallel=True, fastmath=False, cache=True)
-    def kernel(
+    def kernel(  # pragma: no cover - compiled
+        n_m: int,
+        tabulated: bool,
         balance0: Any,
         accrued0: Any,
         age0: Any,
-        accrual: Any,
-        pay: Any,
-        sfrac: Any,
+        term: Any,
         prepayable: Any,
+        step: Any,
+        code: Any,
+        rates: Any,
+        tab_accrual: Any,
+        tab_pay: Any,
+        tab_frac: Any,
         smm_vals: Any,
         smm_off: Any,
         mdr_vals: Any,
@@ -127,15 +159,60 @@ def _build_numba() -> Any:
         out: Any,
         lvl: Any,
         loan_level: bool,
-    ) -> None:  # pragma: no cover - compiled
+    ) -> None:
         n_s = smm_mult.shape[0]
-        n_m, n_a = accrual.shape
+        n_a = balance0.shape[0]
         smm_last = smm_vals.shape[0] - 1
         mdr_last = mdr_vals.shape[0] - 1
-        for s in numba.prange(n_s):
-            bal = balance0.copy()
-            acc = accrued0.copy()
-            for j in range(n_m):
+        bal = np.empty((n_s, n_a))
+        acc = np.empty((n_s, n_a))
+        for s in range(n_s):
+            bal[s] = balance0
+            acc[s] = accrued0
+        accr = np.empty(n_a)
+        payf = np.empty(n_a)
+        frac = np.empty(n_a)
+        smm_i = np.empty(n_a)
+        mdr_i = np.empty(n_a)
+        for j in range(n_m):
+            # this month's schedule row and curve rates, once for all scenarios
+            rrow = min(j, rates.shape[0] - 1)
+            for i in range(n_a):
+                age = age0[i] + j + 1
+                if tabulated:
+                    accr[i] = tab_accrual[j, i]
+                    payf[i] = 1.0 if tab_pay[j, i] else 0.0
+                    frac[i] = tab_frac[j, i]
+                else:
+                    left = term[i] - age
+                    r = rates[rrow, i]
+                    if left < 0:
+                        accr[i] = 0.0
+                        payf[i] = 0.0
+                        frac[i] = 0.0
+                    else:
+                        accr[i] = r / 12.0
+                        paid = left == 0 if code[i] == 3 else age % step[i] == 0
+                        payf[i] = 1.0 if paid else 0.0
+                        if not paid:
+                            frac[i] = 0.0
+                        elif left == 0:
+                            frac[i] = 1.0
+                        else:
+                            n = left // step[i] + 1
+                            if code[i] == 0:
+                                rp = r * step[i] / 12.0
+                                if rp > 1e-12:
+                                    frac[i] = rp / ((1.0 + rp) ** n - 1.0)
+                                else:
+                                    frac[i] = 1.0 / n
+                            elif code[i] == 1:
+                                frac[i] = 1.0 / n
+                            else:
+                                frac[i] = 0.0
+                smm_i[i] = smm_vals[min(smm_off[i] + j, smm_last)] if prepayable[i] else 0.0
+                mdr_i[i] = 0.0 if age > mdr_stop[i] else mdr_vals[min(mdr_off[i] + j, mdr_last)]
+            for s in numba.prange(n_s):
                 t_beg = 0.0
                 t_int = 0.0
                 t_sp = 0.0
@@ -143,24 +220,20 @@ def _build_numba() -> Any:
                 t_d = 0.0
                 t_end = 0.0
                 for i in range(n_a):
-                    b = bal[i]
-                    si = min(smm_off[i] + j, smm_last)
-                    smm = smm_vals[si] * smm_mult[s] if prepayable[i] else 0.0
-                    smm = min(smm, 1.0)
-                    mi = min(mdr_off[i] + j, mdr_last)
-                    mdr = 0.0 if age0[i] + j + 1 > mdr_stop[i] else mdr_vals[mi]
-                    mdr = min(mdr * mdr_mult[s], 1.0)
+                    b = bal[s, i]
+                    smm = min(smm_i[i] * smm_mult[s], 1.0)
+                    mdr = min(mdr_i[i] * mdr_mult[s], 1.0)
                     d = b * mdr
                     b2 = b - d
-                    a = acc[i] * (1.0 - mdr) + b2 * accrual[j, i]
-                    f = sfrac[j, i]
+                    a = acc[s, i] * (1.0 - mdr) + b2 * accr[i]
+                    f = frac[i]
                     sp = b2 * f
                     pp = (b2 - sp) * smm
-                    share = 1.0 if pay[j, i] else (1.0 - f) * smm
+                    share = 1.0 if payf[i] > 0.0 else (1.0 - f) * smm
                     it = a * share
-                    acc[i] = a - it
+                    acc[s, i] = a - it
                     e = b2 - sp - pp
-                    bal[i] = e
+                    bal[s, i] = e
                     t_beg += b
                     t_int += it
                     t_sp += sp
@@ -184,77 +257,53 @@ def _build_numba() -> Any:
     return kernel
 
 
-def project_numba(
-    balance0: FloatArray,
-    accrued0: FloatArray,
-    age0: IntArray,
-    accrual: FloatArray,
-    pay: BoolArray,
-    sched: FloatArray,
-    prepayable: BoolArray,
-    smm_vals: FloatArray,
-    smm_off: IntArray,
-    mdr_vals: FloatArray,
-    mdr_off: IntArray,
-    mdr_stop: IntArray,
-    smm_mult: FloatArray,
-    mdr_mult: FloatArray,
-    loan_level: bool,
-) -> tuple[Flows, Flows | None]:
-    """Numba kernel (parallel over scenarios); same contract as :func:`project_numpy`."""
+def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
+    """Numba kernel (scenarios in parallel); same contract as :func:`project_numpy`."""
     global _numba_kernel
     if _numba_kernel is None:
         _numba_kernel = _build_numba()
-    n_s = smm_mult.shape[0]
-    n_m, n_a = accrual.shape
-    out = np.zeros((len(_FIELDS), n_s, n_m))
-    lvl = np.zeros((len(_FIELDS), n_a, n_m) if loan_level else (len(_FIELDS), 1, 1))
+    n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
+    out = np.zeros((len(FIELDS), n_s, n_m))
+    lvl = np.zeros((len(FIELDS), n_a, n_m) if loan_level else (len(FIELDS), 1, 1))
+    c = np.ascontiguousarray
     _numba_kernel(
-        np.ascontiguousarray(balance0, dtype=np.float64),
-        np.ascontiguousarray(accrued0, dtype=np.float64),
-        np.ascontiguousarray(age0, dtype=np.int64),
-        np.ascontiguousarray(accrual),
-        np.ascontiguousarray(pay),
-        np.ascontiguousarray(sched),
-        np.ascontiguousarray(prepayable),
-        np.ascontiguousarray(smm_vals, dtype=np.float64),
-        np.ascontiguousarray(smm_off, dtype=np.int64),
-        np.ascontiguousarray(mdr_vals, dtype=np.float64),
-        np.ascontiguousarray(mdr_off, dtype=np.int64),
-        np.ascontiguousarray(mdr_stop, dtype=np.int64),
-        np.ascontiguousarray(smm_mult, dtype=np.float64),
-        np.ascontiguousarray(mdr_mult, dtype=np.float64),
-        out,
-        lvl,
-        loan_level,
-    )
-    pool = {f: out[k] for k, f in enumerate(_FIELDS)}
-    level = {f: lvl[k] for k, f in enumerate(_FIELDS)} if loan_level else None
+        n_m, k.tabulated, c(k.balance0, np.float64), c(k.accrued0, np.float64),
+        c(k.age0, np.int64), c(k.term, np.int64), c(k.prepayable), c(k.step, np.int64),
+        c(k.code, np.int64), c(np.atleast_2d(k.rates), np.float64), c(k.tab_accrual),
+        c(k.tab_pay), c(k.tab_frac), c(k.smm_vals, np.float64), c(k.smm_off, np.int64),
+        c(k.mdr_vals, np.float64), c(k.mdr_off, np.int64), c(k.mdr_stop, np.int64),
+        c(k.smm_mult, np.float64), c(k.mdr_mult, np.float64), out, lvl, loan_level,
+    )  # fmt: skip
+    pool = {f: out[i] for i, f in enumerate(FIELDS)}
+    level = {f: lvl[i] for i, f in enumerate(FIELDS)} if loan_level else None
     return pool, level
 
 
 def available_backends() -> list[str]:
     """Backends that can run here: ``numpy`` always, ``numba`` when it is installed."""
-    names = ["numpy"]
     try:
         import numba  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
-        return names
-    return [*names, "numba"]
+        return ["numpy"]
+    return ["numpy", "numba"]
 
 
-def select(backend: str) -> Kernel:
-    """The kernel for a backend name (``numpy``, ``numba`` or ``auto``)."""
+def project(k: KernelInput, backend: str, loan_level: bool) -> tuple[Flows, Flows | None]:
+    """Run the kernel of a backend (``numpy``, ``numba`` or ``auto``)."""
+    from greenabs.errors import Problem, SpecError
+
     if backend == "auto":
         backend = "numba" if "numba" in available_backends() else "numpy"
     if backend == "numpy":
-        return project_numpy
+        return project_numpy(k, loan_level)
     if backend == "numba":
         if "numba" not in available_backends():
-            from greenabs.errors import Problem, SpecError
-
             raise SpecError("<argument>", Problem("backend", "numba is not installed"))
-        return project_numba
-    from greenabs.errors import Problem, SpecError
-
-    raise SpecError("<argument>", Problem("backend", f"unknown backend {backend!r}"))
+        return project_numba(k, loan_level)
+    raise SpecError(
+        "<argument>",
+        Problem(
+            "backend",
+            f"unknown backend {backend!r} (use {', '.join(available_backends())} or auto)",
+        ),
+    )

@@ -8,7 +8,12 @@ from typing import ClassVar, Literal, Self
 import numpy as np
 from pydantic import Field, model_validator
 
-from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext
+from greenabs.assets.base import (
+    AmortisingBlock,
+    AssetSpecBase,
+    CompileContext,
+    TabulatedSchedule,
+)
 from greenabs.calendar import Frequency
 from greenabs.errors import DataError, Problem
 
@@ -142,12 +147,15 @@ class LeaseFamily:
             prev = np.where(live, mo, prev)
         return AmortisingBlock(
             ids=tuple(s.id for s in specs),
+            n_months=n_months,
             balance0=bal,
             age0=np.fromiter((s.age for s in specs), np.int64, n),
             term=np.fromiter((s.age for s in specs), np.int64, n) + months.max(axis=0),
-            accrual_rate=np.ascontiguousarray(accrual),
-            pay=pay,
-            sched_frac=np.ascontiguousarray(sched),
+            schedule=TabulatedSchedule(
+                accrual=np.ascontiguousarray(accrual),
+                pay=pay,
+                frac=np.ascontiguousarray(sched),
+            ),
             prepayable=np.ones(n, dtype=np.bool_),
             rate0=rate_p * 12.0 / step,
             kind="lease",

@@ -9,10 +9,10 @@ from typing import ClassVar, Literal, Self
 import numpy as np
 from pydantic import Field, model_validator
 
-from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext
+from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext, LoanSchedule
 from greenabs.calendar import Frequency
 
-__all__ = ["Amortization", "LoanFamily", "LoanSpec", "amortisation_fractions"]
+__all__ = ["Amortization", "LoanFamily", "LoanSpec"]
 
 
 class Amortization(StrEnum):
@@ -73,23 +73,6 @@ class LoanSpec(AssetSpecBase):
         return self
 
 
-def amortisation_fractions(
-    kind: np.ndarray, period_rate: np.ndarray, n_remaining: np.ndarray, at_maturity: np.ndarray
-) -> np.ndarray:
-    """Scheduled principal as a fraction of the balance, for each amortisation code.
-
-    ``kind`` holds codes 0 level, 1 linear, 2 interest-only, 3 bullet; ``n_remaining`` counts
-    the payments left including this one.  Level: ``r / ((1 + r)**n - 1)`` (``1/n`` at r = 0);
-    linear: ``1/n``; interest-only and bullet: 1 at maturity.
-    """
-    n = np.maximum(n_remaining, 1).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        growth = np.expm1(n * np.log1p(period_rate))
-        level = np.where(period_rate > 1e-12, period_rate / growth, 1.0 / n)
-    frac = np.where(kind == 0, level, np.where(kind == 1, 1.0 / n, 0.0))
-    return np.where(at_maturity, 1.0, frac)
-
-
 _CODES = {
     Amortization.level: 0,
     Amortization.linear: 1,
@@ -117,36 +100,26 @@ class LoanFamily:
             (s.rate if s.rate is not None else np.nan for s in specs), np.float64, n
         )
         n_months = int((term - age0).max())
-        age = age0[None, :] + np.arange(1, n_months + 1)[:, None]  # age in month j (M, N)
-        alive = age <= term
-        at_maturity = age == term
-        pay = alive & (age % step == 0)
-        pay = np.where(kind == 3, at_maturity, pay)
-        rate = np.broadcast_to(fixed, (n_months, n)).copy()
         floating = [i for i, s in enumerate(specs) if s.index is not None]
         if floating:
-            rate[:, floating] = _floating_rates(
-                [specs[i] for i in floating], age[:, floating], ctx, n_months
-            )
-        rate0 = rate[0].copy()
+            rates = np.broadcast_to(fixed, (n_months, n)).copy()
+            ages = age0[None, floating] + np.arange(1, n_months + 1)[:, None]
+            rates[:, floating] = _floating_rates([specs[i] for i in floating], ages, ctx, n_months)
+        else:
+            rates = fixed[None, :]
+        rate0 = rates[0].copy()
         since_pay = np.where(kind == 3, age0, age0 % step)  # months accrued before cut-off
-        accrued0 = bal * rate0 / 12.0 * since_pay
-        accrual = np.where(alive, rate / 12.0, 0.0)
-        n_rem = (term - age) // step + 1
-        frac = amortisation_fractions(kind, rate * step / 12.0, n_rem, at_maturity)
-        sched = np.where(pay, frac, 0.0)
         return AmortisingBlock(
             ids=tuple(s.id for s in specs),
+            n_months=n_months,
             balance0=bal,
             age0=age0,
             term=term,
-            accrual_rate=np.ascontiguousarray(accrual),
-            pay=np.ascontiguousarray(pay),
-            sched_frac=np.ascontiguousarray(sched),
+            schedule=LoanSchedule(step=step, code=kind, rates=np.ascontiguousarray(rates)),
             prepayable=np.ones(n, dtype=np.bool_),
             rate0=rate0,
             kind="loan",
-            accrued0=accrued0,
+            accrued0=bal * rate0 / 12.0 * since_pay,
         )
 
 

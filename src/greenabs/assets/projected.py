@@ -9,7 +9,13 @@ from typing import ClassVar, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext, months_between
+from greenabs.assets.base import (
+    AmortisingBlock,
+    AssetSpecBase,
+    CompileContext,
+    TabulatedSchedule,
+    months_between,
+)
 
 __all__ = ["CashflowRow", "ProjectedFamily", "ProjectedSpec"]
 
@@ -93,12 +99,15 @@ class ProjectedFamily:
         frac = np.where(first_last, 1.0, frac)
         return AmortisingBlock(
             ids=tuple(s.id for s in specs),
+            n_months=n_months,
             balance0=bal0,
             age0=np.fromiter((s.age for s in specs), np.int64, n),
             term=np.fromiter((s.age for s in specs), np.int64, n) + n_months,
-            accrual_rate=np.where(live, intr / safe, 0.0),
-            pay=(prin > 0) | (intr > 0),
-            sched_frac=frac,
+            schedule=TabulatedSchedule(
+                accrual=np.where(live, intr / safe, 0.0),
+                pay=(prin > 0) | (intr > 0),
+                frac=frac,
+            ),
             prepayable=np.fromiter((s.prepayable for s in specs), np.bool_, n),
             rate0=np.where(live[0], intr[0] / safe[0], 0.0) * 12.0,
             kind="projected",

@@ -10,7 +10,13 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext, months_between
+from greenabs.assets.base import (
+    AmortisingBlock,
+    AssetSpecBase,
+    CompileContext,
+    TabulatedSchedule,
+    months_between,
+)
 
 __all__ = ["ReceivableFamily", "ReceivableSpec"]
 
@@ -61,12 +67,15 @@ class ReceivableFamily:
         age0 = np.fromiter((s.age for s in specs), np.int64, n)
         return AmortisingBlock(
             ids=tuple(s.id for s in specs),
+            n_months=n_months,
             balance0=np.fromiter((s.balance for s in specs), np.float64, n),
             age0=age0,
             term=age0 + month,
-            accrual_rate=np.zeros((n_months, n)),
-            pay=np.ascontiguousarray(at),
-            sched_frac=np.ascontiguousarray(at.astype(np.float64)),
+            schedule=TabulatedSchedule(
+                accrual=np.zeros((n_months, n)),
+                pay=np.ascontiguousarray(at),
+                frac=np.ascontiguousarray(at.astype(np.float64)),
+            ),
             prepayable=np.zeros(n, dtype=np.bool_),
             rate0=np.zeros(n),
             kind="receivable",

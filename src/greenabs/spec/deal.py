@@ -8,6 +8,7 @@ need the whole deal (cross references, date order, tranche sizes against the poo
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -480,7 +481,7 @@ class DealSpec(_Frozen):
 
 
 def _dupes(names: list[str]) -> set[str]:
-    return {n for n in names if names.count(n) > 1}
+    return {n for n, c in Counter(names).items() if c > 1}
 
 
 def cross_check(deal: DealSpec) -> list[str]:
