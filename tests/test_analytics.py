@@ -68,3 +68,13 @@ def test_discount_margin_round_trip() -> None:
 
 def test_no_yield_for_worthless_cash_flows() -> None:
     assert np.isnan(analytics.yield_from_price(np.array([1.0]), np.array([0.0]), 100.0))
+
+
+def test_yield_of_long_monthly_cash_flows() -> None:
+    # 30 years of monthly flows: the solver must not overflow on its lower bracket
+    t = np.arange(1, 361) / 12
+    cf = np.full(360, 0.5)
+    cf[-1] += 100
+    y = analytics.yield_from_price(t, cf, 100.0, 12)
+    assert y == pytest.approx(0.06, abs=1e-10)
+    assert analytics.yield_from_price(t, cf, 400.0, 12) < 0

@@ -321,3 +321,12 @@ def test_scenarios_run_together_match_single_runs() -> None:
         one.tranche_cashflows("B")["principal_paid"],
         rtol=1e-12,
     )
+
+
+def test_running_totals_survive_an_early_end() -> None:
+    # the clean-up call ends the deal early; later dates keep the cumulative loss
+    st = {**make_deal().structure.model_dump(), "call": {"pool_factor": 0.10}}
+    r = greenabs.run(make_deal(structure=st))
+    flows = r.deal_flows()
+    assert flows["cumulative_loss"].iloc[-1] == pytest.approx(flows["loss"].sum())
+    assert r.summary()["cumulative_loss"] > 0

@@ -49,15 +49,18 @@ def yield_from_price(
         return math.nan
 
     def f(y: float) -> float:
-        return price_from_yield(t, cf, y, freq) - price
+        with np.errstate(over="ignore", invalid="ignore"):
+            return price_from_yield(t, cf, y, freq) - price
 
-    lo, hi = -0.99 * freq, 10.0
-    try:
-        if f(lo) * f(hi) > 0:
-            return math.nan
-        return float(brentq(f, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
-    except (ValueError, OverflowError):
+    # present value falls as the yield rises: widen the bracket until it holds the root
+    hi = next((h for h in (1.0, 10.0) if f(h) < 0), None)
+    lo = next(
+        (lo for lo in (-0.2, -0.5, -0.9, -0.99) if np.isfinite(f(lo * freq)) and f(lo * freq) > 0),
+        None,
+    )
+    if hi is None or lo is None:
         return math.nan
+    return float(brentq(f, lo * freq, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
 
 
 def macaulay_duration(times: FloatArray, cashflows: FloatArray, y: float, freq: int = 1) -> float:

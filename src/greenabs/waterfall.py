@@ -537,6 +537,10 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
                 f"out {paid[sc] + closing[sc]:,.4f}, difference {diff[sc]:,.4f}"
             )
         alive = live & ~terminal
+    else:
+        k = n_k
+    # dates after every scenario terminated carry the running totals
+    s.rec_d["cumulative_loss"][:, k:] = s.cum_loss[:, None]
     return WaterfallResult(
         tranches=s.rec_t,
         fees=s.rec_f,
