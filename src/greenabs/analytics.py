@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 __all__ = [
     "discount_margin",
@@ -51,6 +50,8 @@ def yield_from_price(
     def f(y: float) -> float:
         with np.errstate(over="ignore", invalid="ignore"):
             return price_from_yield(t, cf, y, freq) - price
+
+    from scipy.optimize import brentq  # deferred: importing scipy.optimize takes ~0.25 s
 
     # present value falls as the yield rises: widen the bracket until it holds the root
     hi = next((h for h in (1.0, 10.0) if f(h) < 0), None)
@@ -97,6 +98,8 @@ def discount_margin(
 
     def f(dm: float) -> float:
         return price_from_dm(accruals, index, cashflows, dm) - price
+
+    from scipy.optimize import brentq
 
     try:
         return float(brentq(f, -0.5, 5.0, xtol=1e-14, maxiter=500))

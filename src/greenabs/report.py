@@ -148,6 +148,44 @@ def figures(result: RunResult) -> dict[str, go.Figure]:
     }
 
 
+def _fmt(key: str, v: object) -> str:
+    if isinstance(v, float):
+        if key.endswith(("_rate", "_spread", "_factor")):
+            return f"{v:.3%}"
+        if key == "max_audit_difference":
+            return f"{v:.2e}"
+        return f"{v:,.2f}"
+    return "-" if v is None else str(v)
+
+
+_TRANCHE_COLUMNS = {
+    "name": "Class",
+    "original_balance": "Balance",
+    "coupon": "Coupon",
+    "wal": "WAL (y)",
+    "yield": "Yield",
+    "modified_duration": "Mod. duration",
+    "principal_window_start": "First principal",
+    "principal_window_end": "Last principal",
+    "principal_loss": "Principal loss",
+    "interest_shortfall": "Interest shortfall",
+}
+
+
+def _tranche_table(result: RunResult) -> pd.DataFrame:
+    tr = result.tranches()[list(_TRANCHE_COLUMNS)].copy()
+    tr["coupon"] = [
+        ("-" if r else f"{c:.3%}")
+        for c, r in zip(tr["coupon"], result.tranches()["residual"], strict=True)
+    ]
+    tr["yield"] = tr["yield"].map(lambda v: "-" if pd.isna(v) else f"{v:.3%}")
+    for c in ("original_balance", "principal_loss", "interest_shortfall"):
+        tr[c] = tr[c].map(lambda v: f"{v:,.2f}")
+    for c in ("wal", "modified_duration"):
+        tr[c] = tr[c].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
+    return tr.rename(columns=_TRANCHE_COLUMNS)
+
+
 def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, float_format=lambda v: f"{v:,.4f}", na_rep="-")
 
@@ -155,8 +193,10 @@ def _table(df: pd.DataFrame) -> str:
 def write_report(result: RunResult, path: str | Path) -> Path:
     """Write the HTML report; returns its path."""
     s = result.summary()
-    summary = pd.DataFrame({"item": list(s), "value": [str(v) for v in s.values()]})
-    tr = result.tranches()
+    summary = pd.DataFrame(
+        {"item": [k.replace("_", " ") for k in s], "value": [_fmt(k, v) for k, v in s.items()]}
+    )
+    tr = _tranche_table(result)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(result.deal.name)}</title><style>{_STYLE}</style></head><body>",
