@@ -276,3 +276,58 @@ def test_numba_backend_matches_numpy() -> None:
         assert ref.loan_level is not None
         assert fast.loan_level is not None
         np.testing.assert_allclose(fast.loan_level[k], ref.loan_level[k], rtol=1e-11, atol=1e-6)
+
+
+def test_delinquency_without_cure_is_a_delayed_default() -> None:
+    # An interest-only loan: every month 1 - (1 - 12%)^(1/12) of the performing balance goes
+    # delinquent; with no cure it defaults exactly lag_months later.
+    a = assume(delinquency={"rate": 0.12, "lag_months": 3, "cure_rate": 0.0})
+    f = project_pool([loan(original_term=24, amortization="interest_only")], a, CUTOFF).flows
+    mdq = 1 - (1 - 0.12) ** (1 / 12)
+    perf = 100_000 * (1 - mdq) ** np.arange(1, 25)  # performing balance after each month
+    entered = np.concatenate([[100_000 * mdq], perf[:-1] * mdq])
+    np.testing.assert_allclose(f["default"][0, 3:23], entered[:20], rtol=1e-12)
+    assert f["default"][0, :3].sum() == 0.0
+    # delinquent balance pays nothing: interest only on the performing part
+    np.testing.assert_allclose(f["interest"][0, :23], perf[:23] * 0.005, rtol=1e-12)
+    drop = f["scheduled_principal"] + f["prepayment"] + f["default"]
+    np.testing.assert_allclose(f["begin_balance"] - drop, f["end_balance"], atol=1e-6)
+
+
+def test_delinquency_fully_cured_loses_nothing() -> None:
+    a = assume(delinquency={"rate": 0.3, "lag_months": 2, "cure_rate": 1.0})
+    f = project_pool([loan(original_term=60)], a, CUTOFF).flows
+    assert f["default"].sum() == 0.0
+    assert f["delinquent"].max() > 0
+    total = f["scheduled_principal"].sum() + f["prepayment"].sum()
+    assert total == pytest.approx(100_000, abs=1e-6)
+
+
+@pytest.mark.skipif("numba" not in available_backends(), reason="numba not installed")
+def test_numba_matches_numpy_with_delinquency() -> None:
+    assets = [loan(id=f"L{i}", original_term=36 + 12 * i, age=i) for i in range(6)]
+    a = assume(
+        prepayment={"cpr": 0.1},
+        default={"cdr": 0.02},
+        delinquency={"rate": 0.1, "lag_months": 4, "cure_rate": 0.5},
+        recovery={"rate": 0.5, "lag_months": 2},
+    )
+    ref = project_pool(
+        assets,
+        a,
+        CUTOFF,
+        smm_mult=np.array([1.0, 2.0]),
+        mdr_mult=np.array([1.0, 2.0]),
+        loan_level=True,
+    )
+    fast = project_pool(
+        assets,
+        a,
+        CUTOFF,
+        smm_mult=np.array([1.0, 2.0]),
+        mdr_mult=np.array([1.0, 2.0]),
+        loan_level=True,
+        backend="numba",
+    )
+    for k in ref.flows:
+        np.testing.assert_allclose(fast.flows[k], ref.flows[k], rtol=1e-11, atol=1e-6, err_msg=k)

@@ -166,6 +166,15 @@ def deals(draw: st.DrawFn) -> dict[str, Any]:
                 st.sampled_from([{"cdr": 0.0}, {"cdr": 0.1}, {"sda": 500}, {"cdr": 0.6}])
             ),
             "recovery": {"rate": draw(st.floats(0, 1)), "lag_months": draw(st.integers(0, 18))},
+            "delinquency": draw(
+                st.sampled_from(
+                    [
+                        None,
+                        {"rate": 0.1, "lag_months": 3, "cure_rate": 0.5},
+                        {"rate": 0.3, "lag_months": 1, "cure_rate": 0.0},
+                    ]
+                )
+            ),
         },
         "structure": structure,
     }

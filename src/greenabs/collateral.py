@@ -27,7 +27,7 @@ from greenabs.assets import (
 from greenabs.calendar import add_months
 from greenabs.spec.deal import AssumptionsSpec, DefaultSpec, PrepaymentSpec
 
-__all__ = ["POOL_FIELDS", "PoolCashflows", "project_pool", "rate_tables"]
+__all__ = ["POOL_FIELDS", "STOCKS", "PoolCashflows", "project_pool", "rate_tables"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -40,8 +40,13 @@ POOL_FIELDS: tuple[str, ...] = (
     "recovery",
     "loss",
     "end_balance",
+    "delinquent",
 )
-"""Monthly pool fields; ``interest`` is gross interest collected, before servicing."""
+"""Monthly pool fields; ``interest`` is gross interest collected, before servicing.  Balances
+count every asset not yet defaulted; ``delinquent`` is the part of it that is delinquent."""
+
+STOCKS = ("begin_balance", "end_balance", "delinquent")
+"""Fields that are balances at a date, not flows over a period."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +178,10 @@ def project_pool(
         receivable_delay_months=assumptions.receivable_delay_months,
     )
     blocks = compile_pool(assets, ctx_c)
-    n_asset_months = max(b.n_months for b in blocks)
+    dq = assumptions.delinquency
+    dq_lag = dq.lag_months if dq is not None and dq.rate > 0 else 0
+    # delinquent balance cured after maturity is collected up to dq_lag months later
+    n_asset_months = max(b.n_months for b in blocks) + dq_lag
     max_age = max(int(np.max(b.summary()["age"])) for b in blocks)
     lag = assumptions.recovery.lag_months
     n_months = n_asset_months + lag
@@ -183,6 +191,9 @@ def project_pool(
     if s_mult.shape != d_mult.shape:
         s_mult, d_mult = np.broadcast_arrays(s_mult, d_mult)
     ctx = ProjectionContext(
+        mdq=0.0 if dq is None else curves.cdr_to_mdr(dq.rate),
+        dq_lag=0 if dq is None else dq.lag_months,
+        cure=0.0 if dq is None else dq.cure_rate,
         n_months=n_asset_months,
         smm=smm,
         mdr=mdr,

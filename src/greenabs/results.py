@@ -35,6 +35,7 @@ POOL_COLUMNS = (
     "recovery",
     "loss",
     "end_balance",
+    "delinquent",
 )
 
 

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from greenabs.assets.base import months_between
 from greenabs.calendar import DealCalendar
-from greenabs.collateral import PoolCashflows
+from greenabs.collateral import STOCKS, PoolCashflows
 from greenabs.errors import ConservationError
 from greenabs.spec.deal import (
     AccountSpec,
@@ -103,25 +103,22 @@ class WaterfallResult:
 def period_flows(pool: PoolCashflows, cal: DealCalendar) -> dict[str, FloatArray]:
     """Monthly pool flows gathered per payment period: ``field -> (S, K)``.
 
-    Flow fields are summed over the months each date pays; ``begin_balance`` and
-    ``end_balance`` are the pool balance before the first and after the last of those months
-    (carried through a period that pays no month).
+    Flow fields are summed over the months each date pays; balances (``end_balance``,
+    ``delinquent``) are taken after the last of those months and ``begin_balance`` before the
+    first (carried through a period that pays no month).
     """
     k_n = cal.n_periods
     assign = np.zeros((pool.n_months, k_n))
     assign[np.arange(pool.n_months), cal.period_of_month] = 1.0
-    out = {
-        k: v @ assign for k, v in pool.flows.items() if k not in ("begin_balance", "end_balance")
-    }
-    end = pool.flows["end_balance"]
-    s_n = end.shape[0]
+    out = {k: v @ assign for k, v in pool.flows.items() if k not in STOCKS}
+    s_n = pool.flows["end_balance"].shape[0]
     last = np.full(k_n, -1)
     for m, k in enumerate(cal.period_of_month):
         last[k] = m
     last = np.maximum.accumulate(last)
-    out["end_balance"] = np.where(
-        last >= 0, end[:, np.maximum(last, 0)], np.full((s_n, 1), pool.original_balance)
-    )
+    for name, before in (("end_balance", pool.original_balance), ("delinquent", 0.0)):
+        stock = pool.flows[name]
+        out[name] = np.where(last >= 0, stock[:, np.maximum(last, 0)], np.full((s_n, 1), before))
     out["begin_balance"] = np.concatenate(
         [np.full((s_n, 1), pool.original_balance), out["end_balance"][:, :-1]], axis=1
     )

@@ -56,6 +56,7 @@ FLOW_FIELDS: tuple[str, ...] = (
     "prepayment",
     "default",
     "end_balance",
+    "delinquent",
 )
 """Fields every block produces per (scenario, month); recovery and loss follow from defaults."""
 
@@ -109,6 +110,8 @@ class ProjectionContext:
 
     ``smm_mult`` and ``mdr_mult`` (shape (S,)) scale prepayment and default per scenario; a
     deterministic run has S = 1 and multipliers of 1.  ``rng`` seeds blocks with random drivers.
+    ``mdq``, ``dq_lag``, ``cure``: monthly delinquency rate, months until a delinquent balance
+    cures or defaults, and the share that cures.
     """
 
     n_months: int
@@ -119,6 +122,9 @@ class ProjectionContext:
     backend: str = "numpy"
     loan_level: bool = False
     rng: np.random.Generator | None = None
+    mdq: float = 0.0
+    dq_lag: int = 0
+    cure: float = 0.0
 
     @property
     def n_scenarios(self) -> int:
@@ -291,7 +297,7 @@ class AmortisingBlock:
         else:
             mdr_stop = np.full_like(self.term, np.iinfo(np.int64).max // 2)
         k = kernels.KernelInput(
-            n_months=self.n_months,
+            n_months=self.n_months + (ctx.dq_lag if ctx.mdq > 0 else 0),
             tabulated=tab,
             balance0=self.balance0,
             accrued0=np.zeros(n) if self.accrued0 is None else self.accrued0,
@@ -311,6 +317,9 @@ class AmortisingBlock:
             mdr_stop=mdr_stop,
             smm_mult=ctx.smm_mult,
             mdr_mult=ctx.mdr_mult,
+            mdq=ctx.mdq,
+            dq_lag=ctx.dq_lag,
+            cure=ctx.cure,
         )
         pool, level = kernels.project(k, ctx.backend, ctx.loan_level)
         return BlockFlows(pool=pool, ids=self.ids, loan_level=level)

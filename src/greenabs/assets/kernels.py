@@ -4,6 +4,9 @@ Both take the same arrays and follow the same monthly order of events (SIFMA Sta
 section C).  Interest accrued before the cut-off (``accrued0``) is collected on the first
 payment like any other; then, on the balance performing at the start of month ``j``:
 
+0. (with delinquency) balance that went delinquent ``dq_lag`` months ago comes back: a
+   ``cure`` share to the performing balance, the rest defaults; then a monthly ``mdq`` share of
+   the performing balance goes delinquent and pays nothing (its accrued interest is lost);
 1. defaults ``D = B * MDR`` leave the performing balance (their accrued interest is lost);
 2. interest accrues on the remaining balance, ``B * accrual_rate``;
 3. scheduled principal ``P = B * sched_frac`` is due (payment months only);
@@ -41,7 +44,9 @@ FIELDS = (
     "prepayment",
     "default",
     "end_balance",
+    "delinquent",
 )
+"""Flows per month; balances (begin, end, delinquent) include delinquent, undefaulted assets."""
 LEVEL, LINEAR, INTEREST_ONLY, BULLET = 0, 1, 2, 3
 
 
@@ -51,7 +56,9 @@ class KernelInput:
 
     Parametric schedule: ``step``, ``code`` (N,) and ``rates`` (R, N) with R = 1 (fixed) or M.
     Tabulated schedule: ``tab_accrual``, ``tab_frac`` (M, N) and ``tab_pay`` (M, N).
-    Unused arrays of the other form are empty.
+    Unused arrays of the other form are empty.  Delinquency: a monthly rate ``mdq`` of the
+    performing balance goes delinquent; ``dq_lag`` months later a ``cure`` share returns to
+    performing and the rest defaults (``dq_lag = 0``: no delinquency).
     """
 
     n_months: int
@@ -74,11 +81,20 @@ class KernelInput:
     mdr_stop: IntArray
     smm_mult: FloatArray
     mdr_mult: FloatArray
+    mdq: float = 0.0
+    dq_lag: int = 0
+    cure: float = 0.0
 
 
 def _row(k: KernelInput, j: int) -> tuple[FloatArray, BoolArray, FloatArray]:
-    """Accrual rate, payment flag and scheduled fraction of month ``j`` (each (N,))."""
+    """Accrual rate, payment flag and scheduled fraction of month ``j`` (each (N,)).
+
+    Past maturity (reached only by balance cured from delinquency) all that is left is due.
+    """
     if k.tabulated:
+        if j >= k.tab_frac.shape[0]:
+            n = k.balance0.shape[0]
+            return np.zeros(n), np.ones(n, dtype=np.bool_), np.ones(n)
         return k.tab_accrual[j], k.tab_pay[j], k.tab_frac[j]
     age = k.age0 + (j + 1)
     left = k.term - age  # months after this one
@@ -92,7 +108,8 @@ def _row(k: KernelInput, j: int) -> tuple[FloatArray, BoolArray, FloatArray]:
         level = np.where(rp > 1e-12, rp / ((1.0 + rp) ** n - 1.0), 1.0 / n)
     frac = np.where(k.code == LEVEL, level, np.where(k.code == LINEAR, 1.0 / n, 0.0))
     frac = np.where(pay, np.where(at_maturity, 1.0, frac), 0.0)
-    return np.where(alive, r / 12.0, 0.0), pay, frac
+    past = ~alive
+    return np.where(alive, r / 12.0, 0.0), pay | past, np.where(past, 1.0, frac)
 
 
 def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
@@ -105,6 +122,9 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     smm_last, mdr_last = len(k.smm_vals) - 1, len(k.mdr_vals) - 1
     prep = k.prepayable.astype(np.float64)
     sm, dm = k.smm_mult[:, None], k.mdr_mult[:, None]
+    lag = k.dq_lag if k.mdq > 0 else 0
+    ring = np.zeros((lag, n_s, n_a)) if lag else None
+    dq_bal = np.zeros((n_s, n_a))
     for j in range(n_m):
         accrual, pay, f = _row(k, j)
         smm_i = k.smm_vals[np.minimum(k.smm_off + j, smm_last)] * prep
@@ -112,16 +132,27 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         mdr_i = np.where(k.age0 + j + 1 > k.mdr_stop, 0.0, mdr_i)
         smm = np.minimum(smm_i[None, :] * sm, 1.0)
         mdr = np.minimum(mdr_i[None, :] * dm, 1.0)
-        begin = bal
+        begin = bal + dq_bal
         dflt = bal * mdr
         bal = bal - dflt
-        acc = acc * (1.0 - mdr) + bal * accrual
+        acc = acc * (1.0 - mdr)
+        if ring is not None:
+            back = ring[j % lag]
+            dflt = dflt + back * (1.0 - k.cure)
+            new_dq = bal * k.mdq
+            acc = acc * (1.0 - k.mdq)
+            bal = bal - new_dq + back * k.cure
+            dq_bal = dq_bal - back + new_dq
+            ring[j % lag] = new_dq
+        acc = acc + bal * accrual
         sp = bal * f
         pp = (bal - sp) * smm
         intr = acc * np.where(pay, 1.0, (1.0 - f) * smm)
         acc = acc - intr
         bal = bal - sp - pp
-        for name, arr in zip(FIELDS, (begin, intr, sp, pp, dflt, bal), strict=True):
+        for name, arr in zip(
+            FIELDS, (begin, intr, sp, pp, dflt, bal + dq_bal, dq_bal), strict=True
+        ):
             out[name][:, j] = arr.sum(axis=1)
             if lvl is not None:
                 lvl[name][:, j] = arr[0]
@@ -156,6 +187,9 @@ def _build_numba() -> Any:
         mdr_stop: Any,
         smm_mult: Any,
         mdr_mult: Any,
+        mdq: float,
+        dq_lag: int,
+        cure: float,
         out: Any,
         lvl: Any,
         loan_level: bool,
@@ -169,6 +203,9 @@ def _build_numba() -> Any:
         for s in range(n_s):
             bal[s] = balance0
             acc[s] = accrued0
+        lag = dq_lag if mdq > 0.0 else 0
+        ring = np.zeros((max(lag, 1), n_s, n_a))
+        dqb = np.zeros((n_s, n_a))
         accr = np.empty(n_a)
         payf = np.empty(n_a)
         frac = np.empty(n_a)
@@ -180,16 +217,21 @@ def _build_numba() -> Any:
             for i in range(n_a):
                 age = age0[i] + j + 1
                 if tabulated:
-                    accr[i] = tab_accrual[j, i]
-                    payf[i] = 1.0 if tab_pay[j, i] else 0.0
-                    frac[i] = tab_frac[j, i]
+                    if j >= tab_frac.shape[0]:  # past the schedule: all that is left is due
+                        accr[i] = 0.0
+                        payf[i] = 1.0
+                        frac[i] = 1.0
+                    else:
+                        accr[i] = tab_accrual[j, i]
+                        payf[i] = 1.0 if tab_pay[j, i] else 0.0
+                        frac[i] = tab_frac[j, i]
                 else:
                     left = term[i] - age
                     r = rates[rrow, i]
-                    if left < 0:
+                    if left < 0:  # past maturity: all that is left is due
                         accr[i] = 0.0
-                        payf[i] = 0.0
-                        frac[i] = 0.0
+                        payf[i] = 1.0
+                        frac[i] = 1.0
                     else:
                         accr[i] = r / 12.0
                         paid = left == 0 if code[i] == 3 else age % step[i] == 0
@@ -219,13 +261,25 @@ def _build_numba() -> Any:
                 t_pp = 0.0
                 t_d = 0.0
                 t_end = 0.0
+                t_dq = 0.0
                 for i in range(n_a):
                     b = bal[s, i]
+                    begin = b + dqb[s, i]
                     smm = min(smm_i[i] * smm_mult[s], 1.0)
                     mdr = min(mdr_i[i] * mdr_mult[s], 1.0)
                     d = b * mdr
                     b2 = b - d
-                    a = acc[s, i] * (1.0 - mdr) + b2 * accr[i]
+                    a = acc[s, i] * (1.0 - mdr)
+                    if lag > 0:
+                        slot = j % lag
+                        back = ring[slot, s, i]
+                        d += back * (1.0 - cure)
+                        nd = b2 * mdq
+                        a *= 1.0 - mdq
+                        b2 = b2 - nd + back * cure
+                        dqb[s, i] += nd - back
+                        ring[slot, s, i] = nd
+                    a += b2 * accr[i]
                     f = frac[i]
                     sp = b2 * f
                     pp = (b2 - sp) * smm
@@ -234,25 +288,29 @@ def _build_numba() -> Any:
                     acc[s, i] = a - it
                     e = b2 - sp - pp
                     bal[s, i] = e
-                    t_beg += b
+                    q = dqb[s, i]
+                    t_beg += begin
                     t_int += it
                     t_sp += sp
                     t_pp += pp
                     t_d += d
-                    t_end += e
+                    t_end += e + q
+                    t_dq += q
                     if loan_level and s == 0:
-                        lvl[0, i, j] = b
+                        lvl[0, i, j] = begin
                         lvl[1, i, j] = it
                         lvl[2, i, j] = sp
                         lvl[3, i, j] = pp
                         lvl[4, i, j] = d
-                        lvl[5, i, j] = e
+                        lvl[5, i, j] = e + q
+                        lvl[6, i, j] = q
                 out[0, s, j] = t_beg
                 out[1, s, j] = t_int
                 out[2, s, j] = t_sp
                 out[3, s, j] = t_pp
                 out[4, s, j] = t_d
                 out[5, s, j] = t_end
+                out[6, s, j] = t_dq
 
     return kernel
 
@@ -272,7 +330,8 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         c(k.code, np.int64), c(np.atleast_2d(k.rates), np.float64), c(k.tab_accrual),
         c(k.tab_pay), c(k.tab_frac), c(k.smm_vals, np.float64), c(k.smm_off, np.int64),
         c(k.mdr_vals, np.float64), c(k.mdr_off, np.int64), c(k.mdr_stop, np.int64),
-        c(k.smm_mult, np.float64), c(k.mdr_mult, np.float64), out, lvl, loan_level,
+        c(k.smm_mult, np.float64), c(k.mdr_mult, np.float64), float(k.mdq), int(k.dq_lag),
+        float(k.cure), out, lvl, loan_level,
     )  # fmt: skip
     pool = {f: out[i] for i, f in enumerate(FIELDS)}
     level = {f: lvl[i] for i, f in enumerate(FIELDS)} if loan_level else None

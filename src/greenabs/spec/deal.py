@@ -34,6 +34,7 @@ __all__ = [
     "DatesSpec",
     "DealSpec",
     "DefaultSpec",
+    "DelinquencySpec",
     "FeeSpec",
     "OCTargetSpec",
     "PoolSpec",
@@ -135,12 +136,23 @@ class RecoverySpec(_Frozen):
     lag_months: int = Field(0, ge=0, le=120)
 
 
+class DelinquencySpec(_Frozen):
+    """Delinquency: each month a share of the performing balance (``rate`` a year, converted
+    like a CDR) stops paying; ``lag_months`` later ``cure_rate`` of it returns to performing and
+    the rest defaults (then recovers as any default).  Missed interest is not recovered."""
+
+    rate: Rate
+    lag_months: int = Field(3, ge=1, le=24)
+    cure_rate: Rate = 0.0
+
+
 class AssumptionsSpec(_Frozen):
     """Performance and market assumptions of a run."""
 
     prepayment: PrepaymentSpec = PrepaymentSpec(cpr=0.0)
     default: DefaultSpec = DefaultSpec(cdr=0.0)
     recovery: RecoverySpec = RecoverySpec()
+    delinquency: DelinquencySpec | None = None
     rates: dict[Name, float | tuple[float, ...]] = Field(
         default_factory=dict,
         description="Index paths: a flat rate or monthly values from the cut-off",
