@@ -158,3 +158,19 @@ def test_loan_level_csv(tmp_path: Path) -> None:
     assert ll.groupby("month")["interest"].sum().to_numpy() == pytest.approx(
         pool["interest"].to_numpy(), abs=1e-6
     )
+
+
+def test_price_at_yield_and_dm_flags(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = cli("run", str(CONTRACT), "-q", "--price-at-yield", "A=0.032", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Prices per 100" in proc.stdout
+    prices = json.loads(out.read_text())["prices"]
+    # a fixed 3.2% class discounted at its own coupon is worth about par
+    assert prices[0]["price"] == pytest.approx(100.0, abs=0.01)
+    bad = cli("run", str(CONTRACT), "-q", "--price-at-dm", "A=0.01")
+    assert bad.returncode == 1
+    assert "not floating" in bad.stderr
+    bad = cli("run", str(CONTRACT), "-q", "--price-at-yield", "A:0.01")
+    assert bad.returncode == 1
+    assert "CLASS=NUMBER" in bad.stderr

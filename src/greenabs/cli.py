@@ -92,6 +92,38 @@ def _apply(deal: Any, changes: dict[str, Any]) -> Any:
         raise SpecError("<argument>", problems_from(exc, "assumptions")) from None
 
 
+def _pairs(flag: str, values: list[str], result: Any) -> list[tuple[str, float]]:
+    """Parse ``CLASS=NUMBER`` arguments, naming the flag and the value when one is wrong."""
+    names = [t.name for t in result.deal.structure.tranches]
+    out = []
+    for v in values:
+        name, sep, num = v.partition("=")
+        if not sep:
+            raise SpecError("<argument>", Problem(flag, f"expected CLASS=NUMBER, got {v!r}"))
+        if name not in names:
+            raise SpecError(
+                "<argument>", Problem(flag, f"unknown class {name!r} (known: {', '.join(names)})")
+            )
+        try:
+            out.append((name, float(num)))
+        except ValueError:
+            raise SpecError("<argument>", Problem(flag, f"{num!r} is not a number")) from None
+    return out
+
+
+def _prices(result: Any, at_yield: list[str], at_dm: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for name, y in _pairs("--price-at-yield", at_yield, result):
+        rows.append({"class": name, "yield": y, "price": result.price(name, y)})
+    for name, dm in _pairs("--price-at-dm", at_dm, result):
+        try:
+            price = result.price_at_dm(name, dm)
+        except ValueError as exc:
+            raise SpecError("<argument>", Problem("--price-at-dm", str(exc))) from None
+        rows.append({"class": name, "discount_margin": dm, "price": price})
+    return rows
+
+
 def _print_result(result: Any) -> None:
     s = result.summary()
     head = Table(title=f"{s['name']}  ({s['currency']})", show_header=False, title_justify="left")
@@ -200,6 +232,14 @@ def run_cmd(
     receivable_delay: Annotated[
         int | None, typer.Option(help="Override: extra months receivables are late")
     ] = None,
+    price_at_yield: Annotated[
+        list[str] | None,
+        typer.Option(help="Price a class at a yield, CLASS=YIELD (repeatable)"),
+    ] = None,
+    price_at_dm: Annotated[
+        list[str] | None,
+        typer.Option(help="Price a floating class at a discount margin, CLASS=DM (repeatable)"),
+    ] = None,
     no_call: Annotated[
         bool, typer.Option("--no-call", help="Do not exercise the clean-up call")
     ] = False,
@@ -214,10 +254,26 @@ def run_cmd(
         deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag, receivable_delay, no_call)
     )
     result = run(deal, backend=backend, loan_level=loan_level)
+    prices = _prices(result, price_at_yield or [], price_at_dm or [])
     if not quiet:
         _print_result(result)
+    if prices:
+        pt = Table(title="Prices per 100", title_justify="left")
+        for col in ("Class", "Yield", "Discount margin", "Price"):
+            pt.add_column(col, justify="left" if col == "Class" else "right")
+        for p in prices:
+            pt.add_row(
+                p["class"],
+                _pct(p.get("yield")),
+                _pct(p.get("discount_margin")),
+                f"{p['price']:.4f}",
+            )
+        out.print(pt)
     if json_file is not None:
-        result.to_json(json_file)
+        data = result.to_dict()
+        if prices:
+            data["prices"] = prices
+        json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if csv_dir is not None:
         files = result.to_csv_dir(csv_dir)
