@@ -76,12 +76,6 @@ class PoolCashflows:
         """Number of months M."""
         return len(self.month_ends)
 
-    @property
-    def collections(self) -> FloatArray:
-        """Cash collected per month (S, M): interest + principal + recoveries."""
-        f = self.flows
-        return f["interest"] + f["scheduled_principal"] + f["prepayment"] + f["recovery"]
-
     def frame(self, scenario: int = 0) -> pd.DataFrame:
         """Monthly pool cash flows of one scenario as a DataFrame."""
         df = pd.DataFrame({k: v[scenario] for k, v in self.flows.items()})

@@ -19,24 +19,12 @@ import pandas as pd
 from greenabs import analytics
 from greenabs.assets.base import months_between
 from greenabs.calendar import DealCalendar
-from greenabs.collateral import PoolCashflows
+from greenabs.collateral import POOL_FIELDS, PoolCashflows
 from greenabs.retention import RetentionReport, retention_report
 from greenabs.spec.deal import DealSpec
 from greenabs.waterfall import TRANCHE_FIELDS, WaterfallResult
 
 __all__ = ["RunResult"]
-
-POOL_COLUMNS = (
-    "begin_balance",
-    "interest",
-    "scheduled_principal",
-    "prepayment",
-    "default",
-    "recovery",
-    "loss",
-    "end_balance",
-    "delinquent",
-)
 
 
 def _clean(v: Any) -> Any:
@@ -82,7 +70,7 @@ class RunResult:
         from greenabs.waterfall import period_flows
 
         pf = period_flows(self.pool, self.calendar)
-        df = pd.DataFrame({c: pf[c][scenario] for c in POOL_COLUMNS})
+        df = pd.DataFrame({c: pf[c][scenario] for c in POOL_FIELDS})
         df["begin_balance"] = d["pool_begin_balance"][scenario]
         df["end_balance"] = d["pool_end_balance"][scenario]
         df.insert(0, "date", list(self.calendar.payment_dates))
@@ -218,46 +206,31 @@ class RunResult:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ deal
+    def _long(self, key: str, records: dict[str, dict[str, Any]], scenario: int) -> pd.DataFrame:
+        """Per-period records of several named items as one long table."""
+        dates = list(self.calendar.payment_dates)
+        frames = [
+            pd.DataFrame(
+                {
+                    key: name,
+                    "period": np.arange(1, len(dates) + 1),
+                    "date": dates,
+                    **{f: v[scenario] for f, v in rec.items()},
+                }
+            )
+            for name, rec in records.items()
+        ]
+        if frames:
+            return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=[key, "period", "date"])
+
     def fees(self, scenario: int = 0) -> pd.DataFrame:
         """Fees due, paid and unpaid per period (long form)."""
-        rows = []
-        for name, rec in self.waterfall.fees.items():
-            for k, d in enumerate(self.calendar.payment_dates):
-                rows.append(
-                    {
-                        "fee": name,
-                        "period": k + 1,
-                        "date": d,
-                        **{f: rec[f][scenario][k] for f in rec},
-                    }
-                )
-        return pd.DataFrame(rows, columns=["fee", "period", "date", "due", "paid", "unpaid"])
+        return self._long("fee", self.waterfall.fees, scenario)
 
     def accounts(self, scenario: int = 0) -> pd.DataFrame:
         """Account balances and movements per period (long form)."""
-        rows = []
-        for name, rec in self.waterfall.accounts.items():
-            for k, d in enumerate(self.calendar.payment_dates):
-                rows.append(
-                    {
-                        "account": name,
-                        "period": k + 1,
-                        "date": d,
-                        **{f: rec[f][scenario][k] for f in rec},
-                    }
-                )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "account",
-                "period",
-                "date",
-                "begin_balance",
-                "deposit",
-                "withdrawal",
-                "end_balance",
-            ],
-        )
+        return self._long("account", self.waterfall.accounts, scenario)
 
     def deal_flows(self, scenario: int = 0) -> pd.DataFrame:
         """Deal-level flows per period: collections, available funds, PDA, excess spread,

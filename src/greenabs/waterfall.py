@@ -97,7 +97,6 @@ class WaterfallResult:
     triggers: dict[str, BoolArray]
     deal: dict[str, FloatArray]
     coupons: dict[str, FloatArray]
-    active: BoolArray
 
 
 def period_flows(pool: PoolCashflows, cal: DealCalendar) -> dict[str, FloatArray]:
@@ -253,6 +252,27 @@ def _support(s: _State, account: str | None, shortfall: FloatArray, mask: BoolAr
     return draw
 
 
+def _pay_dues(
+    s: _State,
+    due: dict[str, FloatArray],
+    paid_to: dict[str, FloatArray],
+    support: str | None,
+    avail: FloatArray,
+    mask: BoolArray,
+) -> FloatArray:
+    """Pay the amounts ``due[name]`` of the names in ``paid_to`` pro rata from ``avail`` (and a
+    supporting account), recording each payment in ``paid_to[name]``; returns what is left."""
+    dues = [due[n] for n in paid_to]
+    total = _total(dues)
+    paid = np.minimum(np.maximum(avail, 0.0), total)
+    drawn = _support(s, support, total - paid, mask)
+    _, parts = _pay_pro_rata(paid + drawn, dues)
+    for (name, record), part in zip(paid_to.items(), parts, strict=True):
+        due[name] = due[name] - part
+        record[:, s.k] += part
+    return avail - paid
+
+
 def _compile_steps(steps: tuple[Step, ...]) -> list[tuple[str, Any]]:
     """Steps as (action, arguments) pairs, resolved once before the period loop."""
     return [(step_kind(step), step_args(step)) for step in steps]
@@ -274,25 +294,11 @@ def _run_steps(
     rest = s.avail - avail
     for kind, args in steps:
         if kind == "pay_fees":
-            dues = [s.fee_due[f] for f in args.fees]
-            total = _total(dues)
-            paid = np.minimum(np.maximum(avail, 0.0), total)
-            avail = avail - paid
-            drawn = _support(s, args.support, total - paid, mask)
-            _, parts = _pay_pro_rata(paid + drawn, dues)
-            for f, part in zip(args.fees, parts, strict=True):
-                s.fee_due[f] = s.fee_due[f] - part
-                s.rec_f[f]["paid"][:, k] += part
+            paid_to = {f: s.rec_f[f]["paid"] for f in args.fees}
+            avail = _pay_dues(s, s.fee_due, paid_to, args.support, avail, mask)
         elif kind == "pay_interest":
-            dues = [s.int_due[t] for t in args.tranches]
-            total = _total(dues)
-            paid = np.minimum(np.maximum(avail, 0.0), total)
-            avail = avail - paid
-            drawn = _support(s, args.support, total - paid, mask)
-            _, parts = _pay_pro_rata(paid + drawn, dues)
-            for t, part in zip(args.tranches, parts, strict=True):
-                s.int_due[t] = s.int_due[t] - part
-                s.rec_t[t]["interest_paid"][:, k] += part
+            paid_to = {t: s.rec_t[t]["interest_paid"] for t in args.tranches}
+            avail = _pay_dues(s, s.int_due, paid_to, args.support, avail, mask)
         elif kind == "pay_principal":
             names = list(args.tranches)
             outstanding = _total([s.bal[t] for t in names])
@@ -545,5 +551,4 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         triggers=s.rec_trg,
         deal=s.rec_d,
         coupons=coupons,
-        active=np.ones((n_s, n_k), dtype=np.bool_),
     )

@@ -49,25 +49,22 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-FLOW_FIELDS: tuple[str, ...] = (
-    "begin_balance",
-    "interest",
-    "scheduled_principal",
-    "prepayment",
-    "default",
-    "end_balance",
-    "delinquent",
-)
+FLOW_FIELDS: tuple[str, ...] = kernels.FIELDS
 """Fields every block produces per (scenario, month); recovery and loss follow from defaults."""
 
 
 class AssetSpecBase(BaseModel):
-    """Fields shared by every asset: an identifier and a type tag."""
+    """Fields shared by every asset: an identifier, a type tag and descriptive fields used for
+    stratification and eligibility (never by the cash-flow engine)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     id: str
     type: str
+    obligor: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    green_category: str | None = None
 
     def outstanding(self) -> float:
         """Cut-off balance of the asset (families without a ``balance`` field override it)."""

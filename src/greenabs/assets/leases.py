@@ -40,10 +40,6 @@ class LeaseSpec(AssetSpecBase):
     frequency: Frequency = Frequency.monthly
     first_rental_month: int | None = Field(None, ge=1, le=12)
     age: int = Field(0, ge=0, description="Months since inception")
-    obligor: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    green_category: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -49,10 +49,6 @@ class LoanSpec(AssetSpecBase):
     floor: float | None = Field(None, ge=-1, lt=1)
     cap: float | None = Field(None, gt=-1, lt=1)
     reset_months: int | None = Field(None, gt=0, le=120, description="Months between resets")
-    obligor: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    green_category: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

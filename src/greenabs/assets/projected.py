@@ -43,10 +43,6 @@ class ProjectedSpec(AssetSpecBase):
     balance: float | None = Field(None, gt=0, description="If given, must equal total principal")
     prepayable: bool = False
     age: int = Field(0, ge=0)
-    obligor: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    green_category: str | None = None
 
     def outstanding(self) -> float:
         """Total principal still to be paid."""

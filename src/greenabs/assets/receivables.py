@@ -32,10 +32,6 @@ class ReceivableSpec(AssetSpecBase):
     due_date: date
     collection_lag_months: int = Field(0, ge=0, le=240, description="Expected delay past due")
     age: int = Field(0, ge=0, description="Months since the receivable arose")
-    obligor: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    green_category: str | None = None
 
 
 class ReceivableFamily:

@@ -53,6 +53,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+def _exactly_one(model: BaseModel, *names: str) -> None:
+    """Raise unless exactly one of the fields ``names`` is given."""
+    given = [k for k in names if getattr(model, k) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of {', '.join(names)} (got {given or 'none'})")
+
+
 Rate = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -109,9 +116,7 @@ class PrepaymentSpec(_Curve):
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        given = [k for k in ("cpr", "psa", "vector") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of cpr, psa, vector (got {given or 'none'})")
+        _exactly_one(self, "cpr", "psa", "vector")
         return self
 
 
@@ -123,9 +128,7 @@ class DefaultSpec(_Curve):
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        given = [k for k in ("cdr", "sda", "vector") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of cdr, sda, vector (got {given or 'none'})")
+        _exactly_one(self, "cdr", "sda", "vector")
         return self
 
 
@@ -217,9 +220,7 @@ class FeeSpec(_Frozen):
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        given = [k for k in ("rate", "amount", "once") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of rate, amount, once (got {given or 'none'})")
+        _exactly_one(self, "rate", "amount", "once")
         return self
 
 

@@ -7,7 +7,6 @@ column, and the reason.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -203,8 +202,3 @@ def deal_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "greenabs deal file"
     return schema
-
-
-def dump_schema() -> str:
-    """The schema as indented JSON text."""
-    return json.dumps(deal_schema(), indent=2)
