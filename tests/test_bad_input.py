@@ -243,6 +243,12 @@ def test_tape_in_excel(tmp_path: Path) -> None:
         ]
     ).to_excel(good, index=False)
     assert load_tape(good)[0].balance == 100.0
+    # dates arrive from Excel as timestamps
+    rec = tmp_path / "rec.xlsx"
+    pd.DataFrame(
+        [{"id": "R1", "type": "receivable", "balance": 5.0, "due_date": pd.Timestamp("2027-03-31")}]
+    ).to_excel(rec, index=False)
+    assert str(load_tape(rec)[0].due_date) == "2027-03-31"
 
 
 def test_missing_files_and_bad_yaml(tmp_path: Path) -> None:

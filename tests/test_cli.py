@@ -174,3 +174,23 @@ def test_price_at_yield_and_dm_flags(tmp_path: Path) -> None:
     bad = cli("run", str(CONTRACT), "-q", "--price-at-yield", "A:0.01")
     assert bad.returncode == 1
     assert "CLASS=NUMBER" in bad.stderr
+
+
+def test_quickstart_example_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "A at 4.80%" in proc.stdout
+
+
+def test_excel_workbook(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = tmp_path / "r.xlsx"
+    assert cli("run", str(CONTRACT), "-q", "--xlsx", str(book)).returncode == 0
+    sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
+    assert {"deal", "pool_cashflows", "tranches", "tranche_A"} <= set(sheets)

@@ -214,6 +214,9 @@ def run_cmd(
     csv_dir: Annotated[
         Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")
     ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write every table to an Excel workbook")
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report with charts")
     ] = None,
@@ -278,6 +281,9 @@ def run_cmd(
     if csv_dir is not None:
         files = result.to_csv_dir(csv_dir)
         out.print(f"wrote {len(files)} tables to {csv_dir}/")
+    if xlsx is not None:
+        result.to_excel(xlsx)
+        out.print(f"wrote {xlsx}")
     if report is not None:
         from greenabs.report import write_report
 

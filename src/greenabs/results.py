@@ -330,10 +330,8 @@ class RunResult:
         """Write :meth:`to_dict` as JSON."""
         Path(path).write_text(json.dumps(self.to_dict(scenario), indent=1), encoding="utf-8")
 
-    def to_csv_dir(self, path: str | Path, scenario: int = 0) -> list[Path]:
-        """Write the cash-flow tables as CSV files into a folder; returns the files."""
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
+    def tables(self, scenario: int = 0) -> dict[str, pd.DataFrame]:
+        """Every result table by name (what the CSV folder and the workbook hold)."""
         tables = {
             "pool_cashflows": self.pool_cashflows(scenario),
             "pool_monthly": self.pool_monthly(scenario),
@@ -346,9 +344,30 @@ class RunResult:
             tables[f"tranche_{t.name}"] = self.tranche_cashflows(t.name, scenario)
         if self.pool.loan_level is not None:
             tables["loan_level"] = self.loan_level()
+        return tables
+
+    def to_csv_dir(self, path: str | Path, scenario: int = 0) -> list[Path]:
+        """Write the result tables as CSV files into a folder; returns the files."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
         files = []
-        for name, df in tables.items():
+        for name, df in self.tables(scenario).items():
             f = out / f"{name}.csv"
             df.to_csv(f, index=False)
             files.append(f)
         return files
+
+    def to_excel(self, path: str | Path, scenario: int = 0) -> Path:
+        """Write the deal summary and every result table to one Excel workbook, a sheet each."""
+        out = Path(path)
+        summary = pd.DataFrame(
+            {
+                "item": list(self.summary(scenario)),
+                "value": [str(v) for v in self.summary(scenario).values()],
+            }
+        )
+        with pd.ExcelWriter(out, engine="openpyxl") as xl:
+            summary.to_excel(xl, sheet_name="deal", index=False)
+            for name, df in self.tables(scenario).items():
+                df.to_excel(xl, sheet_name=name[:31], index=False)
+        return out
