@@ -1,0 +1,500 @@
+"""What a securitisation does to the originating bank's balance sheet.
+
+:class:`Sale` describes a transaction in accounting terms (pool leaving a loan book, cash
+proceeds, retained positions with their risk weights, costs and fees, and the outcome of the
+derecognition and significant-risk-transfer tests).  :func:`apply_sale` books it and returns a
+new, balanced :class:`~greenabs.bank.spec.BankSpec`; :func:`sale_from_deal` builds the sale
+from a deal run (retained tranches from the deal's retention, their capital from
+:mod:`greenabs.bank.capital`, derecognition from default stresses run through the waterfall);
+:func:`securitise` does both and explains every ratio's change.
+
+Accounting (IFRS 9 / CAS 23, shared reference systemic_risk.md section 4.3):
+
+* substantially all risks and rewards transferred, or neither transferred nor retained with
+  control passed: derecognise; gain = proceeds + fair value of retained positions - carrying
+  amount (balance less its provisions) - costs;
+* substantially all retained: keep the loans, book the proceeds as a financing liability;
+* capital relief needs significant risk transfer; without it the pool's RWA stay.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from greenabs.bank.capital import PositionCapital, position_risk_weights
+from greenabs.bank.ratios import Ratios, ratios
+from greenabs.bank.spec import (
+    BankSpec,
+    Classification,
+    HQLASpec,
+    PositionSpec,
+    SecuritisationSpec,
+    WholesaleSpec,
+)
+from greenabs.errors import Problem, SpecError
+
+__all__ = [
+    "RetainedPiece",
+    "Sale",
+    "TransactionImpact",
+    "apply_sale",
+    "sale_from_deal",
+    "securitise",
+]
+
+
+@dataclass(frozen=True)
+class RetainedPiece:
+    """A position the originator keeps: face, fair value, yield and capital treatment."""
+
+    tranche: str
+    face: float
+    fair_value: float
+    yield_: float
+    risk_weight: float
+    maturity_years: float = 3.0
+    approach: str = "given"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A securitisation in the originator's books.
+
+    ``pool`` (face) leaves loan book ``book``; ``npl_share`` of it is non-performing.  The
+    originator receives ``proceeds`` in cash for the tranches sold, keeps ``retained``, pays
+    ``costs`` and earns ``structuring_fee`` once and ``servicing_fee_rate`` a year on the pool.
+    """
+
+    book: str
+    pool: float
+    proceeds: float
+    retained: tuple[RetainedPiece, ...] = ()
+    npl_share: float | None = None
+    costs: float = 0.0
+    structuring_fee: float = 0.0
+    servicing_fee_rate: float = 0.0
+    derecognise: bool = True
+    srt: bool = True
+    financing_tenor_years: float = 2.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransactionImpact:
+    """Before and after: balance sheets, ratios, and why each ratio moved."""
+
+    sale: Sale
+    before: BankSpec
+    after: BankSpec
+    before_ratios: Ratios
+    after_ratios: Ratios
+    gain: float
+    carrying_amount: float
+    provisions_released: float
+    npl_removed: float
+    retained_rwa: float
+    pool_rwa: float
+    explanations: dict[str, str]
+
+    def table(self) -> list[dict[str, Any]]:
+        """Every ratio before and after, with the change and, where known, why."""
+        b, a = self.before_ratios.as_dict(), self.after_ratios.as_dict()
+        return [
+            {
+                "metric": k,
+                "before": b[k],
+                "after": a[k],
+                "change": a[k] - b[k],
+                "why": self.explanations.get(k, ""),
+            }
+            for k in b
+        ]
+
+
+def _split(cls: Classification, amount: float, npl_amount: float) -> dict[str, float]:
+    """Amounts per class of a slice with ``npl_amount`` non-performing, in the book's mix."""
+    perf_share = cls.normal + cls.special_mention
+    npl_share = cls.npl
+    perf = amount - npl_amount
+    out = {}
+    for name in ("normal", "special_mention"):
+        share = getattr(cls, name) / perf_share if perf_share else (1.0 if name == "normal" else 0)
+        out[name] = perf * share
+    for name in ("substandard", "doubtful", "loss"):
+        share = getattr(cls, name) / npl_share if npl_share else (1.0 if name == "loss" else 0)
+        out[name] = npl_amount * share
+    return out
+
+
+def apply_sale(
+    bank: BankSpec,
+    sale: Sale,
+    *,
+    proceeds_to: str = "cash_reserves",
+    hqla_yield: float | None = None,
+) -> tuple[BankSpec, dict[str, float]]:
+    """Book a securitisation; returns the new balance sheet and the accounting amounts.
+
+    The new bank passes the same validation as a bank file: it still balances.
+    """
+    idx = next((i for i, b in enumerate(bank.loans) if b.name == sale.book), None)
+    if idx is None:
+        raise SpecError("<argument>", Problem("book", f"unknown loan book {sale.book!r}"))
+    book = bank.loans[idx]
+    if sale.pool > book.balance * (1 + 1e-9):
+        raise SpecError(
+            "<argument>",
+            Problem(
+                "pool",
+                f"the pool ({sale.pool:,.2f}) is larger than loan book {book.name!r} "
+                f"({book.balance:,.2f})",
+            ),
+        )
+    tax = bank.income.tax_rate
+    npl_share = book.classification.npl if sale.npl_share is None else sale.npl_share
+    npl_pool = sale.pool * npl_share
+    book_npl = book.balance * book.classification.npl
+    if npl_pool > book_npl * (1 + 1e-9) + 1e-6:
+        raise SpecError(
+            "<argument>",
+            Problem(
+                "npl_share",
+                f"the pool's NPLs ({npl_pool:,.2f}) exceed the book's ({book_npl:,.2f})",
+            ),
+        )
+    # provisions follow the NPLs when the pool carries them, else the balance
+    if npl_pool > 0 and book_npl > 0:
+        prov = book.provisions * npl_pool / book_npl
+    else:
+        prov = book.provisions * sale.pool / book.balance if book.balance else 0.0
+    prov = min(prov, book.provisions)
+    carrying = sale.pool - prov
+    retained_fv = sum(r.fair_value for r in sale.retained)
+    amounts: dict[str, float] = {
+        "carrying_amount": carrying,
+        "provisions_released": prov,
+        "npl_removed": npl_pool,
+        "gain": 0.0,
+    }
+    changes: dict[str, Any] = {}
+    fee_income = bank.income.fee_income + sale.servicing_fee_rate * sale.pool
+    if sale.derecognise:
+        gain = sale.proceeds + retained_fv - carrying - sale.costs
+        pre_tax = gain + sale.structuring_fee
+        cash = sale.proceeds - sale.costs + sale.structuring_fee - tax * pre_tax
+        amounts["gain"] = gain
+        old = _split(book.classification, book.balance, book_npl)
+        gone = _split(book.classification, sale.pool, npl_pool)
+        left = {k: old[k] - gone[k] for k in old}
+        bal = book.balance - sale.pool
+        cls = (
+            Classification(**{k: max(v, 0.0) / bal for k, v in left.items()})
+            if bal > 0
+            else book.classification
+        )
+        if bal > 0:
+            total = sum(cls.model_dump().values())
+            cls = Classification(**{k: v / total for k, v in cls.model_dump().items()})
+        loans = list(bank.loans)
+        loans[idx] = book.model_copy(
+            update={"balance": bal, "provisions": book.provisions - prov, "classification": cls}
+        )
+        retained = [*bank.retained_securitisations] + [
+            PositionSpec(
+                name=f"retained {r.tranche}",
+                balance=r.fair_value,
+                yield_=r.yield_,
+                risk_weight=r.risk_weight,
+                maturity_years=r.maturity_years,
+                repricing_years=min(r.maturity_years, 3.0),
+            )
+            for r in sale.retained
+            if r.fair_value > 0
+        ]
+        changes = {
+            "loans": tuple(loans),
+            "retained_securitisations": tuple(retained),
+            "capital": bank.capital.model_copy(
+                update={"cet1": bank.capital.cet1 + pre_tax * (1 - tax)}
+            ),
+        }
+        if not sale.srt:
+            pool_rwa = sale.pool * book.rw
+            retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
+            changes["rwa_other"] = bank.rwa_other + max(pool_rwa - retained_rwa, 0.0)
+    else:
+        # loans stay; the proceeds fund the bank as a liability; costs are expensed
+        cash = sale.proceeds - sale.costs * (1 - tax) + sale.structuring_fee * (1 - tax)
+        financing = WholesaleSpec(
+            name="securitisation financing",
+            balance=sale.proceeds,
+            rate=float(sale.details.get("funding_rate", 0.04)),
+            tenor_years=sale.financing_tenor_years,
+        )
+        changes = {
+            "wholesale": (*bank.wholesale, financing),
+            "capital": bank.capital.model_copy(
+                update={"cet1": bank.capital.cet1 + (sale.structuring_fee - sale.costs) * (1 - tax)}
+            ),
+        }
+        fee_income = bank.income.fee_income
+    changes["income"] = bank.income.model_copy(update={"fee_income": fee_income})
+    if proceeds_to == "hqla" and cash > 0:
+        y = bank.projection.hqla_yield if hqla_yield is None else hqla_yield
+        changes["hqla"] = (
+            *bank.hqla,
+            HQLASpec(
+                name="securitisation proceeds",
+                level="1",
+                balance=cash,
+                yield_=y,
+                repricing_years=0.5,
+            ),
+        )
+    elif proceeds_to == "repay_wholesale" and cash > 0:
+        left_cash = cash
+        whole = []
+        for w in sorted(changes.get("wholesale", bank.wholesale), key=lambda w: w.tenor_years):
+            pay = min(w.balance, left_cash)
+            left_cash -= pay
+            whole.append(w.model_copy(update={"balance": w.balance - pay}))
+        changes["wholesale"] = tuple(whole)
+        changes["cash_reserves"] = bank.cash_reserves + left_cash
+    else:
+        changes["cash_reserves"] = bank.cash_reserves + cash
+    after = BankSpec.model_validate(
+        {
+            **bank.model_dump(by_alias=True),
+            **{
+                k: (v if not hasattr(v, "model_dump") else v.model_dump(by_alias=True))
+                for k, v in changes.items()
+            },
+        }
+    )
+    return after, amounts
+
+
+def _tranche_points(result: Any) -> list[tuple[str, float, float, bool]]:
+    """(name, attachment, detachment, senior) of each tranche against the pool (CRE44.14)."""
+    pool = result.pool.original_balance
+    tranches = result.deal.structure.tranches
+    out = []
+    senior_sum = 0.0
+    for i, t in enumerate(tranches):
+        d = (pool - senior_sum) / pool
+        senior_sum += t.balance
+        a = max((pool - senior_sum) / pool, 0.0)
+        out.append((t.name, a, d, i == 0))
+    return out
+
+
+def _variability_share(result: Any, retained_share: dict[str, float]) -> float:
+    """Share of the variability of the pool's cash that the retained positions bear.
+
+    The deal is rerun at constant default rates from 0% to 30% a year; the measure is the
+    standard deviation over those runs of the cash paid to the retained positions divided by
+    that of all the cash paid out (IFRS 9 B3.2.5: exposure to variability in the amounts and
+    timing of the net cash flows).
+    """
+    from greenabs.engine import run, with_assumptions
+
+    kept, total = [], []
+    for cdr in (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3):
+        r = run(with_assumptions(result.deal, default={"cdr": cdr}))
+        cash = {t: float(r._cash(t, 0).sum()) for t in r.waterfall.tranches}
+        kept.append(sum(cash[t] * s for t, s in retained_share.items()))
+        total.append(sum(cash.values()))
+    sd_total = float(np.std(total))
+    return float(np.std(kept)) / sd_total if sd_total > 0 else 0.0
+
+
+def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None = None) -> Sale:
+    """The sale a deal run implies for the bank.
+
+    The pool leaves ``spec.segment_book``; the originator keeps what the deal's ``retention``
+    says (nothing if it declares none), sells the rest at ``spec.price``; retained positions
+    are risk-weighted by the hierarchy of approaches with their attachment and detachment
+    points, ratings and WALs; derecognition compares the variability retained with
+    ``spec.substantially_all``; significant risk transfer follows the mezzanine / first-loss
+    test (CRR Art. 244(2)).
+    """
+    sp = spec or bank.securitisation
+    if sp is None:
+        raise SpecError(
+            "<bank>",
+            Problem(
+                "securitisation", "the bank file needs a securitisation section to pair a deal"
+            ),
+        )
+    book = bank.book(sp.segment_book)
+    deal = result.deal
+    pool = result.pool.original_balance
+    ret = result.retention
+    summary = result.tranches().set_index("name")
+    npl_share = book.classification.npl if sp.npl_share is None else sp.npl_share
+    points = _tranche_points(result)
+    shares = {
+        t.name: (ret.share_of(t.name, t.balance) if ret is not None else 0.0)
+        for t in deal.structure.tranches
+    }
+    all_positions = []
+    for name, a, d, senior in points:
+        t = deal.tranche(name)
+        wal = summary.loc[name, "wal"]
+        mat = float(wal) if not math.isnan(wal) else 1.0
+        all_positions.append((name, t.balance, a, d, senior, t.rating, mat))
+    params: dict[str, Any] = {
+        "pool": pool,
+        "pool_risk_weight": book.rw,
+        "w": npl_share,
+        "stc": sp.stc,
+        "k_irb": sp.k_irb if bank.irb else None,
+        "irb_n": float(len(deal.pool.assets)),
+        "irb_lgd": sp.irb_lgd,
+        "use_ratings": sp.use_ratings,
+    }
+    caps = position_risk_weights(all_positions, caps=False, **params)
+    kept_positions = [
+        (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
+    ]
+    by_name: dict[str, PositionCapital] = {
+        c.tranche: c for c in position_risk_weights(kept_positions, **params)
+    }
+    retained = []
+    proceeds = 0.0
+    price = sp.price / 100.0
+    for t in deal.structure.tranches:
+        face = t.balance * shares[t.name]
+        proceeds += (t.balance - face) * price
+        if face > 0:
+            c = by_name[t.name]
+            y = summary.loc[t.name, "yield"]
+            retained.append(
+                RetainedPiece(
+                    tranche=t.name,
+                    face=face,
+                    fair_value=face * price,
+                    yield_=float(y) if not math.isnan(y) else 0.0,
+                    risk_weight=c.risk_weight,
+                    maturity_years=all_positions[[p[0] for p in all_positions].index(t.name)][6],
+                    approach=c.approach,
+                    note=c.note,
+                )
+            )
+    share = _variability_share(result, shares)
+    derecognise = share < sp.substantially_all
+    mezz = [c for c in caps if not c.senior and c.risk_weight < 12.5]
+    first = [c for c in caps if c.risk_weight >= 12.5]
+    if mezz:
+        kept = sum(c.rwa * shares[c.tranche] for c in mezz)
+        srt_measure, srt_limit = kept / sum(c.rwa for c in mezz), 0.5
+    elif first:
+        kept = sum(c.amount * shares[c.tranche] for c in first)
+        srt_measure, srt_limit = kept / sum(c.amount for c in first), 0.2
+    else:
+        srt_measure, srt_limit = 0.0, 0.5
+    srt = derecognise and srt_measure <= srt_limit
+    servicing = deal.pool.servicing_fee
+    return Sale(
+        book=book.name,
+        pool=pool,
+        proceeds=proceeds,
+        retained=tuple(retained),
+        npl_share=npl_share,
+        costs=sp.costs,
+        structuring_fee=sp.structuring_fee * sum(t.balance for t in deal.structure.tranches),
+        servicing_fee_rate=servicing,
+        derecognise=derecognise,
+        srt=srt,
+        financing_tenor_years=max(float(summary["wal"].max()), 0.25),
+        details={
+            "variability_retained": share,
+            "substantially_all": sp.substantially_all,
+            "srt_measure": srt_measure,
+            "srt_limit": srt_limit,
+            "positions": [c.__dict__ for c in caps],
+            "retained_shares": shares,
+        },
+    )
+
+
+def _explain(
+    before: Ratios,
+    after: Ratios,
+    sale: Sale,
+    amounts: dict[str, float],
+    pool_rwa: float,
+    retained_rwa: float,
+) -> dict[str, str]:
+    def cur(v: float) -> str:
+        return f"{v:,.0f}"
+
+    if not sale.derecognise:
+        return {
+            "total_assets": f"loans stay on the balance sheet; proceeds {cur(sale.proceeds)} "
+            "come in as cash against a financing liability",
+            "rwa": "no capital relief: the loans are not derecognised",
+            "lcr": "cash proceeds raise HQLA",
+        }
+    ex = {
+        "total_assets": f"pool carrying amount -{cur(amounts['carrying_amount'])}, cash "
+        f"+{cur(sale.proceeds - sale.costs)}, retained positions "
+        f"+{cur(sum(r.fair_value for r in sale.retained))}",
+        "equity": f"after-tax gain on sale {cur(amounts['gain'])} and structuring fee "
+        f"{cur(sale.structuring_fee)}",
+        "rwa": (
+            f"pool RWA -{cur(pool_rwa)}, retained positions +{cur(retained_rwa)}"
+            if sale.srt
+            else "no significant risk transfer: the pool's RWA stay"
+        ),
+        "lcr": "cash proceeds are level-1 HQLA",
+        "nsfr": "long loans needing 85% stable funding become cash needing none",
+        "npl_ratio": f"non-performing loans {cur(amounts['npl_removed'])} leave with the pool",
+        "provision_coverage": f"provisions {cur(amounts['provisions_released'])} leave with "
+        "the pool",
+        "net_interest_income": "loan interest lost, yield on the proceeds and the retained "
+        "positions gained",
+        "fee_income": f"servicing fee {sale.servicing_fee_rate:.2%} a year on the pool",
+        "loan_to_deposit": "loans leave, deposits stay",
+        "delta_eve_up": "fixed-rate loans leave the banking book",
+    }
+    for k in ("cet1_ratio", "tier1_ratio", "total_capital_ratio"):
+        ex[k] = (
+            "capital up by the gain, RWA down by the relief"
+            if sale.srt
+            else "capital up by the gain; RWA unchanged without risk transfer"
+        )
+    return ex
+
+
+def securitise(
+    bank: BankSpec, result: Any, spec: SecuritisationSpec | None = None
+) -> TransactionImpact:
+    """The whole effect of a deal on its originating bank, ratio by ratio."""
+    sp = spec or bank.securitisation
+    sale = sale_from_deal(bank, result, sp)
+    assert sp is not None
+    after, amounts = apply_sale(bank, sale, proceeds_to=sp.proceeds_to)
+    book = bank.book(sale.book)
+    pool_rwa = sale.pool * book.rw
+    retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
+    before_r, after_r = ratios(bank), ratios(after)
+    return TransactionImpact(
+        sale=sale,
+        before=bank,
+        after=after,
+        before_ratios=before_r,
+        after_ratios=after_r,
+        gain=amounts["gain"],
+        carrying_amount=amounts["carrying_amount"],
+        provisions_released=amounts["provisions_released"],
+        npl_removed=amounts["npl_removed"],
+        retained_rwa=retained_rwa,
+        pool_rwa=pool_rwa,
+        explanations=_explain(before_r, after_r, sale, amounts, pool_rwa, retained_rwa),
+    )
