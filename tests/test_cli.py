@@ -194,3 +194,47 @@ def test_excel_workbook(tmp_path: Path) -> None:
     assert cli("run", str(CONTRACT), "-q", "--xlsx", str(book)).returncode == 0
     sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
     assert {"deal", "pool_cashflows", "tranches", "tranche_A"} <= set(sheets)
+
+
+BANK = EXAMPLES / "bank_mid_sized.yaml"
+
+
+def test_bank_command_with_deal_and_projection(tmp_path: Path) -> None:
+    out = tmp_path / "bank.json"
+    proc = cli(
+        "bank",
+        str(BANK),
+        "--deal",
+        str(EXAMPLES / "ib_green_2014.yaml"),
+        "--horizon-quarters",
+        "8",
+        "--json",
+        str(out),
+        "--chart",
+        str(tmp_path / "bank.html"),
+        "--csv-dir",
+        str(tmp_path / "csv"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "After the deal" in proc.stdout
+    assert "OTH versus OTD" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["transaction"]["derecognised"] is True
+    rows = {r["metric"]: r for r in data["transaction"]["table"]}
+    assert rows["lcr"]["after"] > rows["lcr"]["before"]
+    assert {r["model"] for r in data["projection"]} == {"OTH", "OTD"}
+    assert (tmp_path / "csv" / "projection.csv").exists()
+    assert (tmp_path / "bank.html").stat().st_size > 100_000
+
+
+def test_bank_command_alone_and_bad_file(tmp_path: Path) -> None:
+    proc = cli("bank", str(BANK))
+    assert proc.returncode == 0
+    assert "all met" in proc.stdout
+    bad = yaml.safe_load(BANK.read_text())
+    bad["other_assets"] = 1
+    f = tmp_path / "bank.yaml"
+    f.write_text(yaml.safe_dump(bad))
+    proc = cli("bank", str(f))
+    assert proc.returncode == 1
+    assert "balance sheet: does not balance" in proc.stderr

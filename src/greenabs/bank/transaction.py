@@ -224,7 +224,7 @@ def apply_sale(
             ),
         }
         if not sale.srt:
-            pool_rwa = sale.pool * book.rw
+            pool_rwa = carrying * book.rw
             retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
             changes["rwa_other"] = bank.rwa_other + max(pool_rwa - retained_rwa, 0.0)
     else:
@@ -481,7 +481,7 @@ def securitise(
     assert sp is not None
     after, amounts = apply_sale(bank, sale, proceeds_to=sp.proceeds_to)
     book = bank.book(sale.book)
-    pool_rwa = sale.pool * book.rw
+    pool_rwa = amounts["carrying_amount"] * book.rw
     retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
     before_r, after_r = ratios(bank), ratios(after)
     return TransactionImpact(

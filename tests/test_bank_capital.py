@@ -1,0 +1,210 @@
+"""Securitisation risk weights against published worked examples and hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from greenabs.bank import (
+    position_risk_weights,
+    sec_erba_risk_weight,
+    sec_irba_risk_weight,
+    sec_sa_risk_weight,
+    ssfa_capital,
+)
+from greenabs.errors import SpecError
+
+
+def test_sec_sa_cbuae_worked_example() -> None:
+    # CBUAE Securitisation Standards guidance, "Example calculations, A. Standardised
+    # approach" (paras 33-39): K_SA 9%, W 6% on the 99% of the pool whose status is known, 1%
+    # unknown, A = 5%, D = 25% -> K_A = 0.1235 and a tranche risk weight of about 954%.
+    rw = sec_sa_risk_weight(0.09, 0.06, 0.05, 0.25, unknown_share=0.01)
+    assert rw == pytest.approx(9.5384, abs=5e-5)
+
+
+def test_sec_sa_by_hand_above_k_a() -> None:
+    # A >= K_A: RW = 12.5 * (e^{a u} - e^{a l}) / (a (u - l)), a = -1/(p K_A)
+    k_a, att, det = 0.08, 0.10, 0.20
+    a = -1 / k_a
+    u, low = det - k_a, att - k_a
+    expected = 12.5 * (math.exp(a * u) - math.exp(a * low)) / (a * (u - low))
+    assert sec_sa_risk_weight(0.08, 0.0, att, det) == pytest.approx(expected, rel=1e-12)
+
+
+def test_sec_sa_boundaries() -> None:
+    # D <= K_A: 1250%; the formula is continuous at A = K_A; senior tranches hit the floor
+    assert sec_sa_risk_weight(0.08, 0.0, 0.0, 0.08) == 12.5
+    assert sec_sa_risk_weight(0.08, 0.0, 0.02, 0.05) == 12.5
+    just_below = sec_sa_risk_weight(0.08, 0.0, 0.08 - 1e-9, 0.2)
+    at = sec_sa_risk_weight(0.08, 0.0, 0.08, 0.2)
+    assert just_below == pytest.approx(at, rel=1e-6)
+    assert sec_sa_risk_weight(0.08, 0.0, 0.5, 1.0) == 0.15
+    assert sec_sa_risk_weight(0.08, 0.0, 0.5, 1.0, stc=True, senior=True) == 0.10
+    assert sec_sa_risk_weight(0.08, 0.0, 0.5, 1.0, stc=True, senior=False) == 0.15
+    assert sec_sa_risk_weight(0.08, 0.0, 0.5, 1.0, resecuritisation=True) == 1.0
+    # more than 5% of the pool with unknown delinquency status: 1250%
+    assert sec_sa_risk_weight(0.08, 0.0, 0.5, 1.0, unknown_share=0.06) == 12.5
+
+
+def test_sec_sa_p_for_stc_and_resecuritisation() -> None:
+    # p = 0.5 (STC) gives less capital above K_A than p = 1, p = 1.5 (resecuritisation) more
+    base = sec_sa_risk_weight(0.08, 0.0, 0.10, 0.20)
+    assert sec_sa_risk_weight(0.08, 0.0, 0.10, 0.20, stc=True) < base
+    assert sec_sa_risk_weight(0.08, 0.0, 0.10, 0.20, resecuritisation=True) > base
+
+
+@given(st.floats(0.01, 0.3), st.floats(0.0, 0.5), st.floats(0.0, 0.6), st.floats(0.01, 0.4))
+def test_sec_sa_falls_as_attachment_rises(k: float, w: float, a1: float, width: float) -> None:
+    a2 = min(a1 + 0.05, 0.99)
+    d1, d2 = min(a1 + width, 1.0), min(a2 + width, 1.0)
+    if d1 <= a1 or d2 <= a2:
+        return
+    r1 = sec_sa_risk_weight(k, w, a1, d1)
+    r2 = sec_sa_risk_weight(k, w, a2, d2)
+    assert 0.15 <= r2 <= r1 + 1e-12 <= 12.5 + 1e-12
+
+
+def test_sec_erba_cbuae_worked_example() -> None:
+    # CBUAE guidance, "B. External ratings-based approach" (para 40): non-senior BB+, A = 5%,
+    # D = 30%, M_T = 2 years: 470% and 580% interpolated to 497.5%, times (1 - 0.25) = 373%.
+    rw = sec_erba_risk_weight("BB+", senior=False, maturity_years=2.0, thickness=0.25)
+    assert rw == pytest.approx(3.73125, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("rating", "senior", "maturity", "thickness", "stc", "expected"),
+    [
+        ("AAA", True, 1.0, 0.8, False, 0.15),  # CRE42 table
+        ("AAA", True, 5.0, 0.8, False, 0.20),
+        ("AAA", True, 3.0, 0.8, False, 0.175),  # linear in maturity
+        ("AAA", True, 0.5, 0.8, False, 0.15),  # maturity held at 1 year
+        ("AAA", True, 9.0, 0.8, False, 0.20),  # ... and at 5 years
+        ("A", False, 1.0, 0.8, False, 0.40),  # 80% x (1 - min(0.8, 0.5))
+        ("AAA", True, 1.0, 0.8, True, 0.10),  # STC senior
+        ("BBB", False, 5.0, 0.1, True, 2.55 * 0.9),  # STC non-senior
+        ("A-1", True, 1.0, 0.8, False, 0.15),  # short-term ratings
+        ("P-3", False, 1.0, 0.1, True, 0.60),
+        ("below CCC-", True, 1.0, 0.5, False, 12.5),
+        ("aa-", True, 1.0, 0.5, False, 0.30),  # case does not matter
+    ],
+)
+def test_sec_erba_table(
+    rating: str, senior: bool, maturity: float, thickness: float, stc: bool, expected: float
+) -> None:
+    rw = sec_erba_risk_weight(
+        rating, senior=senior, maturity_years=maturity, thickness=thickness, stc=stc
+    )
+    assert rw == pytest.approx(expected, rel=1e-12)
+
+
+def test_sec_erba_floor() -> None:
+    # a thick non-senior AAA at 1 year: 15% x 0.5 = 7.5%, floored at 15%
+    assert sec_erba_risk_weight("AAA", senior=False, maturity_years=1, thickness=0.6) == 0.15
+
+
+def test_sec_irba_by_hand() -> None:
+    # CRE44: p = max(0.3, A + B/N + C K_IRB + D LGD + E M_T); wholesale senior granular row
+    # (A, B, C, D, E) = (0, 3.56, -1.85, 0.55, 0.07)
+    k, att, det, n, lgd, m = 0.06, 0.10, 0.30, 40.0, 0.45, 3.0
+    p = max(0.3, 0 + 3.56 / n - 1.85 * k + 0.55 * lgd + 0.07 * m)
+    expected = 12.5 * ssfa_capital(k, att, det, p)
+    rw = sec_irba_risk_weight(
+        k, att, det, n=n, lgd=lgd, maturity_years=m, retail=False, senior=True
+    )
+    assert rw == pytest.approx(max(expected, 0.15), rel=1e-12)
+    # retail non-senior row (0, 0, -5.78, 0.55, 0.27) with the 0.3 floor on p
+    p_r = max(0.3, -5.78 * 0.2 + 0.55 * 0.1 + 0.27 * 1.0)
+    assert p_r == 0.3
+    rw_r = sec_irba_risk_weight(
+        0.2, 0.25, 0.5, n=1000, lgd=0.1, maturity_years=1, retail=True, senior=False
+    )
+    assert rw_r == pytest.approx(12.5 * ssfa_capital(0.2, 0.25, 0.5, 0.3), rel=1e-12)
+    # STC halves p inside the max, giving less capital
+    stc = sec_irba_risk_weight(
+        k, att, det, n=n, lgd=lgd, maturity_years=m, retail=False, senior=False, stc=True
+    )
+    non = sec_irba_risk_weight(
+        k, att, det, n=n, lgd=lgd, maturity_years=m, retail=False, senior=False
+    )
+    assert stc < non
+
+
+def test_sec_irba_boundaries() -> None:
+    assert (
+        sec_irba_risk_weight(
+            0.08, 0.0, 0.08, n=50, lgd=0.45, maturity_years=2, retail=False, senior=False
+        )
+        == 12.5
+    )
+    assert (
+        sec_irba_risk_weight(
+            0.02, 0.6, 1.0, n=50, lgd=0.45, maturity_years=2, retail=False, senior=True
+        )
+        == 0.15
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: sec_sa_risk_weight(0.08, 0.0, 0.3, 0.2), "attachment"),
+        (lambda: sec_sa_risk_weight(1.5, 0.0, 0.1, 0.2), "k_sa"),
+        (
+            lambda: sec_sa_risk_weight(0.08, 0.0, 0.1, 0.2, stc=True, resecuritisation=True),
+            "cannot be STC",
+        ),
+        (
+            lambda: sec_erba_risk_weight("AAB", senior=True, maturity_years=1, thickness=0.5),
+            "unknown rating symbol 'AAB'",
+        ),
+        (
+            lambda: sec_irba_risk_weight(
+                0.05, 0.2, 0.2, n=10, lgd=0.4, maturity_years=1, retail=False, senior=True
+            ),
+            "attachment",
+        ),
+        (
+            lambda: sec_irba_risk_weight(
+                0.05, 0.1, 0.2, n=0.5, lgd=0.4, maturity_years=1, retail=False, senior=True
+            ),
+            "effective number",
+        ),
+    ],
+)
+def test_bad_arguments_name_the_field(call: object, match: str) -> None:
+    with pytest.raises(SpecError, match=match):
+        call()  # type: ignore[operator]
+
+
+def test_hierarchy_and_caps() -> None:
+    positions = [
+        ("A", 80.0, 0.20, 1.00, True, "AAA", 2.0),
+        ("B", 12.0, 0.08, 0.20, False, None, 3.0),
+        ("Sub", 8.0, 0.00, 0.08, False, None, 4.0),
+    ]
+    own = {
+        c.tranche: c
+        for c in position_risk_weights(positions, pool=100.0, pool_risk_weight=1.0, caps=False)
+    }
+    assert own["A"].approach == "SEC-ERBA"
+    assert own["B"].approach == "SEC-SA"
+    assert own["Sub"].risk_weight == 12.5  # D = K_SA = 8%: 1250%
+    caps = position_risk_weights(positions, pool=100.0, pool_risk_weight=1.0)
+    by = {c.tranche: c for c in caps}
+    # holding every tranche, the originator's RWA are capped at the pool's own RWA
+    assert sum(c.rwa for c in caps) == pytest.approx(100.0)
+    assert "overall cap" in by["Sub"].note
+    # a senior tranche never weighs more than the pool (look-through)
+    senior = position_risk_weights(
+        [("A", 50.0, 0.01, 1.0, True, None, 1.0)], pool=100.0, pool_risk_weight=0.2
+    )
+    assert senior[0].risk_weight == 0.2
+    # SEC-IRBA first when the bank has K_IRB
+    irb = position_risk_weights(
+        positions, pool=100.0, pool_risk_weight=1.0, k_irb=0.05, irb_n=40, irb_lgd=0.45, caps=False
+    )
+    assert {c.approach for c in irb} == {"SEC-IRBA"}
