@@ -282,3 +282,32 @@ def test_projection_balances_and_shows_more_risk_taking(
         "liquidity creation",
         "risk-taking",
     }
+
+
+def test_loan_books_from_csv(tmp_path: Any) -> None:
+    import yaml
+
+    d = copy.deepcopy(WORKED)
+    (tmp_path / "loans.csv").write_text(
+        "name,segment,balance,yield,risk_weight,pd,share_maturing_30d,normal,substandard\n"
+        "green,green,700,0.05,1.0,0,0,0.98,0.02\n"
+    )
+    d["loans"] = "loans.csv"
+    (tmp_path / "bank.yaml").write_text(yaml.safe_dump(d))
+    bank = load_bank(tmp_path / "bank.yaml")
+    assert bank.loans[0].classification.substandard == 0.02
+    assert ratios(bank).npl_ratio == pytest.approx(0.02)
+    (tmp_path / "loans.csv").write_text("name,segment,balance,yield\ngreen,green,7OO,0.05\n")
+    with pytest.raises(SpecError, match=r"loans.csv: row 2, column balance: .*unable to parse"):
+        load_bank(tmp_path / "bank.yaml")
+
+
+def test_unknown_tranche_rating_names_the_deal_field(
+    example_bank: Any, ib_result: greenabs.RunResult
+) -> None:
+    deal = ib_result.deal
+    bad = deal.structure.tranches[0].model_copy(update={"rating": "AAB"})
+    st = deal.structure.model_copy(update={"tranches": (bad, *deal.structure.tranches[1:])})
+    result = greenabs.run(deal.model_copy(update={"structure": st}))
+    with pytest.raises(SpecError, match=r"structure.tranches\[0\].rating: unknown rating"):
+        securitise(example_bank, result)

@@ -1,23 +1,88 @@
-"""Reading bank files (YAML), with errors that name the file, the field and the reason."""
+"""Reading bank files (YAML), with errors that name the file, the field and the reason.
+
+Any list section of a bank file (``loans``, ``hqla``, ``securities``,
+``retained_securitisations``, ``deposits``, ``wholesale``) may instead name a CSV file (relative
+to the bank file) with one row per item and columns named like the fields; a loan book's
+classification comes from the columns ``normal, special_mention, substandard, doubtful,
+loss``.  Bad rows are reported with their row number and column.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+import pandas as pd
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from greenabs.bank.spec import BankSpec
-from greenabs.errors import Problem, SpecError
-from greenabs.spec.io import _read_yaml, problems_from
+from greenabs.bank.spec import (
+    BankSpec,
+    Classification,
+    DepositSpec,
+    HQLASpec,
+    LoanBookSpec,
+    PositionSpec,
+    WholesaleSpec,
+)
+from greenabs.errors import DataError, Problem, SpecError
+from greenabs.spec.io import _read_yaml, _reason, problems_from
 
 __all__ = ["load_bank", "parse_bank"]
 
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "loans": LoanBookSpec,
+    "hqla": HQLASpec,
+    "securities": PositionSpec,
+    "retained_securitisations": PositionSpec,
+    "deposits": DepositSpec,
+    "wholesale": WholesaleSpec,
+}
+_CLASSES = tuple(Classification.model_fields)
 
-def parse_bank(data: Any, source: str = "<bank>") -> BankSpec:
-    """A validated bank from parsed YAML/JSON data."""
+
+def _section_rows(path: Path, model: type[BaseModel]) -> list[Any]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise DataError(str(path), Problem("", "file not found")) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(str(path), Problem("", f"cannot read the table ({exc})")) from None
+    rows = []
+    for rec in frame.to_dict(orient="records"):
+        row: dict[str, Any] = {
+            str(k).strip(): v
+            for k, v in rec.items()
+            if not (isinstance(v, str) and v.strip() == "")
+        }
+        cls = {k: row.pop(k) for k in _CLASSES if k in row}
+        if cls:
+            row["classification"] = cls
+        rows.append(row)
+    try:
+        return TypeAdapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        probs = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            idx = loc.pop(0) if loc and isinstance(loc[0], int) else None
+            col = ".".join(str(x) for x in loc)
+            where = f"row {int(idx) + 2}" if idx is not None else ""
+            where += f", column {col}" if col else ""
+            probs.append(Problem(where, _reason(err)))
+        raise DataError(str(path), probs) from None
+
+
+def parse_bank(data: Any, source: str = "<bank>", base_dir: Path | None = None) -> BankSpec:
+    """A validated bank from parsed YAML/JSON data; CSV sections are read from ``base_dir``."""
     if not isinstance(data, dict):
         raise SpecError(source, Problem("", "a bank file must be a mapping of fields"))
+    data = dict(data)
+    for key, model in _SECTIONS.items():
+        if isinstance(data.get(key), str):
+            path = Path(data[key])
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            data[key] = _section_rows(path, model)
     try:
         return BankSpec.model_validate(data)
     except ValidationError as exc:
@@ -27,4 +92,4 @@ def parse_bank(data: Any, source: str = "<bank>") -> BankSpec:
 def load_bank(path: str | Path) -> BankSpec:
     """Read and validate a bank file."""
     p = Path(path)
-    return parse_bank(_read_yaml(p), str(p))
+    return parse_bank(_read_yaml(p), str(p), p.parent)

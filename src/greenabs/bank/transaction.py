@@ -358,6 +358,18 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
         "irb_lgd": sp.irb_lgd,
         "use_ratings": sp.use_ratings,
     }
+    for i, t in enumerate(deal.structure.tranches):
+        if t.rating and sp.use_ratings:
+            from greenabs.bank.capital import erba_ratings
+
+            if t.rating.strip().upper() not in {r.upper() for r in erba_ratings()}:
+                raise SpecError(
+                    deal.name,
+                    Problem(
+                        f"structure.tranches[{i}].rating",
+                        f"unknown rating symbol {t.rating!r} (known: {', '.join(erba_ratings())})",
+                    ),
+                )
     caps = position_risk_weights(all_positions, caps=False, **params)
     kept_positions = [
         (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
