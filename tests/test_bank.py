@@ -256,9 +256,21 @@ def test_npl_disposal(example_bank: Any) -> None:
     b, a = ratios(example_bank), ratios(after)
     assert a.npl_ratio < b.npl_ratio
     assert a.npl == pytest.approx(b.npl - face)
-    assert amounts["provisions_released"] == pytest.approx(npl.provisions)
-    # carried at face less provisions; sold below it: a loss unless provisions cover it
-    assert amounts["gain"] == pytest.approx(0.4 * face - (face - npl.provisions))
+    # provisions are allocated to classes by China's 2002 provisioning rates (1/2/25/50/100%)
+    c = npl.classification
+    key = {
+        "normal": 0.01,
+        "special_mention": 0.02,
+        "substandard": 0.25,
+        "doubtful": 0.5,
+        "loss": 1.0,
+    }
+    weights = {k: getattr(c, k) * w for k, w in key.items()}
+    npl_part = sum(weights[k] for k in ("substandard", "doubtful", "loss"))
+    released = npl.provisions * npl_part / sum(weights.values())
+    assert amounts["provisions_released"] == pytest.approx(released)
+    # carried at face less provisions, sold at 40%
+    assert amounts["gain"] == pytest.approx(0.4 * face - (face - released))
 
 
 def test_projection_balances_and_shows_more_risk_taking(

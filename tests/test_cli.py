@@ -98,7 +98,9 @@ def test_contract_deal_runs_and_writes_every_result(tmp_path: Path) -> None:
     assert (tmp_path / "report.html").stat().st_size > 100_000
 
 
-@pytest.mark.parametrize("example", ["ib_green_2014.yaml", "renewable_subsidy_2021.yaml"])
+@pytest.mark.parametrize(
+    "example", ["ib_green_2014.yaml", "renewable_subsidy_2021.yaml", "npl_disposal_2026.yaml"]
+)
 def test_examples_run(example: str, tmp_path: Path) -> None:
     proc = cli("run", str(EXAMPLES / example), "--json", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
@@ -137,7 +139,12 @@ def test_validate_and_schema(tmp_path: Path) -> None:
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
-    for example in ("green_loans_2026_1.yaml", "ib_green_2014.yaml", "renewable_subsidy_2021.yaml"):
+    for example in (
+        "green_loans_2026_1.yaml",
+        "ib_green_2014.yaml",
+        "renewable_subsidy_2021.yaml",
+        "npl_disposal_2026.yaml",
+    ):
         doc = yaml.safe_load((EXAMPLES / example).read_text())
         doc = json.loads(json.dumps(doc, default=str))
         jsonschema.validate(doc, schema)
@@ -225,6 +232,33 @@ def test_bank_command_with_deal_and_projection(tmp_path: Path) -> None:
     assert {r["model"] for r in data["projection"]} == {"OTH", "OTD"}
     assert (tmp_path / "csv" / "projection.csv").exists()
     assert (tmp_path / "bank.html").stat().st_size > 100_000
+
+
+def test_npl_disposal_example(tmp_path: Path) -> None:
+    out = tmp_path / "npl.json"
+    proc = cli(
+        "bank",
+        str(BANK),
+        "--deal",
+        str(EXAMPLES / "npl_disposal_2026.yaml"),
+        "--book",
+        "corporate loans",
+        "--npl-share",
+        "1",
+        "--face-per-pool",
+        "2.5",
+        "--json",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["metric"]: r for r in json.loads(out.read_text())["transaction"]["table"]}
+    assert rows["npl"]["before"] - rows["npl"]["after"] == pytest.approx(1e9, rel=1e-9)
+    assert rows["npl_ratio"]["after"] < rows["npl_ratio"]["before"]
+    bad = cli(
+        "bank", str(BANK), "--deal", str(EXAMPLES / "npl_disposal_2026.yaml"), "--book", "nope"
+    )
+    assert bad.returncode == 1
+    assert "unknown loan book 'nope'" in bad.stderr
 
 
 def test_bank_command_alone_and_bad_file(tmp_path: Path) -> None:

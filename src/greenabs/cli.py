@@ -379,6 +379,17 @@ def bank_cmd(
     csv_dir: Annotated[
         Path | None, typer.Option("--csv-dir", help="Write the tables as CSV")
     ] = None,
+    book: Annotated[
+        str | None, typer.Option("--book", help="Override: loan book the pool comes from")
+    ] = None,
+    npl_share: Annotated[
+        float | None,
+        typer.Option("--npl-share", help="Override: non-performing share of the pool"),
+    ] = None,
+    face_per_pool: Annotated[
+        float | None,
+        typer.Option("--face-per-pool", help="Override: book face per unit of deal pool (NPLs)"),
+    ] = None,
 ) -> None:
     """Ratios of a bank; with --deal, what the deal does to it; with a horizon, OTH vs OTD."""
     from dataclasses import asdict
@@ -391,6 +402,22 @@ def bank_cmd(
     from greenabs.spec.io import load_deal
 
     bank = load_bank(bank_file)
+    overrides = {
+        k: v
+        for k, v in (
+            ("segment_book", book),
+            ("npl_share", npl_share),
+            ("face_per_pool", face_per_pool),
+        )
+        if v is not None
+    }
+    if overrides:
+        from greenabs.bank.io import parse_bank
+
+        bank_data = bank.model_dump(by_alias=True)
+        base = bank_data.get("securitisation") or {}
+        bank_data["securitisation"] = {**base, **overrides}
+        bank = parse_bank(bank_data, "<argument>")
     result = run(load_deal(deal)) if deal is not None else None
     before = ratios(bank)
     impact = securitise(bank, result) if result is not None else None

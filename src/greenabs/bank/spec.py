@@ -136,7 +136,12 @@ class PositionSpec(_Frozen):
 
     name: str = Field(min_length=1)
     balance: Money
-    yield_: Rate = Field(alias="yield")
+    yield_: float = Field(
+        alias="yield",
+        ge=-1,
+        le=1,
+        description="Expected yield; negative for a position expected to lose money",
+    )
     risk_weight: float = Field(1.0, ge=0, le=12.5)
     repricing_years: float = Field(3.0, ge=0, le=50)
     maturity_years: float = Field(3.0, gt=0, le=50)
@@ -257,6 +262,13 @@ class SecuritisationSpec(_Frozen):
     segment_book: str = Field(description="Name of the loan book the pool is drawn from")
     npl_share: Share | None = Field(
         None, description="Non-performing share of the pool (default: the book's)"
+    )
+    face_per_pool: float = Field(
+        1.0,
+        ge=1.0,
+        le=100.0,
+        description="Gross book face leaving per unit of deal pool balance (NPL pools are "
+        "modelled at their expected recoveries, below face)",
     )
     costs: Money = Field(0.0, description="Issuance costs paid by the originator")
     structuring_fee: Share = Field(0.0, description="Arranger fee earned, share of the issue")

@@ -131,6 +131,27 @@ def _split(cls: Classification, amount: float, npl_amount: float) -> dict[str, f
     return out
 
 
+PROVISION_KEY = {
+    "normal": 0.01,
+    "special_mention": 0.02,
+    "substandard": 0.25,
+    "doubtful": 0.50,
+    "loss": 1.00,
+}
+"""Relative provisioning by class used to allocate a book's provisions to a pool: the rates of
+China's 2002 Guidelines on Loan Loss Provisioning (general 1%, special mention 2%,
+substandard 25%, doubtful 50%, loss 100%)."""
+
+
+def _pool_provisions(provisions: float, book: dict[str, float], pool: dict[str, float]) -> float:
+    """The share of a book's provisions that leaves with a pool, class by class."""
+    weights = {k: book[k] * PROVISION_KEY[k] for k in book}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(provisions * weights[k] / total * (pool[k] / book[k]) for k in book if book[k] > 0)
+
+
 def apply_sale(
     bank: BankSpec,
     sale: Sale,
@@ -167,12 +188,9 @@ def apply_sale(
                 f"the pool's NPLs ({npl_pool:,.2f}) exceed the book's ({book_npl:,.2f})",
             ),
         )
-    # provisions follow the NPLs when the pool carries them, else the balance
-    if npl_pool > 0 and book_npl > 0:
-        prov = book.provisions * npl_pool / book_npl
-    else:
-        prov = book.provisions * sale.pool / book.balance if book.balance else 0.0
-    prov = min(prov, book.provisions)
+    old = _split(book.classification, book.balance, book_npl)
+    gone = _split(book.classification, sale.pool, npl_pool)
+    prov = min(_pool_provisions(book.provisions, old, gone), sale.pool)
     carrying = sale.pool - prov
     retained_fv = sum(r.fair_value for r in sale.retained)
     amounts: dict[str, float] = {
@@ -188,8 +206,6 @@ def apply_sale(
         pre_tax = gain + sale.structuring_fee
         cash = sale.proceeds - sale.costs + sale.structuring_fee - tax * pre_tax
         amounts["gain"] = gain
-        old = _split(book.classification, book.balance, book_npl)
-        gone = _split(book.classification, sale.pool, npl_pool)
         left = {k: old[k] - gone[k] for k in old}
         bal = book.balance - sale.pool
         cls = (
@@ -321,7 +337,8 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
     are risk-weighted by the hierarchy of approaches with their attachment and detachment
     points, ratings and WALs; derecognition compares the variability retained with
     ``spec.substantially_all``; significant risk transfer follows the mezzanine / first-loss
-    test (CRR Art. 244(2)).
+    test (CRR Art. 244(2)).  The book loses ``face_per_pool`` x the deal's pool balance (an
+    NPL pool's deal balance is its expected recoveries, its face is larger).
     """
     sp = spec or bank.securitisation
     if sp is None:
@@ -414,7 +431,7 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
     servicing = deal.pool.servicing_fee
     return Sale(
         book=book.name,
-        pool=pool,
+        pool=pool * sp.face_per_pool,
         proceeds=proceeds,
         retained=tuple(retained),
         npl_share=npl_share,
