@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import greenabs
 from greenabs.bank import (
@@ -323,3 +325,55 @@ def test_unknown_tranche_rating_names_the_deal_field(
     result = greenabs.run(deal.model_copy(update={"structure": st}))
     with pytest.raises(SpecError, match=r"structure.tranches\[0\].rating: unknown rating"):
         securitise(example_bank, result)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pool_share=st.floats(0.01, 1.0),
+    price=st.floats(0.2, 1.1),
+    kept=st.floats(0.0, 0.3),
+    rw=st.sampled_from([0.15, 1.0, 12.5]),
+    costs=st.floats(0.0, 5.0),
+    derecognise=st.booleans(),
+    srt=st.booleans(),
+    proceeds_to=st.sampled_from(["cash_reserves", "hqla", "repay_wholesale"]),
+)
+def test_any_sale_keeps_the_balance_sheet_balanced(
+    pool_share: float,
+    price: float,
+    kept: float,
+    rw: float,
+    costs: float,
+    derecognise: bool,
+    srt: bool,
+    proceeds_to: str,
+) -> None:
+    d = copy.deepcopy(WORKED)
+    d["income"]["tax_rate"] = 0.25
+    d["loans"][0]["classification"] = {"normal": 0.95, "substandard": 0.03, "loss": 0.02}
+    d["loans"][0]["provisions"] = 20
+    d["other_assets"] = 120  # keeps the balance sheet balanced
+    bank = parse_bank(d)
+    pool = 700 * pool_share
+    sale = Sale(
+        book="green",
+        pool=pool,
+        proceeds=pool * (1 - kept) * price,
+        retained=(RetainedPiece("k", pool * kept, pool * kept * price, 0.05, rw),),
+        costs=costs,
+        structuring_fee=0.5,
+        derecognise=derecognise,
+        srt=srt,
+    )
+    carrying = pool * (1 - 0.0)  # upper bound of the carrying amount
+    loss = carrying - sale.proceeds - pool * kept * price + costs - 0.5
+    if derecognise and loss * 0.75 >= 80:  # a loss that eats all CET1 is refused, clearly
+        with pytest.raises(SpecError, match="no CET1 capital left"):
+            apply_sale(bank, sale, proceeds_to=proceeds_to)
+        return
+    after, amounts = apply_sale(bank, sale, proceeds_to=proceeds_to)
+    assert after.total_assets == pytest.approx(after.total_liabilities + after.equity, abs=1e-6)
+    if derecognise:
+        expected = (amounts["gain"] + 0.5) * 0.75
+        assert after.equity - bank.equity == pytest.approx(expected, abs=1e-9)
+        assert ratios(after).loans == pytest.approx(700 - pool)

@@ -207,15 +207,15 @@ def apply_sale(
         cash = sale.proceeds - sale.costs + sale.structuring_fee - tax * pre_tax
         amounts["gain"] = gain
         left = {k: old[k] - gone[k] for k in old}
-        bal = book.balance - sale.pool
+        bal = max(book.balance - sale.pool, 0.0)
+        kept = {k: max(v, 0.0) for k, v in left.items()}
+        total = sum(kept.values())
+        # what is left of the book, in its classes (unchanged mix when nothing is left)
         cls = (
-            Classification(**{k: max(v, 0.0) / bal for k, v in left.items()})
-            if bal > 0
+            Classification(**{k: v / total for k, v in kept.items()})
+            if total > 1e-9 * max(book.balance, 1.0)
             else book.classification
         )
-        if bal > 0:
-            total = sum(cls.model_dump().values())
-            cls = Classification(**{k: v / total for k, v in cls.model_dump().items()})
         loans = list(bank.loans)
         loans[idx] = book.model_copy(
             update={"balance": bal, "provisions": book.provisions - prov, "classification": cls}
@@ -283,6 +283,17 @@ def apply_sale(
         changes["cash_reserves"] = bank.cash_reserves + left_cash
     else:
         changes["cash_reserves"] = bank.cash_reserves + cash
+    new_cet1 = changes["capital"].cet1
+    if new_cet1 < bank.capital.deductions:
+        raise SpecError(
+            "<sale>",
+            Problem(
+                "capital.cet1",
+                f"the sale's loss ({amounts['gain']:,.2f} before tax) leaves CET1 at "
+                f"{new_cet1:,.2f}, below its deductions ({bank.capital.deductions:,.2f}): "
+                "the bank would have no CET1 capital left",
+            ),
+        )
     after = BankSpec.model_validate(
         {
             **bank.model_dump(by_alias=True),
