@@ -272,3 +272,64 @@ def test_bank_command_alone_and_bad_file(tmp_path: Path) -> None:
     proc = cli("bank", str(f))
     assert proc.returncode == 1
     assert "balance sheet: does not balance" in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["entropy", "critic", "pca", "equal", "ciss"])
+def test_systemic_methods_on_the_china_sample(method: str, tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    proc = cli("systemic", "china", "--method", method, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Weights" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["index"]["method"] == method
+    assert abs(sum(data["index"]["weights"].values()) - 1) < 1e-5  # JSON keeps 6 decimals
+
+
+def test_systemic_ahp_stress_deal_bank_and_chart(tmp_path: Path) -> None:
+    matrix = tmp_path / "ahp.csv"
+    matrix.write_text("1,1/2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n")
+    proc = cli(
+        "systemic",
+        "china",
+        "--method",
+        "ahp",
+        "--ahp-matrix",
+        str(matrix),
+        "--crisis",
+        "2015,2020",
+        "--horizon",
+        "0",
+        "--stress-period",
+        "2015",
+        "--deal",
+        str(CONTRACT),
+        "--bank",
+        str(BANK),
+        "--chart",
+        str(tmp_path / "s.html"),
+        "--json",
+        str(tmp_path / "s.json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "AHP consistency ratio" in proc.stdout
+    assert "Signal extraction" in proc.stdout
+    assert "Z-score" in proc.stdout
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["bank"]["stressed"]["z_score"] < data["bank"]["base"]["z_score"]
+    assert (tmp_path / "s.html").stat().st_size > 100_000
+
+
+def test_systemic_bad_inputs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("year,gdp_growth,colour\n2020,5,red\n")
+    proc = cli("systemic", str(bad))
+    assert proc.returncode == 1
+    assert "column 'colour': unknown indicator" in proc.stderr
+    matrix = tmp_path / "ahp.csv"
+    matrix.write_text("1,2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n")
+    proc = cli("systemic", "china", "--method", "ahp", "--ahp-matrix", str(matrix))
+    assert proc.returncode == 1
+    assert "not reciprocal" in proc.stderr
+    proc = cli("systemic", "china", "--method", "magic")
+    assert proc.returncode == 1
+    assert "unknown method 'magic'" in proc.stderr

@@ -1,0 +1,84 @@
+"""Charts of the systemic-risk index: the index and sub-indices over time with stress
+episodes shaded, each indicator's contribution per period, and the weights."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from greenabs.systemic.index import IndexResult
+
+__all__ = ["contribution_figure", "index_figure", "weights_figure", "write_systemic_report"]
+
+
+def index_figure(result: IndexResult, stress: pd.Series | None = None) -> go.Figure:
+    """Composite and sub-indices by period; shaded periods are flagged as stressed."""
+    x = [str(p) for p in result.composite.index]
+    fig = go.Figure()
+    if stress is not None:
+        for p, flag in zip(x, stress.reindex(result.composite.index).fillna(False), strict=True):
+            if flag:
+                fig.add_vrect(
+                    x0=p,
+                    x1=p,
+                    fillcolor="#ef9a9a",
+                    opacity=0.35,
+                    line_width=12,
+                    line_color="#ef9a9a",
+                )
+    fig.add_scatter(
+        x=x, y=result.composite, name="composite", line={"width": 4, "color": "#b71c1c"}
+    )
+    for d in result.sub_indices:
+        fig.add_scatter(x=x, y=result.sub_indices[d], name=d, line={"dash": "dot"})
+    fig.update_layout(
+        title=f"Systemic-risk index ({result.method}); shaded: stress episodes",
+        xaxis_type="category",
+    )
+    return fig
+
+
+def contribution_figure(result: IndexResult) -> go.Figure:
+    """Each indicator's contribution to the composite, stacked by period."""
+    x = [str(p) for p in result.contributions.index]
+    fig = go.Figure()
+    for c in result.contributions:
+        fig.add_bar(x=x, y=result.contributions[c], name=c)
+    fig.update_layout(barmode="relative", title="Contributions to the index", xaxis_type="category")
+    return fig
+
+
+def weights_figure(result: IndexResult) -> go.Figure:
+    """Indicator weights, coloured by dimension."""
+    w = result.weights.sort_values()
+    fig = go.Figure(
+        go.Bar(
+            x=w.values,
+            y=w.index,
+            orientation="h",
+            text=[result.dimensions.get(n, "") for n in w.index],
+        )
+    )
+    fig.update_layout(title="Weights", xaxis_tickformat=".0%")
+    return fig
+
+
+def write_systemic_report(
+    path: str | Path, result: IndexResult, stress: pd.Series | None = None
+) -> Path:
+    """The three charts in one HTML page (plotly.js embedded)."""
+    figs = [index_figure(result, stress), contribution_figure(result), weights_figure(result)]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Systemic risk</title>"
+        "</head><body style='font-family:sans-serif;max-width:1200px;margin:auto'>",
+        f"<h1>Systemic-risk index ({html.escape(result.method)})</h1>",
+    ]
+    parts += [f"<p>{html.escape(n)}</p>" for n in result.notes]
+    parts += [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+    parts.append("</body></html>")
+    out = Path(path)
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out

@@ -1,0 +1,291 @@
+"""The composite systemic-risk index: from indicator data to weights, sub-indices and
+contributions.
+
+Methods (``method``):
+
+* ``entropy``, ``critic``: min-max normalised indicators, objective weights;
+* ``pca``: z-scores, weights from the loadings of the components explaining 85% of variance;
+* ``equal``: z-scores, equal weights (the equal-variance index of Sun and Huang 2016);
+* ``ahp``: min-max normalised, weights from a pairwise matrix over the four dimensions (split
+  equally within each) or over the indicators, with its consistency ratio;
+* ``ciss``: recursive empirical CDF of each indicator, dimension sub-indices as their means,
+  and the CISS portfolio aggregation with EWMA correlations between the sub-indices.
+
+Objective weights can be combined with subjective AHP ones (``subjective`` + ``alpha``).
+Linear methods: ``index_t = sum_j w_j z_tj``; sub-index of a dimension = its indicators'
+weighted mean; contribution of indicator ``j`` = ``w_j z_tj`` (they add up to the index).
+For CISS the contribution of a dimension is ``w_i s_it sum_j C_ij,t w_j s_jt`` (they add up
+to the CISS), shared among its indicators in proportion to their ECDF values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from greenabs.errors import DataError, Problem
+from greenabs.systemic import core
+from greenabs.systemic.data import CATALOGUE, DIMENSIONS, FILLS, IndicatorData
+
+__all__ = ["METHODS", "IndexResult", "build_index", "prepare"]
+
+METHODS = ("entropy", "critic", "pca", "equal", "ahp", "ciss")
+_MIN_PERIODS = {"entropy": 3, "critic": 3, "pca": 4, "equal": 3, "ahp": 2, "ciss": 3}
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """A composite index with everything that explains it."""
+
+    method: str
+    composite: pd.Series
+    sub_indices: pd.DataFrame
+    weights: pd.Series
+    dimension_weights: pd.Series
+    contributions: pd.DataFrame
+    normalised: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    consistency_ratio: float | None = None
+    correlations: Any = None
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        """Composite and sub-indices by period."""
+        df = self.sub_indices.copy()
+        df.insert(0, "composite", self.composite)
+        return df
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "method": self.method,
+            "periods": [str(p) for p in self.composite.index],
+            "composite": self.composite.tolist(),
+            "sub_indices": {c: self.sub_indices[c].tolist() for c in self.sub_indices},
+            "weights": self.weights.to_dict(),
+            "dimension_weights": self.dimension_weights.to_dict(),
+            "contributions": {c: self.contributions[c].tolist() for c in self.contributions},
+            "notes": list(self.notes),
+            "consistency_ratio": self.consistency_ratio,
+        }
+
+
+def prepare(
+    data: IndicatorData,
+    *,
+    min_coverage: float = 0.6,
+    fill: str | None = None,
+    indicators: list[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Risk measures ready for weighting: excluded, filled (only if asked) and complete.
+
+    Indicators covering fewer than ``min_coverage`` of the periods are excluded; ``fill``
+    (one of :data:`~greenabs.systemic.data.FILLS`) fills the rest; without it periods with a
+    missing value are left out.  Every step is recorded in the notes.
+    """
+    x, notes = data.risk_measures()
+    if indicators is not None:
+        for name in indicators:
+            if name not in x.columns:
+                raise DataError(data.source, Problem(name, "not in the data (or excluded)"))
+        x = x[indicators]
+    cover = x.notna().mean()
+    low = [c for c in x.columns if cover[c] < min_coverage]
+    for c in low:
+        notes.append(
+            f"{c}: excluded, data for {cover[c]:.0%} of the periods (minimum {min_coverage:.0%})"
+        )
+    x = x.drop(columns=low)
+    if fill is not None:
+        if fill not in FILLS:
+            raise DataError(
+                data.source,
+                Problem("fill", f"unknown method {fill!r} (use one of {', '.join(FILLS)})"),
+            )
+        before = int(x.isna().sum().sum())
+        if fill == "ffill":
+            x = x.ffill()
+        elif fill == "bfill":
+            x = x.bfill()
+        elif fill == "interpolate":
+            x = x.interpolate(limit_area="inside")
+        else:
+            x = x.fillna(x.mean())
+        filled = before - int(x.isna().sum().sum())
+        if filled:
+            notes.append(f"{filled} missing values filled by {fill}")
+    gaps = x.index[x.isna().any(axis=1)].tolist()
+    if gaps:
+        notes.append(f"periods left out for missing values: {', '.join(map(str, gaps))}")
+    x = x.dropna()
+    if x.shape[1] == 0:
+        raise DataError(data.source, Problem("", "no indicator is left after exclusions"))
+    return x, notes
+
+
+def _dimension_of(names: list[str]) -> dict[str, str]:
+    return {n: CATALOGUE[n].dimension for n in names}
+
+
+def build_index(
+    data: IndicatorData,
+    method: str = "entropy",
+    *,
+    min_coverage: float = 0.6,
+    fill: str | None = None,
+    indicators: list[str] | None = None,
+    ahp_matrix: npt.ArrayLike | None = None,
+    subjective: npt.ArrayLike | None = None,
+    alpha: float = 0.5,
+    ewma_lambda: float = 0.93,
+) -> IndexResult:
+    """Build the composite index (see the module docstring for the methods)."""
+    if method not in METHODS:
+        raise DataError(
+            "<argument>",
+            Problem("method", f"unknown method {method!r} (use one of {', '.join(METHODS)})"),
+        )
+    x, notes = prepare(data, min_coverage=min_coverage, fill=fill, indicators=indicators)
+    names = list(x.columns)
+    dims = _dimension_of(names)
+    present = [d for d in DIMENSIONS if d in dims.values()]
+    if len(x) < _MIN_PERIODS[method]:
+        raise DataError(
+            data.source,
+            Problem(
+                "",
+                f"{method} needs at least {_MIN_PERIODS[method]} complete periods, "
+                f"{len(x)} left (give a fill method or lower the coverage minimum)",
+            ),
+        )
+    a = x.to_numpy()
+    cr = None
+    if method == "ciss":
+        return _ciss(x, dims, present, notes, ewma_lambda)
+    z = core.zscore(a) if method in ("equal", "pca") else core.minmax(a)
+    if method == "entropy":
+        w = core.entropy_weights(a, names=names)
+    elif method == "critic":
+        w = core.critic_weights(a, names=names)
+    elif method == "pca":
+        w = core.pca_weights(a, names=names)
+    elif method == "equal":
+        core.zscore(core._matrix(a, 3, "equal weighting", names))
+        w = np.full(len(names), 1.0 / len(names))
+    else:
+        if ahp_matrix is None:
+            raise DataError(
+                "<argument>",
+                Problem("ahp_matrix", "the ahp method needs a pairwise comparison matrix"),
+            )
+        w, cr = _ahp(np.asarray(ahp_matrix, dtype=float), names, dims, present)
+        if cr >= 0.1:
+            notes.append(f"AHP consistency ratio {cr:.3f} is 0.1 or more: revise the judgements")
+    if subjective is not None and method != "ahp":
+        s = np.asarray(subjective, dtype=float)
+        if s.shape == (len(present),) and len(present) != len(names):
+            s = np.array(
+                [
+                    s[present.index(dims[n])] / sum(1 for m in names if dims[m] == dims[n])
+                    for n in names
+                ]
+            )
+        if s.shape != w.shape:
+            raise DataError(
+                "<argument>",
+                Problem(
+                    "subjective",
+                    f"needs {len(names)} weights "
+                    f"(one per indicator) or "
+                    f"{len(present)} (per dimension)",
+                ),
+            )
+        w = core.combine_weights(s / s.sum(), w, alpha=alpha)
+        notes.append(f"weights combined: {alpha:.0%} subjective, {1 - alpha:.0%} {method}")
+    zf = pd.DataFrame(z, index=x.index, columns=names)
+    weights = pd.Series(w, index=names)
+    contrib = zf * weights
+    sub = pd.DataFrame(
+        {
+            d: contrib[[n for n in names if dims[n] == d]].sum(axis=1)
+            / weights[[n for n in names if dims[n] == d]].sum()
+            for d in present
+        }
+    )
+    dimw = pd.Series({d: weights[[n for n in names if dims[n] == d]].sum() for d in present})
+    return IndexResult(
+        method=method,
+        composite=contrib.sum(axis=1),
+        sub_indices=sub,
+        weights=weights,
+        dimension_weights=dimw,
+        contributions=contrib,
+        normalised=zf,
+        notes=tuple(notes),
+        consistency_ratio=cr,
+        dimensions=dims,
+    )
+
+
+def _ahp(
+    m: np.ndarray, names: list[str], dims: dict[str, str], present: list[str]
+) -> tuple[np.ndarray, float]:
+    if m.shape == (len(DIMENSIONS), len(DIMENSIONS)):
+        wd, cr = core.ahp_weights(m, names=list(DIMENSIONS))
+        by_dim = dict(zip(DIMENSIONS, wd, strict=True))
+        total = sum(by_dim[d] for d in present)
+        w = np.array(
+            [by_dim[dims[n]] / total / sum(1 for k in names if dims[k] == dims[n]) for n in names]
+        )
+        return w, cr
+    if m.shape == (len(names), len(names)):
+        return core.ahp_weights(m, names=names)
+    raise DataError(
+        "<argument>",
+        Problem(
+            "ahp_matrix",
+            f"must be {len(DIMENSIONS)}x{len(DIMENSIONS)} (dimensions "
+            f"{', '.join(DIMENSIONS)}) or {len(names)}x{len(names)} (indicators "
+            f"{', '.join(names)}), got {m.shape[0]}x{m.shape[1] if m.ndim > 1 else 1}",
+        ),
+    )
+
+
+def _ciss(
+    x: pd.DataFrame, dims: dict[str, str], present: list[str], notes: list[str], lam: float
+) -> IndexResult:
+    names = list(x.columns)
+    f = pd.DataFrame({c: core.ecdf(x[c].to_numpy()) for c in names}, index=x.index)
+    sub = pd.DataFrame({d: f[[n for n in names if dims[n] == d]].mean(axis=1) for d in present})
+    wd = np.full(len(present), 1.0 / len(present))
+    idx, corr = core.ciss(sub.to_numpy(), wd, lam=lam)
+    ws = sub.to_numpy() * wd
+    dim_contrib = ws * np.einsum("tij,tj->ti", corr, ws)
+    contrib = pd.DataFrame(index=x.index, columns=names, dtype=float)
+    for k, d in enumerate(present):
+        members = [n for n in names if dims[n] == d]
+        share = (
+            f[members]
+            .div(f[members].sum(axis=1).replace(0, np.nan), axis=0)
+            .fillna(1.0 / len(members))
+        )
+        contrib[members] = share.mul(dim_contrib[:, k], axis=0)
+    weights = pd.Series(
+        {n: wd[present.index(dims[n])] / sum(1 for m in names if dims[m] == dims[n]) for n in names}
+    )
+    return IndexResult(
+        method="ciss",
+        composite=pd.Series(idx, index=x.index),
+        sub_indices=sub,
+        weights=weights,
+        dimension_weights=pd.Series(wd, index=present),
+        contributions=contrib,
+        normalised=f,
+        notes=tuple(notes),
+        correlations=corr,
+        dimensions=dims,
+    )
