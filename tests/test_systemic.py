@@ -247,3 +247,13 @@ def test_annualised_volatility() -> None:
     )
     vol = systemic.annualised_volatility(closes)
     assert vol.iloc[0] == pytest.approx(0.01 * math.sqrt(252), rel=0.01)
+
+
+def test_normalisation_choice() -> None:
+    data = systemic.china_sample()
+    base = systemic.build_index(data, "entropy")
+    on_ecdf = systemic.build_index(data, "entropy", normalisation="ecdf")
+    pd.testing.assert_series_equal(base.weights, on_ecdf.weights)
+    assert ((on_ecdf.normalised > 0) & (on_ecdf.normalised <= 1)).all().all()
+    with pytest.raises(DataError, match="unknown normalisation 'rank'"):
+        systemic.build_index(data, "entropy", normalisation="rank")

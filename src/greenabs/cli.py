@@ -555,6 +555,12 @@ def systemic_cmd(
         float | None, typer.Option(help="Share of the AHP weights combined with the method's")
     ] = None,
     fill: Annotated[str | None, typer.Option(help="ffill|bfill|interpolate|mean")] = None,
+    normalise: Annotated[
+        str | None, typer.Option(help="Aggregate on minmax|zscore|ecdf (linear methods)")
+    ] = None,
+    threshold_k: Annotated[
+        float, typer.Option("--threshold-k", help="Stress when above mean + k sd")
+    ] = 1.0,
     min_coverage: Annotated[float, typer.Option(help="Minimum share of periods with data")] = 0.6,
     crisis: Annotated[
         str | None, typer.Option(help="Crisis periods for signal extraction, e.g. 2015,2020")
@@ -602,8 +608,9 @@ def systemic_cmd(
         ahp_matrix=matrix,
         subjective=subjective,
         alpha=combine if combine is not None else 0.5,
+        normalisation=normalise,
     )
-    flags = systemic.threshold_flags(result.composite, k=1.0)
+    flags = systemic.threshold_flags(result.composite, k=threshold_k)
     regimes = None
     try:
         regimes = systemic.markov_switching(result.composite)
@@ -617,7 +624,7 @@ def systemic_cmd(
         "Period",
         "Composite",
         *result.sub_indices.columns,
-        "Above mean+1sd",
+        f"Above mean+{threshold_k:g}sd",
         "P(high stress)",
     ):
         t.add_column(col, justify="left" if col == "Period" else "right")

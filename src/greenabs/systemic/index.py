@@ -31,9 +31,10 @@ from greenabs.errors import DataError, Problem
 from greenabs.systemic import core
 from greenabs.systemic.data import CATALOGUE, DIMENSIONS, FILLS, IndicatorData
 
-__all__ = ["METHODS", "IndexResult", "build_index", "prepare"]
+__all__ = ["METHODS", "NORMALISATIONS", "IndexResult", "build_index", "prepare"]
 
 METHODS = ("entropy", "critic", "pca", "equal", "ahp", "ciss")
+NORMALISATIONS = ("minmax", "zscore", "ecdf")
 _MIN_PERIODS = {"entropy": 3, "critic": 3, "pca": 4, "equal": 3, "ahp": 2, "ciss": 3}
 
 
@@ -142,8 +143,13 @@ def build_index(
     subjective: npt.ArrayLike | None = None,
     alpha: float = 0.5,
     ewma_lambda: float = 0.93,
+    normalisation: str | None = None,
 ) -> IndexResult:
-    """Build the composite index (see the module docstring for the methods)."""
+    """Build the composite index (see the module docstring for the methods).
+
+    ``normalisation`` (``minmax``, ``zscore`` or ``ecdf``) overrides the scale the linear
+    methods aggregate on; weights are still computed the method's own way.
+    """
     if method not in METHODS:
         raise DataError(
             "<argument>",
@@ -166,7 +172,20 @@ def build_index(
     cr = None
     if method == "ciss":
         return _ciss(x, dims, present, notes, ewma_lambda)
-    z = core.zscore(a) if method in ("equal", "pca") else core.minmax(a)
+    norm = normalisation or ("zscore" if method in ("equal", "pca") else "minmax")
+    if norm not in NORMALISATIONS:
+        raise DataError(
+            "<argument>",
+            Problem(
+                "normalisation", f"unknown normalisation {norm!r} (use {', '.join(NORMALISATIONS)})"
+            ),
+        )
+    if norm == "ecdf":
+        z = np.column_stack([core.ecdf(a[:, j]) for j in range(a.shape[1])])
+    else:
+        z = core.zscore(a) if norm == "zscore" else core.minmax(a)
+    if normalisation is not None:
+        notes.append(f"aggregated on {norm} values")
     if method == "entropy":
         w = core.entropy_weights(a, names=names)
     elif method == "critic":
