@@ -25,7 +25,7 @@ from greenabs.bank.spec import (
     WholesaleSpec,
 )
 from greenabs.errors import DataError, Problem, SpecError
-from greenabs.spec.io import _read_yaml, _reason, problems_from
+from greenabs.spec.io import error_reason, problems_from, read_yaml
 
 __all__ = ["load_bank", "parse_bank"]
 
@@ -68,7 +68,7 @@ def _section_rows(path: Path, model: type[BaseModel]) -> list[Any]:
             col = ".".join(str(x) for x in loc)
             where = f"row {int(idx) + 2}" if idx is not None else ""
             where += f", column {col}" if col else ""
-            probs.append(Problem(where, _reason(err)))
+            probs.append(Problem(where, error_reason(err)))
         raise DataError(str(path), probs) from None
 
 
@@ -92,4 +92,4 @@ def parse_bank(data: Any, source: str = "<bank>", base_dir: Path | None = None) 
 def load_bank(path: str | Path) -> BankSpec:
     """Read and validate a bank file."""
     p = Path(path)
-    return parse_bank(_read_yaml(p), str(p), p.parent)
+    return parse_bank(read_yaml(p), str(p), p.parent)

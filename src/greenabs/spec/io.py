@@ -19,7 +19,15 @@ from greenabs.assets import FAMILIES, AssetSpec, AssetSpecBase
 from greenabs.errors import DataError, Problem, SpecError
 from greenabs.spec.deal import STEP_TYPES, DealSpec
 
-__all__ = ["deal_schema", "load_deal", "load_tape", "parse_deal", "problems_from"]
+__all__ = [
+    "deal_schema",
+    "error_reason",
+    "load_deal",
+    "load_tape",
+    "parse_deal",
+    "problems_from",
+    "read_yaml",
+]
 
 _TAGS = set(FAMILIES) | set(STEP_TYPES)
 _ASSETS: TypeAdapter[list[Any]] = TypeAdapter(list[AssetSpec])
@@ -43,7 +51,8 @@ def _path(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _reason(err: Mapping[str, Any]) -> str:
+def error_reason(err: Mapping[str, Any]) -> str:
+    """The reason of one pydantic error, in words a user of a file understands."""
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
@@ -67,7 +76,7 @@ def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
     for err in exc.errors():
         path = _path(err["loc"])
         where = f"{prefix}.{path}" if prefix and path else (prefix or path)
-        for reason in _reason(err).split("\n"):
+        for reason in error_reason(err).split("\n"):
             # whole-deal checks carry their field path at the start of the message
             head, sep, rest = reason.partition(": ")
             if not where and sep and " " not in head:
@@ -77,7 +86,8 @@ def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
     return probs
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """Parsed YAML of a file; a missing file or bad YAML is a SpecError with the line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -165,7 +175,7 @@ def _row_problems(exc: ValidationError, records: list[dict[str, Any]]) -> list[P
         else:
             rid = records[int(row)].get("id", "?")
             where = f"row {int(row) + 2} (id {rid})" + (f", column {col}" if col else "")
-        out.append(Problem(where, _reason(err)))
+        out.append(Problem(where, error_reason(err)))
     return out
 
 
@@ -190,7 +200,7 @@ def parse_deal(data: Any, source: str = "<deal>", base_dir: Path | None = None) 
 def load_deal(path: str | Path) -> DealSpec:
     """Read and validate a deal file (YAML or JSON); a tape is read relative to it."""
     p = Path(path)
-    return parse_deal(_read_yaml(p), str(p), p.parent)
+    return parse_deal(read_yaml(p), str(p), p.parent)
 
 
 def deal_schema() -> dict[str, Any]:
