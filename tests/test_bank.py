@@ -365,10 +365,22 @@ def test_any_sale_keeps_the_balance_sheet_balanced(
         derecognise=derecognise,
         srt=srt,
     )
-    carrying = pool * (1 - 0.0)  # upper bound of the carrying amount
-    loss = carrying - sale.proceeds - pool * kept * price + costs - 0.5
-    if derecognise and loss * 0.75 >= 80:  # a loss that eats all CET1 is refused, clearly
+    # predictions from the accounting: the pool's share of provisions (a proportional slice
+    # of the book) leaves with it; gains and fees are taxed at 25%
+    tax = 0.25
+    gain = sale.proceeds + pool * kept * price - (pool - 20 * pool_share) - costs
+    if derecognise:
+        cet1_after = 80 + (gain + 0.5) * (1 - tax)
+        cash_in = sale.proceeds - costs + 0.5 - tax * (gain + 0.5)
+    else:
+        cet1_after = 80 + (0.5 - costs) * (1 - tax)
+        cash_in = sale.proceeds - costs * (1 - tax) + 0.5 * (1 - tax)
+    if derecognise and cet1_after < 0:  # a loss that eats all CET1 is refused, clearly
         with pytest.raises(SpecError, match="no CET1 capital left"):
+            apply_sale(bank, sale, proceeds_to=proceeds_to)
+        return
+    if cash_in < -1e-9:  # costs above proceeds need cash the bank does not hold
+        with pytest.raises(SpecError, match="cash"):
             apply_sale(bank, sale, proceeds_to=proceeds_to)
         return
     after, amounts = apply_sale(bank, sale, proceeds_to=proceeds_to)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from greenabs.bank.capital import PositionCapital, position_risk_weights
 from greenabs.bank.ratios import Ratios, ratios
@@ -36,6 +37,7 @@ from greenabs.bank.spec import (
     WholesaleSpec,
 )
 from greenabs.errors import Problem, SpecError
+from greenabs.spec.io import problems_from
 
 __all__ = [
     "RetainedPiece",
@@ -294,15 +296,28 @@ def apply_sale(
                 "the bank would have no CET1 capital left",
             ),
         )
-    after = BankSpec.model_validate(
-        {
-            **bank.model_dump(by_alias=True),
-            **{
-                k: (v if not hasattr(v, "model_dump") else v.model_dump(by_alias=True))
-                for k, v in changes.items()
-            },
-        }
-    )
+    cash_after = changes.get("cash_reserves", bank.cash_reserves)
+    if cash_after < -1e-9:
+        raise SpecError(
+            "<sale>",
+            Problem(
+                "cash_reserves",
+                f"the sale needs {-(cash_after - bank.cash_reserves):,.2f} of cash (costs above "
+                f"proceeds) but the bank holds {bank.cash_reserves:,.2f}",
+            ),
+        )
+    try:
+        after = BankSpec.model_validate(
+            {
+                **bank.model_dump(by_alias=True),
+                **{
+                    k: (v if not hasattr(v, "model_dump") else v.model_dump(by_alias=True))
+                    for k, v in changes.items()
+                },
+            }
+        )
+    except ValidationError as exc:
+        raise SpecError("<sale>", problems_from(exc)) from None
     return after, amounts
 
 
