@@ -331,3 +331,46 @@ def test_numba_matches_numpy_with_delinquency() -> None:
     )
     for k in ref.flows:
         np.testing.assert_allclose(fast.flows[k], ref.flows[k], rtol=1e-11, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.skipif("cupy" not in available_backends(), reason="needs CuPy and a CUDA device")
+def test_cupy_backend_matches_numpy() -> None:  # pragma: no cover - runs where a GPU is
+    rng = np.random.default_rng(11)
+    assets: list[Any] = [
+        loan(
+            id=f"L{i}",
+            balance=float(rng.uniform(1e4, 1e6)),
+            rate=float(rng.uniform(0.02, 0.09)),
+            original_term=int(rng.choice([12, 36, 60, 120])),
+            age=int(rng.integers(0, 11)),
+            amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])),
+            frequency=str(rng.choice(["monthly", "quarterly"])) if i % 5 else "monthly",
+        )
+        for i in range(300)
+    ]
+    assets += [
+        LeaseSpec(
+            id="lease",
+            rate=0.06,
+            rental=500,
+            remaining_term=24,
+            residual_value=2000,
+            frequency="quarterly",
+        )
+    ]
+    a = assume(
+        prepayment={"psa": 150},
+        default={"sda": 300},
+        recovery={"rate": 0.4, "lag_months": 4},
+        delinquency={"rate": 0.1, "lag_months": 3, "cure_rate": 0.4},
+    )
+    mult = np.array([1.0, 2.0, 0.5])
+    ref = project_pool(assets, a, CUTOFF, smm_mult=mult, mdr_mult=mult, loan_level=True)
+    gpu = project_pool(
+        assets, a, CUTOFF, smm_mult=mult, mdr_mult=mult, loan_level=True, backend="cupy"
+    )
+    for k in ref.flows:
+        np.testing.assert_allclose(gpu.flows[k], ref.flows[k], rtol=1e-10, atol=1e-6, err_msg=k)
+        assert ref.loan_level is not None
+        assert gpu.loan_level is not None
+        np.testing.assert_allclose(gpu.loan_level[k], ref.loan_level[k], rtol=1e-10, atol=1e-6)

@@ -339,12 +339,20 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
 
 
 def available_backends() -> list[str]:
-    """Backends that can run here: ``numpy`` always, ``numba`` when it is installed."""
+    """Backends that can run here: ``numpy`` always, ``numba`` when it is installed,
+    ``cupy`` when CuPy sees a CUDA device."""
+    from greenabs.assets import kernels_cuda
+
+    names = ["numpy"]
     try:
         import numba  # noqa: F401
+
+        names.append("numba")
     except ImportError:  # pragma: no cover - depends on the environment
-        return ["numpy"]
-    return ["numpy", "numba"]
+        pass
+    if kernels_cuda.available():  # pragma: no cover - needs a GPU
+        names.append("cupy")
+    return names
 
 
 def project(k: KernelInput, backend: str, loan_level: bool) -> tuple[Flows, Flows | None]:
@@ -359,6 +367,12 @@ def project(k: KernelInput, backend: str, loan_level: bool) -> tuple[Flows, Flow
         if "numba" not in available_backends():
             raise SpecError("<argument>", Problem("backend", "numba is not installed"))
         return project_numba(k, loan_level)
+    if backend == "cupy":
+        from greenabs.assets import kernels_cuda
+
+        if not kernels_cuda.available():
+            raise SpecError("<argument>", Problem("backend", "cupy needs CuPy and a CUDA device"))
+        return kernels_cuda.project_cupy(k, loan_level)
     raise SpecError(
         "<argument>",
         Problem(
