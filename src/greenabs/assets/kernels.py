@@ -1,7 +1,8 @@
-"""Projection kernels for amortising assets: a NumPy reference and a Numba backend.
+"""Projection kernels for amortising assets: a NumPy reference, a Numba backend (and a CuPy
+one in :mod:`greenabs.assets.kernels_cuda`).
 
-Both take the same arrays and follow the same monthly order of events (SIFMA Standard Formulas,
-section C).  Interest accrued before the cut-off (``accrued0``) is collected on the first
+All take the same arrays and follow the same monthly order of events (SIFMA Standard
+Formulas, section C).  Interest accrued before the cut-off (``accrued0``) is collected on the first
 payment like any other; then, on the balance performing at the start of month ``j``:
 
 0. (with delinquency) balance that went delinquent ``dq_lag`` months ago comes back: a
@@ -17,9 +18,15 @@ A block's schedule comes in one of two forms.  *Parametric* (standard loans): pe
 step, amortisation code and rate (fixed, or a monthly path), from which each month's row is
 computed on the fly, so no (month x asset) matrix is ever built.  *Tabulated* (leases,
 receivables, projected vectors): (month x asset) matrices of accrual rate, payment flag and
-scheduled fraction.  Loops: months outermost (a state recursion), each month's schedule row
-computed once, then scenarios (a parallel loop in Numba) and assets innermost over contiguous
-arrays.  Results agree between backends to rounding (sums run in a different order).
+scheduled fraction.
+
+Loops.  NumPy: months outermost (a state recursion), each month's schedule row computed once
+and applied to an (S, N) state array.  Numba: loans in cache-sized blocks; for each block the
+schedule tables are computed once (in parallel over loans), then every scenario runs through
+the block's months in parallel, its state in cache.  CuPy: one thread per (loan, scenario),
+state in registers.  Both carry a level-pay loan's ``(1 + r)^n`` as a running quotient, so
+``pow`` runs once per loan (each month only when its rate floats).  Results agree
+between backends to rounding (sums run in a different order).
 """
 
 from __future__ import annotations
@@ -160,12 +167,15 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
 
 
 _numba_kernel: Any = None
+BLOCK = 128
+"""Loans per block in the Numba kernel: a block's schedule tables (about 40 bytes per loan and
+month) stay in a core's cache while every scenario runs through them."""
 
 
 def _build_numba() -> Any:
     import numba
 
-    @numba.njit(parallel=True, fastmath=False, cache=True)
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
     def kernel(  # pragma: no cover - compiled
         n_m: int,
         tabulated: bool,
@@ -198,119 +208,166 @@ def _build_numba() -> Any:
         n_a = balance0.shape[0]
         smm_last = smm_vals.shape[0] - 1
         mdr_last = mdr_vals.shape[0] - 1
-        bal = np.empty((n_s, n_a))
-        acc = np.empty((n_s, n_a))
-        for s in range(n_s):
-            bal[s] = balance0
-            acc[s] = accrued0
         lag = dq_lag if mdq > 0.0 else 0
-        ring = np.zeros((max(lag, 1), n_s, n_a))
-        dqb = np.zeros((n_s, n_a))
-        accr = np.empty(n_a)
-        payf = np.empty(n_a)
-        frac = np.empty(n_a)
-        smm_i = np.empty(n_a)
-        mdr_i = np.empty(n_a)
-        for j in range(n_m):
-            # this month's schedule row and curve rates, once for all scenarios
-            rrow = min(j, rates.shape[0] - 1)
-            for i in range(n_a):
-                age = age0[i] + j + 1
-                if tabulated:
-                    if j >= tab_frac.shape[0]:  # past the schedule: all that is left is due
-                        accr[i] = 0.0
-                        payf[i] = 1.0
-                        frac[i] = 1.0
-                    else:
-                        accr[i] = tab_accrual[j, i]
-                        payf[i] = 1.0 if tab_pay[j, i] else 0.0
-                        frac[i] = tab_frac[j, i]
-                else:
-                    left = term[i] - age
-                    r = rates[rrow, i]
-                    if left < 0:  # past maturity: all that is left is due
-                        accr[i] = 0.0
-                        payf[i] = 1.0
-                        frac[i] = 1.0
-                    else:
-                        accr[i] = r / 12.0
-                        paid = left == 0 if code[i] == 3 else age % step[i] == 0
-                        payf[i] = 1.0 if paid else 0.0
-                        if not paid:
-                            frac[i] = 0.0
-                        elif left == 0:
-                            frac[i] = 1.0
+        floating = rates.shape[0] > 1
+        for start in range(0, n_a, BLOCK):
+            stop = min(start + BLOCK, n_a)
+            nb = stop - start
+            # 1. the block's schedule and base curve rates, once for all scenarios
+            accr_t = np.empty((n_m, nb))
+            frac_t = np.empty((n_m, nb))
+            pay_t = np.empty((n_m, nb))  # 1.0 on payment months, else 0.0
+            smm_t = np.empty((n_m, nb))
+            mdr_t = np.empty((n_m, nb))
+            for ii in numba.prange(nb):
+                i = start + ii
+                growth = -1.0  # (1 + r)^n at the next payment; -1: not yet known
+                for j in range(n_m):
+                    age = age0[i] + j + 1
+                    if tabulated:
+                        if j >= tab_frac.shape[0]:  # past the schedule: all left is due
+                            accr, payf, frac = 0.0, True, 1.0
                         else:
-                            n = left // step[i] + 1
-                            if code[i] == 0:
-                                rp = r * step[i] / 12.0
-                                if rp > 1e-12:
-                                    frac[i] = rp / ((1.0 + rp) ** n - 1.0)
-                                else:
-                                    frac[i] = 1.0 / n
-                            elif code[i] == 1:
-                                frac[i] = 1.0 / n
+                            accr, payf, frac = tab_accrual[j, i], tab_pay[j, i], tab_frac[j, i]
+                    else:
+                        left = term[i] - age
+                        r = rates[min(j, rates.shape[0] - 1), i]
+                        if left < 0:  # past maturity: all that is left is due
+                            accr, payf, frac = 0.0, True, 1.0
+                        else:
+                            accr = r / 12.0
+                            st = step[i]
+                            payf = left == 0 if code[i] == 3 else (st == 1 or age % st == 0)
+                            if not payf:
+                                frac = 0.0
+                            elif left == 0:
+                                frac = 1.0
                             else:
-                                frac[i] = 0.0
-                smm_i[i] = smm_vals[min(smm_off[i] + j, smm_last)] if prepayable[i] else 0.0
-                mdr_i[i] = 0.0 if age > mdr_stop[i] else mdr_vals[min(mdr_off[i] + j, mdr_last)]
+                                n = left // st + 1
+                                if code[i] == 0:
+                                    rp = r * st / 12.0
+                                    if rp > 1e-12:
+                                        if floating or growth < 0.0:
+                                            growth = (1.0 + rp) ** n
+                                        frac = rp / (growth - 1.0)
+                                        growth /= 1.0 + rp  # one payment fewer next time
+                                    else:
+                                        frac = 1.0 / n
+                                elif code[i] == 1:
+                                    frac = 1.0 / n
+                                else:
+                                    frac = 0.0
+                    accr_t[j, ii] = accr
+                    pay_t[j, ii] = 1.0 if payf else 0.0
+                    frac_t[j, ii] = frac
+                    smm_t[j, ii] = smm_vals[min(smm_off[i] + j, smm_last)] if prepayable[i] else 0.0
+                    mdr_t[j, ii] = (
+                        0.0 if age > mdr_stop[i] else mdr_vals[min(mdr_off[i] + j, mdr_last)]
+                    )
+            # 2. every scenario through the block's months, in parallel
             for s in numba.prange(n_s):
-                t_beg = 0.0
-                t_int = 0.0
-                t_sp = 0.0
-                t_pp = 0.0
-                t_d = 0.0
-                t_end = 0.0
-                t_dq = 0.0
-                for i in range(n_a):
-                    b = bal[s, i]
-                    begin = b + dqb[s, i]
-                    smm = min(smm_i[i] * smm_mult[s], 1.0)
-                    mdr = min(mdr_i[i] * mdr_mult[s], 1.0)
-                    d = b * mdr
-                    b2 = b - d
-                    a = acc[s, i] * (1.0 - mdr)
-                    if lag > 0:
-                        slot = j % lag
-                        back = ring[slot, s, i]
-                        d += back * (1.0 - cure)
-                        nd = b2 * mdq
-                        a *= 1.0 - mdq
-                        b2 = b2 - nd + back * cure
-                        dqb[s, i] += nd - back
-                        ring[slot, s, i] = nd
-                    a += b2 * accr[i]
-                    f = frac[i]
-                    sp = b2 * f
-                    pp = (b2 - sp) * smm
-                    share = 1.0 if payf[i] > 0.0 else (1.0 - f) * smm
-                    it = a * share
-                    acc[s, i] = a - it
-                    e = b2 - sp - pp
-                    bal[s, i] = e
-                    q = dqb[s, i]
-                    t_beg += begin
-                    t_int += it
-                    t_sp += sp
-                    t_pp += pp
-                    t_d += d
-                    t_end += e + q
-                    t_dq += q
-                    if loan_level and s == 0:
-                        lvl[0, i, j] = begin
-                        lvl[1, i, j] = it
-                        lvl[2, i, j] = sp
-                        lvl[3, i, j] = pp
-                        lvl[4, i, j] = d
-                        lvl[5, i, j] = e + q
-                        lvl[6, i, j] = q
-                out[0, s, j] = t_beg
-                out[1, s, j] = t_int
-                out[2, s, j] = t_sp
-                out[3, s, j] = t_pp
-                out[4, s, j] = t_d
-                out[5, s, j] = t_end
-                out[6, s, j] = t_dq
+                bal = balance0[start:stop].copy()
+                acc = accrued0[start:stop].copy()
+                dqb = np.zeros(nb)
+                ring = np.zeros((max(lag, 1), nb))
+                sm = smm_mult[s]
+                dm = mdr_mult[s]
+                if lag == 0 and not (loan_level and s == 0):
+                    # the common case without delinquency or loan-level capture: a branchless
+                    # loop the compiler vectorises (the general loop below is the same algebra)
+                    for j in range(n_m):
+                        t_beg = 0.0
+                        t_int = 0.0
+                        t_sp = 0.0
+                        t_pp = 0.0
+                        t_d = 0.0
+                        t_end = 0.0
+                        for ii in range(nb):
+                            smm = min(smm_t[j, ii] * sm, 1.0)
+                            mdr = min(mdr_t[j, ii] * dm, 1.0)
+                            frac = frac_t[j, ii]
+                            pw = pay_t[j, ii]
+                            b = bal[ii]
+                            d = b * mdr
+                            b2 = b - d
+                            a = acc[ii] * (1.0 - mdr) + b2 * accr_t[j, ii]
+                            sp = b2 * frac
+                            pp = (b2 - sp) * smm
+                            it = a * (pw + (1.0 - pw) * (1.0 - frac) * smm)
+                            acc[ii] = a - it
+                            e = b2 - sp - pp
+                            bal[ii] = e
+                            t_beg += b
+                            t_int += it
+                            t_sp += sp
+                            t_pp += pp
+                            t_d += d
+                            t_end += e
+                        out[0, s, j] += t_beg
+                        out[1, s, j] += t_int
+                        out[2, s, j] += t_sp
+                        out[3, s, j] += t_pp
+                        out[4, s, j] += t_d
+                        out[5, s, j] += t_end
+                    continue
+                for j in range(n_m):
+                    t_beg = 0.0
+                    t_int = 0.0
+                    t_sp = 0.0
+                    t_pp = 0.0
+                    t_d = 0.0
+                    t_end = 0.0
+                    t_dq = 0.0
+                    for ii in range(nb):
+                        smm = min(smm_t[j, ii] * sm, 1.0)
+                        mdr = min(mdr_t[j, ii] * dm, 1.0)
+                        frac = frac_t[j, ii]
+                        b = bal[ii]
+                        begin = b + dqb[ii]
+                        d = b * mdr
+                        b2 = b - d
+                        a = acc[ii] * (1.0 - mdr)
+                        if lag > 0:
+                            slot = j % lag
+                            back = ring[slot, ii]
+                            d += back * (1.0 - cure)
+                            nd = b2 * mdq
+                            a *= 1.0 - mdq
+                            b2 = b2 - nd + back * cure
+                            dqb[ii] += nd - back
+                            ring[slot, ii] = nd
+                        a += b2 * accr_t[j, ii]
+                        sp = b2 * frac
+                        pp = (b2 - sp) * smm
+                        pw = pay_t[j, ii]
+                        it = a * (pw + (1.0 - pw) * (1.0 - frac) * smm)
+                        acc[ii] = a - it
+                        e = b2 - sp - pp
+                        bal[ii] = e
+                        q = dqb[ii]
+                        t_beg += begin
+                        t_int += it
+                        t_sp += sp
+                        t_pp += pp
+                        t_d += d
+                        t_end += e + q
+                        t_dq += q
+                        if loan_level and s == 0:
+                            i = start + ii
+                            lvl[0, i, j] = begin
+                            lvl[1, i, j] = it
+                            lvl[2, i, j] = sp
+                            lvl[3, i, j] = pp
+                            lvl[4, i, j] = d
+                            lvl[5, i, j] = e + q
+                            lvl[6, i, j] = q
+                    out[0, s, j] += t_beg
+                    out[1, s, j] += t_int
+                    out[2, s, j] += t_sp
+                    out[3, s, j] += t_pp
+                    out[4, s, j] += t_d
+                    out[5, s, j] += t_end
+                    out[6, s, j] += t_dq
 
     return kernel
 

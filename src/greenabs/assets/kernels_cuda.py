@@ -52,6 +52,7 @@ extern "C" __global__ void project(
     for (int k = 0; k < MAXLAG; ++k) ring[k] = 0.0;
     const int lag = mdq > 0.0 ? dq_lag : 0;
     const double sm = smm_mult[s], dm = mdr_mult[s];
+    double growth = -1.0;  /* (1 + r)^n at the next payment; -1: not yet known */
     for (int j = 0; j < n_m; ++j) {
         double v[NF] = {0, 0, 0, 0, 0, 0, 0};
         if (on) {
@@ -77,7 +78,11 @@ extern "C" __global__ void project(
                         const double n = (double)(left / step[i] + 1);
                         if (code[i] == 0) {
                             const double rp = r * step[i] / 12.0;
-                            frac = rp > 1e-12 ? rp / (pow(1.0 + rp, n) - 1.0) : 1.0 / n;
+                            if (rp > 1e-12) {
+                                if (rate_rows > 1 || growth < 0.0) growth = pow(1.0 + rp, n);
+                                frac = rp / (growth - 1.0);
+                                growth /= 1.0 + rp;  /* one payment fewer next time */
+                            } else frac = 1.0 / n;
                         } else frac = code[i] == 1 ? 1.0 / n : 0.0;
                     }
                 }
