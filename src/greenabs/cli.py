@@ -220,7 +220,9 @@ def run_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report with charts")
     ] = None,
-    backend: Annotated[str, typer.Option(help="Collateral kernel: numpy, numba or auto")] = "numpy",
+    backend: Annotated[
+        str, typer.Option(help="Collateral kernel: numpy, numba, cupy (GPU) or auto")
+    ] = "numpy",
     loan_level: Annotated[
         bool, typer.Option("--loan-level", help="Keep per-asset flows (CSV)")
     ] = False,

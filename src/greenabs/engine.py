@@ -38,7 +38,7 @@ def run(
     deal
         A validated deal (:func:`greenabs.load_deal`).
     backend
-        Collateral kernel: ``numpy`` (reference), ``numba`` or ``auto``.
+        Collateral kernel: ``numpy`` (reference), ``numba``, ``cupy`` (CUDA GPU) or ``auto``.
     loan_level
         Keep per-asset monthly flows (:meth:`RunResult.loan_level`).
     smm_mult, mdr_mult
