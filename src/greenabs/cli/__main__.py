@@ -1,0 +1,5 @@
+"""``python -m greenabs.cli``."""
+
+from greenabs.cli import main
+
+main()

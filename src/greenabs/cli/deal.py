@@ -1,0 +1,296 @@
+"""Deal commands: ``greenabs run``, ``greenabs validate``, ``greenabs schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from greenabs.cli.common import app, money, num, out, pct
+from greenabs.errors import Problem, SpecError
+
+
+def _overrides(
+    cpr: float | None,
+    psa: float | None,
+    cdr: float | None,
+    sda: float | None,
+    recovery_rate: float | None,
+    recovery_lag: int | None,
+    receivable_delay: int | None,
+    no_call: bool,
+) -> dict[str, Any]:
+    ch: dict[str, Any] = {}
+    if cpr is not None and psa is not None:
+        raise SpecError("<argument>", Problem("--cpr/--psa", "give one of them, not both"))
+    if cdr is not None and sda is not None:
+        raise SpecError("<argument>", Problem("--cdr/--sda", "give one of them, not both"))
+    if cpr is not None:
+        ch["prepayment"] = {"cpr": cpr}
+    if psa is not None:
+        ch["prepayment"] = {"psa": psa}
+    if cdr is not None:
+        ch["default"] = {"cdr": cdr}
+    if sda is not None:
+        ch["default"] = {"sda": sda}
+    if recovery_rate is not None or recovery_lag is not None:
+        ch["recovery"] = {"rate": recovery_rate, "lag_months": recovery_lag}
+    if receivable_delay is not None:
+        ch["receivable_delay_months"] = receivable_delay
+    if no_call:
+        ch["call_exercise"] = False
+    return ch
+
+
+def _apply(deal: Any, changes: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from greenabs.engine import with_assumptions
+    from greenabs.spec.io import problems_from
+
+    if "recovery" in changes:
+        base = deal.assumptions.recovery
+        rec = changes["recovery"]
+        changes["recovery"] = {
+            "rate": base.rate if rec["rate"] is None else rec["rate"],
+            "lag_months": base.lag_months if rec["lag_months"] is None else rec["lag_months"],
+        }
+    try:
+        return with_assumptions(deal, **changes) if changes else deal
+    except ValidationError as exc:
+        raise SpecError("<argument>", problems_from(exc, "assumptions")) from None
+
+
+def _pairs(flag: str, values: list[str], result: Any) -> list[tuple[str, float]]:
+    """Parse ``CLASS=NUMBER`` arguments, naming the flag and the value when one is wrong."""
+    names = [t.name for t in result.deal.structure.tranches]
+    out = []
+    for v in values:
+        name, sep, num = v.partition("=")
+        if not sep:
+            raise SpecError("<argument>", Problem(flag, f"expected CLASS=NUMBER, got {v!r}"))
+        if name not in names:
+            raise SpecError(
+                "<argument>", Problem(flag, f"unknown class {name!r} (known: {', '.join(names)})")
+            )
+        try:
+            out.append((name, float(num)))
+        except ValueError:
+            raise SpecError("<argument>", Problem(flag, f"{num!r} is not a number")) from None
+    return out
+
+
+def _prices(result: Any, at_yield: list[str], at_dm: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for name, y in _pairs("--price-at-yield", at_yield, result):
+        rows.append({"class": name, "yield": y, "price": result.price(name, y)})
+    for name, dm in _pairs("--price-at-dm", at_dm, result):
+        try:
+            price = result.price_at_dm(name, dm)
+        except ValueError as exc:
+            raise SpecError("<argument>", Problem("--price-at-dm", str(exc))) from None
+        rows.append({"class": name, "discount_margin": dm, "price": price})
+    return rows
+
+
+def _print_result(result: Any) -> None:
+    s = result.summary()
+    head = Table(title=f"{s['name']}  ({s['currency']})", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    rows = [
+        ("Cut-off / closing", f"{s['cutoff']} / {s['closing']}"),
+        ("Assets", f"{s['n_assets']:,}"),
+        ("Pool balance", money(s["pool_balance"])),
+        ("Notes issued", money(s["notes_balance"])),
+        ("Cash collected", money(s["cash_collected"])),
+        ("Cumulative default", money(s["cumulative_default"])),
+        ("Cumulative loss", f"{money(s['cumulative_loss'])} ({pct(s['cumulative_loss_rate'])})"),
+        ("Average excess spread (p.a.)", pct(s["average_excess_spread"])),
+        ("Clean-up call", str(s["call_date"] or "not exercised")),
+        ("Payment dates", str(s["n_periods"])),
+        ("Cash audit (max difference)", f"{s['max_audit_difference']:.2e}  OK"),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    out.print(head)
+    tt = Table(title="Tranches", title_justify="left")
+    for col in (
+        "Class",
+        "Balance",
+        "Coupon",
+        "WAL (y)",
+        "Yield",
+        "Mod. dur.",
+        "Principal window",
+        "Final payment",
+        "Loss",
+        "Int. shortfall",
+    ):
+        tt.add_column(
+            col, justify="left" if col in ("Class", "Principal window") else "right", no_wrap=True
+        )
+    for _, r in result.tranches().iterrows():
+        window = (
+            f"{r['principal_window_start']} - {r['principal_window_end']}"
+            if r["principal_window_start"]
+            else "-"
+        )
+        tt.add_row(
+            str(r["name"]) + (" (residual)" if r["residual"] else ""),
+            money(r["original_balance"]),
+            "-" if r["residual"] else pct(r["coupon"]),
+            num(r["wal"]),
+            pct(r["yield"]),
+            num(r["modified_duration"]),
+            window,
+            str(r["final_payment_date"] or "-"),
+            money(r["principal_loss"]),
+            money(r["interest_shortfall"]),
+        )
+    out.print(tt)
+    flows = result.deal_flows()
+    trig = [c for c in flows.columns if c.startswith("trigger_")]
+    if trig:
+        tg = Table(title="Triggers", title_justify="left")
+        tg.add_column("Trigger")
+        tg.add_column("First breached")
+        for c in trig:
+            hit = flows.index[flows[c]]
+            tg.add_row(
+                c.removeprefix("trigger_"), str(flows.loc[hit[0], "date"]) if len(hit) else "never"
+            )
+        out.print(tg)
+    ret = result.retention
+    if ret is not None:
+        verdict = (
+            "[green]complies[/]"
+            if ret.compliant
+            else "[red]does not comply[/]: " + "; ".join(ret.reasons)
+        )
+        out.print(
+            f"Risk retention ({ret.form}, {ret.holder}): {money(ret.total_retained)} = "
+            f"{ret.share_of_issue:.2%} of the issue, {verdict}"
+        )
+
+
+@app.command("run")
+def run_cmd(
+    deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write every result as JSON")
+    ] = None,
+    csv_dir: Annotated[
+        Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write every table to an Excel workbook")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report with charts")
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="Collateral kernel: numpy, numba, cupy (GPU) or auto")
+    ] = "numpy",
+    loan_level: Annotated[
+        bool, typer.Option("--loan-level", help="Keep per-asset flows (CSV)")
+    ] = False,
+    cpr: Annotated[float | None, typer.Option(help="Override: constant CPR")] = None,
+    psa: Annotated[float | None, typer.Option(help="Override: PSA speed (100 = 100%)")] = None,
+    cdr: Annotated[float | None, typer.Option(help="Override: constant CDR")] = None,
+    sda: Annotated[float | None, typer.Option(help="Override: SDA speed (100 = 100%)")] = None,
+    recovery_rate: Annotated[float | None, typer.Option(help="Override: recovery rate")] = None,
+    recovery_lag: Annotated[
+        int | None, typer.Option(help="Override: recovery lag (months)")
+    ] = None,
+    receivable_delay: Annotated[
+        int | None, typer.Option(help="Override: extra months receivables are late")
+    ] = None,
+    price_at_yield: Annotated[
+        list[str] | None,
+        typer.Option(help="Price a class at a yield, CLASS=YIELD (repeatable)"),
+    ] = None,
+    price_at_dm: Annotated[
+        list[str] | None,
+        typer.Option(help="Price a floating class at a discount margin, CLASS=DM (repeatable)"),
+    ] = None,
+    no_call: Annotated[
+        bool, typer.Option("--no-call", help="Do not exercise the clean-up call")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
+) -> None:
+    """Run a deal end to end: pool projection, waterfall, analytics."""
+    from greenabs.engine import run
+    from greenabs.spec.io import load_deal
+
+    deal = load_deal(deal_file)
+    deal = _apply(
+        deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag, receivable_delay, no_call)
+    )
+    result = run(deal, backend=backend, loan_level=loan_level)
+    prices = _prices(result, price_at_yield or [], price_at_dm or [])
+    if not quiet:
+        _print_result(result)
+    if prices:
+        pt = Table(title="Prices per 100", title_justify="left")
+        for col in ("Class", "Yield", "Discount margin", "Price"):
+            pt.add_column(col, justify="left" if col == "Class" else "right")
+        for p in prices:
+            pt.add_row(
+                p["class"],
+                pct(p.get("yield")),
+                pct(p.get("discount_margin")),
+                f"{p['price']:.4f}",
+            )
+        out.print(pt)
+    if json_file is not None:
+        data = result.to_dict()
+        if prices:
+            data["prices"] = prices
+        json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        out.print(f"wrote {json_file}")
+    if csv_dir is not None:
+        files = result.to_csv_dir(csv_dir)
+        out.print(f"wrote {len(files)} tables to {csv_dir}/")
+    if xlsx is not None:
+        result.to_excel(xlsx)
+        out.print(f"wrote {xlsx}")
+    if report is not None:
+        from greenabs.report import write_report
+
+        write_report(result, report)
+        out.print(f"wrote {report}")
+
+
+@app.command("validate")
+def validate_cmd(deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")]) -> None:
+    """Check a deal file (and its loan tape) without running it."""
+    from greenabs.spec.io import load_deal
+
+    deal = load_deal(deal_file)
+    st = deal.structure
+    out.print(
+        f"[green]valid[/]: {deal.name}: {len(deal.pool.assets):,} assets, pool "
+        f"{money(deal.pool.balance)} {deal.currency}; tranches "
+        + ", ".join(f"{t.name} {money(t.balance)}" for t in st.tranches)
+        + f"; {len(st.waterfall)} waterfall steps"
+    )
+
+
+@app.command("schema")
+def schema_cmd(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file")] = None,
+) -> None:
+    """Print the JSON Schema of deal files (for editor completion and checks)."""
+    from greenabs.spec.io import deal_schema
+
+    text = json.dumps(deal_schema(), indent=2)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote {output}")

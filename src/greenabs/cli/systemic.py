@@ -1,0 +1,221 @@
+"""``greenabs systemic``: the systemic-risk index, early warning and stress."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from greenabs.cli.common import app, fmt, money, num, out, pct
+from greenabs.errors import GreenabsError, Problem, SpecError
+
+
+@app.command("systemic")
+def systemic_cmd(
+    data_file: Annotated[
+        str, typer.Argument(help="Indicator data (CSV/Excel), or 'china' for the shipped sample")
+    ],
+    method: Annotated[str, typer.Option(help="entropy|critic|pca|equal|ciss|ahp")] = "entropy",
+    ahp_matrix: Annotated[
+        Path | None,
+        typer.Option(
+            "--ahp-matrix", help="CSV pairwise matrix (4x4 dimensions or one row per indicator)"
+        ),
+    ] = None,
+    combine: Annotated[
+        float | None, typer.Option(help="Share of the AHP weights combined with the method's")
+    ] = None,
+    fill: Annotated[str | None, typer.Option(help="ffill|bfill|interpolate|mean")] = None,
+    normalise: Annotated[
+        str | None, typer.Option(help="Aggregate on minmax|zscore|ecdf (linear methods)")
+    ] = None,
+    threshold_k: Annotated[
+        float, typer.Option("--threshold-k", help="Stress when above mean + k sd")
+    ] = 1.0,
+    min_coverage: Annotated[float, typer.Option(help="Minimum share of periods with data")] = 0.6,
+    crisis: Annotated[
+        str | None, typer.Option(help="Crisis periods for signal extraction, e.g. 2015,2020")
+    ] = None,
+    horizon: Annotated[int, typer.Option(help="Signal horizon in periods")] = 1,
+    stress_period: Annotated[
+        str | None,
+        typer.Option("--stress-period", help="Run --deal/--bank at this period's stress"),
+    ] = None,
+    deal: Annotated[Path | None, typer.Option("--deal", help="Deal file to stress")] = None,
+    bank: Annotated[Path | None, typer.Option("--bank", help="Bank file to stress")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write every result")] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Write the charts as HTML")] = None,
+) -> None:
+    """Composite systemic-risk index of the paper's 14 indicators, early warning, stress."""
+    import pandas as pd
+
+    from greenabs import systemic
+    from greenabs.results import _clean
+
+    data = systemic.china_sample() if data_file == "china" else systemic.load_indicators(data_file)
+    matrix = None
+    if ahp_matrix is not None:
+        try:
+            frame = pd.read_csv(ahp_matrix, header=None, comment="#")
+            matrix = frame.apply(lambda c: c.map(lambda v: float(eval_fraction(str(v))))).to_numpy()
+        except (OSError, ValueError) as exc:
+            raise SpecError(
+                str(ahp_matrix), Problem("", f"cannot read the matrix ({exc})")
+            ) from None
+    subjective = None
+    if combine is not None:
+        if matrix is None:
+            raise SpecError("<argument>", Problem("--combine", "needs --ahp-matrix"))
+        subjective = (
+            systemic.ahp_weights(matrix, names=list(systemic.DIMENSIONS))[0]
+            if matrix.shape == (4, 4)
+            else systemic.ahp_weights(matrix)[0]
+        )
+    result = systemic.build_index(
+        data,
+        method,
+        fill=fill,
+        min_coverage=min_coverage,
+        ahp_matrix=matrix,
+        subjective=subjective,
+        alpha=combine if combine is not None else 0.5,
+        normalisation=normalise,
+    )
+    flags = systemic.threshold_flags(result.composite, k=threshold_k)
+    regimes = None
+    try:
+        regimes = systemic.markov_switching(result.composite)
+    except GreenabsError as exc:
+        out.print(f"[yellow]Markov switching skipped[/]: {exc}")
+    t = Table(
+        title=f"Systemic-risk index ({method}) from {data.source} ({data.frequency})",
+        title_justify="left",
+    )
+    for col in (
+        "Period",
+        "Composite",
+        *result.sub_indices.columns,
+        f"Above mean+{threshold_k:g}sd",
+        "P(high stress)",
+    ):
+        t.add_column(col, justify="left" if col == "Period" else "right")
+    probs = (
+        regimes["prob_high"].reindex(result.composite.index)
+        if regimes is not None
+        else pd.Series(float("nan"), index=result.composite.index)
+    )
+    sub_rows = result.sub_indices.to_numpy()
+    for i, p in enumerate(result.composite.index):
+        prob = "-" if pd.isna(probs.iloc[i]) else f"{float(probs.iloc[i]):.2f}"
+        t.add_row(
+            str(p),
+            f"{float(result.composite.iloc[i]):.3f}",
+            *[f"{v:.3f}" for v in sub_rows[i]],
+            "yes" if bool(flags.iloc[i]) else "",
+            prob,
+        )
+    out.print(t)
+    w = Table(title="Weights", title_justify="left")
+    w.add_column("Indicator")
+    w.add_column("Dimension")
+    w.add_column("Weight", justify="right")
+    for n, v in result.weights.sort_values(ascending=False).items():
+        w.add_row(str(n), result.dimensions[str(n)], pct(float(v), 1))
+    out.print(w)
+    if result.consistency_ratio is not None:
+        out.print(f"AHP consistency ratio: {result.consistency_ratio:.3f}")
+    for note in result.notes:
+        out.print(f"[yellow]note[/]: {note}")
+    report: dict[str, Any] = {
+        "index": result.to_dict(),
+        "missing": data.missing().to_dict(orient="records"),
+        "threshold_flags": flags.astype(bool).tolist(),
+    }
+    if regimes is not None:
+        report["markov"] = {"prob_high": regimes["prob_high"].tolist()}
+    if crisis:
+        sig = systemic.signal_extraction(
+            result.composite, [c.strip() for c in crisis.split(",")], horizon=horizon
+        )
+        b = sig.best
+        out.print(
+            f"Signal extraction: best threshold {b['threshold']:.3f} (percentile "
+            f"{b['percentile']:.0f}), noise-to-signal {b['noise_to_signal']:.2f}, "
+            f"usefulness {b['usefulness']:.2f}"
+        )
+        report["signals"] = sig.table.to_dict(orient="records")
+    if stress_period is not None:
+        mapping = systemic.StressMapping()
+        level = systemic.stress_level(result, stress_period)
+        shocks = mapping.shocks(level)
+        report["stress"] = shocks
+        out.print(
+            f"Stress of {stress_period}: level {level:.2f}; defaults x"
+            f"{shocks['default_multiplier']:.2f}, prepayment x"
+            f"{shocks['prepayment_multiplier']:.2f}, recoveries -"
+            f"{shocks['recovery_haircut']:.0%}, systematic factor shift "
+            f"{shocks['factor_shift']:+.2f}"
+        )
+        if deal is not None:
+            from greenabs.engine import run
+            from greenabs.spec.io import load_deal
+
+            d = load_deal(deal)
+            base, hit = run(d).tranches(), run(mapping.stressed_deal(d, level)).tranches()
+            dt = Table(title=f"{d.name} at the stress of {stress_period}", title_justify="left")
+            for col in ("Class", "WAL base", "WAL stressed", "Loss base", "Loss stressed"):
+                dt.add_column(col, justify="left" if col == "Class" else "right")
+            for (_, rb), (_, rs) in zip(base.iterrows(), hit.iterrows(), strict=True):
+                dt.add_row(
+                    str(rb["name"]),
+                    num(rb["wal"]),
+                    num(rs["wal"]),
+                    money(rb["principal_loss"]),
+                    money(rs["principal_loss"]),
+                )
+            out.print(dt)
+            report["deal"] = {
+                "base": base.to_dict(orient="records"),
+                "stressed": hit.to_dict(orient="records"),
+            }
+        if bank is not None:
+            from greenabs.bank import load_bank, ratios
+
+            bk = load_bank(bank)
+            r_base, r_hit = ratios(bk), ratios(mapping.stressed_bank(bk, level))
+            bt = Table(
+                title=f"{bk.name}: risk-taking at the stress of {stress_period}",
+                title_justify="left",
+            )
+            for col in ("Measure", "Base", "Stressed"):
+                bt.add_column(col, justify="left" if col == "Measure" else "right")
+            for label, key, kind in (
+                ("Z-score", "z_score", "num"),
+                ("RWA density", "rwa_density", "pct"),
+                ("CET1 ratio", "cet1_ratio", "pct"),
+                ("ROA", "roa", "pct"),
+                ("Credit cost", "credit_cost", "money"),
+            ):
+                bt.add_row(label, fmt(getattr(r_base, key), kind), fmt(getattr(r_hit, key), kind))
+            out.print(bt)
+            report["bank"] = {"base": r_base.as_dict(), "stressed": r_hit.as_dict()}
+    elif deal is not None or bank is not None:
+        raise SpecError("<argument>", Problem("--stress-period", "needed with --deal or --bank"))
+    if json_file is not None:
+        json_file.write_text(json.dumps(_clean(report), indent=1, default=str), encoding="utf-8")
+        out.print(f"wrote {json_file}")
+    if chart is not None:
+        from greenabs.systemic.charts import write_systemic_report
+
+        stress = regimes["high_stress"] if regimes is not None else flags
+        write_systemic_report(chart, result, stress)
+        out.print(f"wrote {chart}")
+
+
+def eval_fraction(text: str) -> float:
+    """A number or a fraction such as ``1/3`` (AHP matrices are written that way)."""
+    num, sep, den = text.strip().partition("/")
+    return float(num) / float(den) if sep else float(num)
