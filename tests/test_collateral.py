@@ -14,6 +14,9 @@ from greenabs.collateral import project_pool
 from greenabs.spec.deal import AssumptionsSpec
 
 CUTOFF = date(2026, 3, 31)
+QUARTERLY_LEASE = LeaseSpec(
+    id="lease", rate=0.06, rental=500, remaining_term=24, residual_value=2000, frequency="quarterly"
+)
 NONE = AssumptionsSpec()
 
 
@@ -24,6 +27,47 @@ def loan(**kw: Any) -> LoanSpec:
 
 def assume(**kw: Any) -> AssumptionsSpec:
     return AssumptionsSpec.model_validate(kw)
+
+
+def assert_backend_matches_numpy(
+    backend: str, assets: list[Any], a: AssumptionsSpec, mult: np.ndarray
+) -> None:
+    """Project with ``backend`` and with NumPy, pool and loan level, and compare every field."""
+    ref = project_pool(
+        assets, a, CUTOFF, smm_mult=mult, mdr_mult=mult[::-1].copy(), loan_level=True
+    )
+    got = project_pool(
+        assets,
+        a,
+        CUTOFF,
+        smm_mult=mult,
+        mdr_mult=mult[::-1].copy(),
+        loan_level=True,
+        backend=backend,
+    )
+    assert ref.loan_level is not None
+    assert got.loan_level is not None
+    for k in ref.flows:
+        np.testing.assert_allclose(got.flows[k], ref.flows[k], rtol=1e-10, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(
+            got.loan_level[k], ref.loan_level[k], rtol=1e-10, atol=1e-6, err_msg=k
+        )
+
+
+def random_loans(seed: int, n: int) -> list[Any]:
+    rng = np.random.default_rng(seed)
+    return [
+        loan(
+            id=f"L{i}",
+            balance=float(rng.uniform(1e4, 1e6)),
+            rate=float(rng.uniform(0.02, 0.09)),
+            original_term=int(rng.choice([12, 36, 60, 120])),
+            age=int(rng.integers(0, 11)),
+            amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])),
+            frequency=str(rng.choice(["monthly", "quarterly"])) if i % 5 else "monthly",
+        )
+        for i in range(n)
+    ]
 
 
 def test_level_pay_mortgage_textbook() -> None:
@@ -239,43 +283,10 @@ def test_scenario_axis_multipliers() -> None:
 
 @pytest.mark.skipif("numba" not in available_backends(), reason="numba not installed")
 def test_numba_backend_matches_numpy() -> None:
-    rng = np.random.default_rng(7)
-    assets = [
-        loan(
-            id=f"L{i}",
-            balance=float(rng.uniform(1e4, 1e6)),
-            rate=float(rng.uniform(0.02, 0.09)),
-            original_term=int(rng.choice([12, 36, 60, 120])),
-            age=int(rng.integers(0, 11)),
-            amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])),
-        )
-        for i in range(40)
-    ]
     a = assume(
         prepayment={"psa": 150}, default={"sda": 300}, recovery={"rate": 0.4, "lag_months": 4}
     )
-    ref = project_pool(
-        assets,
-        a,
-        CUTOFF,
-        smm_mult=np.array([1.0, 2.0]),
-        mdr_mult=np.array([1.0, 3.0]),
-        loan_level=True,
-    )
-    fast = project_pool(
-        assets,
-        a,
-        CUTOFF,
-        smm_mult=np.array([1.0, 2.0]),
-        mdr_mult=np.array([1.0, 3.0]),
-        loan_level=True,
-        backend="numba",
-    )
-    for k in ref.flows:
-        np.testing.assert_allclose(fast.flows[k], ref.flows[k], rtol=1e-11, atol=1e-6, err_msg=k)
-        assert ref.loan_level is not None
-        assert fast.loan_level is not None
-        np.testing.assert_allclose(fast.loan_level[k], ref.loan_level[k], rtol=1e-11, atol=1e-6)
+    assert_backend_matches_numpy("numba", random_loans(7, 300), a, np.array([1.0, 2.0, 3.0]))
 
 
 def test_delinquency_without_cure_is_a_delayed_default() -> None:
@@ -305,72 +316,25 @@ def test_delinquency_fully_cured_loses_nothing() -> None:
 
 @pytest.mark.skipif("numba" not in available_backends(), reason="numba not installed")
 def test_numba_matches_numpy_with_delinquency() -> None:
-    assets = [loan(id=f"L{i}", original_term=36 + 12 * i, age=i) for i in range(6)]
+    assets: list[Any] = [loan(id=f"L{i}", original_term=36 + 12 * i, age=i) for i in range(6)]
+    assets.append(QUARTERLY_LEASE)
     a = assume(
         prepayment={"cpr": 0.1},
         default={"cdr": 0.02},
         delinquency={"rate": 0.1, "lag_months": 4, "cure_rate": 0.5},
         recovery={"rate": 0.5, "lag_months": 2},
     )
-    ref = project_pool(
-        assets,
-        a,
-        CUTOFF,
-        smm_mult=np.array([1.0, 2.0]),
-        mdr_mult=np.array([1.0, 2.0]),
-        loan_level=True,
-    )
-    fast = project_pool(
-        assets,
-        a,
-        CUTOFF,
-        smm_mult=np.array([1.0, 2.0]),
-        mdr_mult=np.array([1.0, 2.0]),
-        loan_level=True,
-        backend="numba",
-    )
-    for k in ref.flows:
-        np.testing.assert_allclose(fast.flows[k], ref.flows[k], rtol=1e-11, atol=1e-6, err_msg=k)
+    assert_backend_matches_numpy("numba", assets, a, np.array([1.0, 2.0]))
 
 
 @pytest.mark.skipif("cupy" not in available_backends(), reason="needs CuPy and a CUDA device")
 def test_cupy_backend_matches_numpy() -> None:  # pragma: no cover - runs where a GPU is
-    rng = np.random.default_rng(11)
-    assets: list[Any] = [
-        loan(
-            id=f"L{i}",
-            balance=float(rng.uniform(1e4, 1e6)),
-            rate=float(rng.uniform(0.02, 0.09)),
-            original_term=int(rng.choice([12, 36, 60, 120])),
-            age=int(rng.integers(0, 11)),
-            amortization=str(rng.choice(["level", "linear", "interest_only", "bullet"])),
-            frequency=str(rng.choice(["monthly", "quarterly"])) if i % 5 else "monthly",
-        )
-        for i in range(300)
-    ]
-    assets += [
-        LeaseSpec(
-            id="lease",
-            rate=0.06,
-            rental=500,
-            remaining_term=24,
-            residual_value=2000,
-            frequency="quarterly",
-        )
-    ]
+    assets: list[Any] = random_loans(11, 300)
+    assets.append(QUARTERLY_LEASE)
     a = assume(
         prepayment={"psa": 150},
         default={"sda": 300},
         recovery={"rate": 0.4, "lag_months": 4},
         delinquency={"rate": 0.1, "lag_months": 3, "cure_rate": 0.4},
     )
-    mult = np.array([1.0, 2.0, 0.5])
-    ref = project_pool(assets, a, CUTOFF, smm_mult=mult, mdr_mult=mult, loan_level=True)
-    gpu = project_pool(
-        assets, a, CUTOFF, smm_mult=mult, mdr_mult=mult, loan_level=True, backend="cupy"
-    )
-    for k in ref.flows:
-        np.testing.assert_allclose(gpu.flows[k], ref.flows[k], rtol=1e-10, atol=1e-6, err_msg=k)
-        assert ref.loan_level is not None
-        assert gpu.loan_level is not None
-        np.testing.assert_allclose(gpu.loan_level[k], ref.loan_level[k], rtol=1e-10, atol=1e-6)
+    assert_backend_matches_numpy("cupy", assets, a, np.array([1.0, 2.0, 0.5]))
