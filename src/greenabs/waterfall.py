@@ -208,14 +208,16 @@ class _State:
         self.latched = {t.name: np.zeros(n_s, dtype=np.bool_) for t in st.triggers}
         self.cum_loss = np.zeros(n_s)
 
+        # records are period-major (K, S) so that each date's writes are contiguous; the
+        # result exposes them as (S, K) views
         def z() -> FloatArray:
-            return np.zeros((n_s, n_k))
+            return np.zeros((n_k, n_s))
 
         self.rec_t = {t.name: {f: z() for f in TRANCHE_FIELDS} for t in st.tranches}
         self.rec_f = {f.name: {g: z() for g in FEE_FIELDS} for f in st.fees}
         self.rec_a = {a.name: {g: z() for g in ACCOUNT_FIELDS} for a in st.accounts}
         self.rec_d = {g: z() for g in DEAL_FIELDS}
-        self.rec_trg = {t.name: np.zeros((n_s, n_k), dtype=np.bool_) for t in st.triggers}
+        self.rec_trg = {t.name: np.zeros((n_k, n_s), dtype=np.bool_) for t in st.triggers}
         # per-period working values
         self.avail = np.zeros(n_s)
         self.pda = np.zeros(n_s)
@@ -247,7 +249,7 @@ def _support(s: _State, account: str | None, shortfall: FloatArray, mask: BoolAr
         return np.zeros_like(shortfall)
     draw = np.where(mask, np.minimum(s.acct[account], np.maximum(shortfall, 0.0)), 0.0)
     s.acct[account] = s.acct[account] - draw
-    s.rec_a[account]["withdrawal"][:, s.k] += draw
+    s.rec_a[account]["withdrawal"][s.k] += draw
     s.draws += draw
     return draw
 
@@ -269,7 +271,7 @@ def _pay_dues(
     _, parts = _pay_pro_rata(paid + drawn, dues)
     for (name, record), part in zip(paid_to.items(), parts, strict=True):
         due[name] = due[name] - part
-        record[:, s.k] += part
+        record[s.k] += part
     return avail - paid
 
 
@@ -321,19 +323,19 @@ def _run_steps(
             for t in names:
                 p = np.where(sequential, seq_pay[t], pro[t])
                 s.bal[t] = s.bal[t] - p
-                s.rec_t[t]["principal_paid"][:, k] += p
+                s.rec_t[t]["principal_paid"][k] += p
             avail = avail - amount
             s.pda = np.maximum(s.pda - amount, 0.0)
         elif kind == "fund_reserve":
             need = np.maximum(targets[args.account] - s.acct[args.account], 0.0)
             dep = np.minimum(avail, need)
             s.acct[args.account] = s.acct[args.account] + dep
-            s.rec_a[args.account]["deposit"][:, k] += dep
+            s.rec_a[args.account]["deposit"][k] += dep
             avail = avail - dep
         elif kind == "draw_reserve":
             draw = np.where(mask, s.acct[args.account], 0.0)
             s.acct[args.account] = s.acct[args.account] - draw
-            s.rec_a[args.account]["withdrawal"][:, k] += draw
+            s.rec_a[args.account]["withdrawal"][k] += draw
             s.draws += draw
             avail = avail + draw
         elif kind == "pay_residual":
@@ -343,8 +345,8 @@ def _run_steps(
             prin = np.minimum(avail, limit)
             s.bal[t] = s.bal[t] - prin
             s.pda = np.maximum(s.pda - prin, 0.0)
-            s.rec_t[t]["principal_paid"][:, k] += prin
-            s.rec_t[t]["residual_paid"][:, k] += avail - prin
+            s.rec_t[t]["principal_paid"][k] += prin
+            s.rec_t[t]["residual_paid"][k] += avail - prin
             avail = np.zeros_like(avail)
     s.avail = rest + avail
 
@@ -371,13 +373,11 @@ def _trigger_breach(
     group = names[: upto + 1]
     if trg.kind == "oc_ratio":
         den = _total([s.bal[t] for t in group])
-        ratio = np.divide(
-            pf["end_balance"][:, k], den, out=np.full_like(den, np.inf), where=den > 0
-        )
+        ratio = np.divide(pf["end_balance"][k], den, out=np.full_like(den, np.inf), where=den > 0)
         low: BoolArray = ratio < trg.threshold
         return low
     den = _total([s.int_due[t] for t in group])
-    ratio = np.divide(pf["interest"][:, k], den, out=np.full_like(den, np.inf), where=den > 0)
+    ratio = np.divide(pf["interest"][k], den, out=np.full_like(den, np.inf), where=den > 0)
     ic: BoolArray = ratio < trg.threshold
     return ic
 
@@ -392,16 +392,16 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         by more than :data:`TOLERANCE`.
     """
     st = deal.structure
-    pf = period_flows(pool, cal)
-    n_s, n_k = pf["interest"].shape
+    pf = {name: np.ascontiguousarray(v.T) for name, v in period_flows(pool, cal).items()}
+    n_k, n_s = pf["interest"].shape
     orig = pool.original_balance
     s = _State(deal, n_s, n_k)
     coupons = _coupons(deal, cal)
     normal = _compile_steps(st.waterfall)
     after_default = _compile_steps(st.waterfall_after_default or _default_acceleration(deal))
     # future recoveries after each period (the call buyer pays their expected value)
-    rec_left = np.flip(np.cumsum(np.flip(pf["recovery"], axis=1), axis=1), axis=1)
-    future_rec = np.concatenate([rec_left[:, 1:], np.zeros((n_s, 1))], axis=1)
+    rec_left = np.flip(np.cumsum(np.flip(pf["recovery"], axis=0), axis=0), axis=0)
+    future_rec = np.concatenate([rec_left[1:], np.zeros((1, n_s))], axis=0)
     alive = np.ones(n_s, dtype=np.bool_)
     for k in range(n_k):
         if not alive.any():
@@ -411,24 +411,24 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         live = alive.copy()
         opening = sum(s.acct.values(), np.zeros(n_s))
         # 1. collections
-        intr = np.where(live, pf["interest"][:, k], 0.0)
-        prin = np.where(live, pf["scheduled_principal"][:, k] + pf["prepayment"][:, k], 0.0)
-        recv = np.where(live, pf["recovery"][:, k], 0.0)
-        pool_end = np.where(live, pf["end_balance"][:, k], 0.0)
+        intr = np.where(live, pf["interest"][k], 0.0)
+        prin = np.where(live, pf["scheduled_principal"][k] + pf["prepayment"][k], 0.0)
+        recv = np.where(live, pf["recovery"][k], 0.0)
+        pool_end = np.where(live, pf["end_balance"][k], 0.0)
         notes_before = s.notes_balance()
         call = np.zeros(n_s, dtype=np.bool_)
         if st.call is not None and deal.assumptions.call_exercise and k < n_k - 1:
             call = live & (pool_end <= st.call.pool_factor * orig) & (notes_before > TOLERANCE)
         proceeds = (
-            np.where(call, st.call.price * pool_end + future_rec[:, k], 0.0)
+            np.where(call, st.call.price * pool_end + future_rec[k], 0.0)
             if st.call is not None
             else np.zeros(n_s)
         )
         terminal = live & (call | (k == n_k - 1))
-        s.cum_loss = s.cum_loss + np.where(live, pf["loss"][:, k], 0.0)
+        s.cum_loss = s.cum_loss + np.where(live, pf["loss"][k], 0.0)
         s.avail = intr + prin + recv + proceeds
         # 2. accruals
-        pool_begin = np.where(live, pf["begin_balance"][:, k], 0.0)
+        pool_begin = np.where(live, pf["begin_balance"][k], 0.0)
         for f in st.fees:
             if f.rate is not None:
                 base = {
@@ -444,12 +444,12 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
                 due = np.full(n_s, f.once if k == 0 else 0.0)
             due = np.where(live, due, 0.0)
             s.fee_due[f.name] = s.fee_unpaid[f.name] + due
-            s.rec_f[f.name]["due"][:, k] = s.fee_due[f.name]
+            s.rec_f[f.name]["due"][k] = s.fee_due[f.name]
         for t in st.tranches:
             cur = s.bal[t.name] * coupons[t.name][k] * cal.accrual[k]
             s.int_due[t.name] = s.int_short[t.name] + np.where(live, cur, 0.0)
-            s.rec_t[t.name]["begin_balance"][:, k] = s.bal[t.name]
-            s.rec_t[t.name]["interest_due"][:, k] = s.int_due[t.name]
+            s.rec_t[t.name]["begin_balance"][k] = s.bal[t.name]
+            s.rec_t[t.name]["interest_due"][k] = s.int_due[t.name]
         # 3. triggers (on balances before this date's release)
         targets = {
             a.name: np.where(terminal, 0.0, _target(a.target, pool_end, orig, notes_before))
@@ -458,16 +458,16 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         for trg in st.triggers:
             breach = _trigger_breach(trg, s, pf, k, orig, targets) & live
             s.latched[trg.name] = breach if trg.curable else (s.latched[trg.name] | breach)
-            s.rec_trg[trg.name][:, k] = s.latched[trg.name]
+            s.rec_trg[trg.name][k] = s.latched[trg.name]
         # 4. reserve release above target (all of it at termination)
         for a in st.accounts:
-            s.rec_a[a.name]["begin_balance"][:, k] = s.acct[a.name]
+            s.rec_a[a.name]["begin_balance"][k] = s.acct[a.name]
             keep = np.where(
                 terminal, 0.0, targets[a.name] if a.target is not None else s.acct[a.name]
             )
             rel = np.maximum(s.acct[a.name] - keep, 0.0)
             s.acct[a.name] -= rel
-            s.rec_a[a.name]["withdrawal"][:, k] += rel
+            s.rec_a[a.name]["withdrawal"][k] += rel
             s.draws += rel
             s.avail = s.avail + rel
         eff = {e: np.zeros(n_s, dtype=np.bool_) for e in ("sequential", "turbo", "accelerate")}
@@ -495,42 +495,42 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
         s.avail = np.zeros(n_s)
         for f in st.fees:
             s.fee_unpaid[f.name] = np.where(terminal, 0.0, s.fee_due[f.name])
-            s.rec_f[f.name]["unpaid"][:, k] = s.fee_due[f.name]
+            s.rec_f[f.name]["unpaid"][k] = s.fee_due[f.name]
         for t in st.tranches:
             short = s.int_due[t.name]
             s.int_short[t.name] = np.where(terminal, 0.0, short)
             r = s.rec_t[t.name]
-            r["interest_shortfall"][:, k] = short
+            r["interest_shortfall"][k] = short
             wd = np.where(terminal, s.bal[t.name], 0.0)
-            r["writedown"][:, k] = wd
+            r["writedown"][k] = wd
             s.bal[t.name] = s.bal[t.name] - wd
-            r["end_balance"][:, k] = s.bal[t.name]
+            r["end_balance"][k] = s.bal[t.name]
         for a in st.accounts:
-            s.rec_a[a.name]["end_balance"][:, k] = s.acct[a.name]
+            s.rec_a[a.name]["end_balance"][k] = s.acct[a.name]
         d = s.rec_d
-        d["interest_collected"][:, k] = intr
-        d["principal_collected"][:, k] = prin
-        d["recovery_collected"][:, k] = recv
-        d["call_proceeds"][:, k] = proceeds
-        d["reserve_draws"][:, k] = s.draws
-        d["residual_released"][:, k] = released
-        d["pool_begin_balance"][:, k] = pool_begin
-        d["pool_end_balance"][:, k] = np.where(call, 0.0, pool_end)
-        d["default"][:, k] = np.where(live, pf["default"][:, k], 0.0)
-        d["loss"][:, k] = np.where(live, pf["loss"][:, k], 0.0)
-        d["cumulative_loss"][:, k] = s.cum_loss
-        d["principal_distribution_amount"][:, k] = pda0
+        d["interest_collected"][k] = intr
+        d["principal_collected"][k] = prin
+        d["recovery_collected"][k] = recv
+        d["call_proceeds"][k] = proceeds
+        d["reserve_draws"][k] = s.draws
+        d["residual_released"][k] = released
+        d["pool_begin_balance"][k] = pool_begin
+        d["pool_end_balance"][k] = np.where(call, 0.0, pool_end)
+        d["default"][k] = np.where(live, pf["default"][k], 0.0)
+        d["loss"][k] = np.where(live, pf["loss"][k], 0.0)
+        d["cumulative_loss"][k] = s.cum_loss
+        d["principal_distribution_amount"][k] = pda0
         # audit: opening accounts + collections = payments + closing accounts
         paid = released.copy()
         for t in st.tranches:
             r = s.rec_t[t.name]
-            paid += r["interest_paid"][:, k] + r["principal_paid"][:, k] + r["residual_paid"][:, k]
+            paid += r["interest_paid"][k] + r["principal_paid"][k] + r["residual_paid"][k]
         for f in st.fees:
-            paid += s.rec_f[f.name]["paid"][:, k]
+            paid += s.rec_f[f.name]["paid"][k]
         closing = sum(s.acct.values(), np.zeros(n_s))
         diff = (opening + intr + prin + recv + proceeds) - (paid + closing)
-        d["available_funds"][:, k] = intr + prin + recv + proceeds + s.draws
-        d["audit_difference"][:, k] = diff
+        d["available_funds"][k] = intr + prin + recv + proceeds + s.draws
+        d["audit_difference"][k] = diff
         bad = np.abs(diff) > TOLERANCE
         if bad.any():
             sc = int(np.argmax(bad))
@@ -543,12 +543,16 @@ def run_waterfall(deal: DealSpec, pool: PoolCashflows, cal: DealCalendar) -> Wat
     else:
         k = n_k
     # dates after every scenario terminated carry the running totals
-    s.rec_d["cumulative_loss"][:, k:] = s.cum_loss[:, None]
+    s.rec_d["cumulative_loss"][k:] = s.cum_loss[None, :]
+
+    def scenario_major(rec: dict[str, FloatArray]) -> dict[str, FloatArray]:
+        return {name: arr.T for name, arr in rec.items()}
+
     return WaterfallResult(
-        tranches=s.rec_t,
-        fees=s.rec_f,
-        accounts=s.rec_a,
-        triggers=s.rec_trg,
-        deal=s.rec_d,
+        tranches={n: scenario_major(r) for n, r in s.rec_t.items()},
+        fees={n: scenario_major(r) for n, r in s.rec_f.items()},
+        accounts={n: scenario_major(r) for n, r in s.rec_a.items()},
+        triggers={n: arr.T for n, arr in s.rec_trg.items()},
+        deal=scenario_major(s.rec_d),
         coupons=coupons,
     )
