@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_deal import make_deal
+from bench_deal import make_deal, median_time
 
 import greenabs
 from greenabs.assets.kernels import available_backends
 from greenabs.collateral import project_pool
-
-
-def timed(fn: Any, repeat: int) -> float:
-    fn()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
 
 
 def main() -> None:
@@ -90,10 +78,10 @@ def main() -> None:
         print(f"[{b}] max relative difference to numpy over all fields: {worst:.2e}")
     for s in args.scenarios:
         for b in backends:
-            t = timed(lambda b=b, s=s: run(b, s), args.repeat)
+            t = median_time(lambda b=b, s=s: run(b, s), args.repeat)
             aps = args.loans * 360 * s / t
             print(f"S={s:5d} [{b:5s}] projection {t * 1e3:9.1f} ms  {aps / 1e9:7.2f} G APS/s")
-        t_run = timed(
+        t_run = median_time(
             lambda s=s: greenabs.run(
                 deal,
                 backend=backends[0],

@@ -25,7 +25,7 @@ from greenabs.bank.spec import (
     WholesaleSpec,
 )
 from greenabs.errors import DataError, Problem, SpecError
-from greenabs.spec.io import error_reason, problems_from, read_yaml
+from greenabs.spec.io import error_reason, read_yaml, validate_model
 
 __all__ = ["load_bank", "parse_bank"]
 
@@ -83,10 +83,7 @@ def parse_bank(data: Any, source: str = "<bank>", base_dir: Path | None = None) 
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
             data[key] = _section_rows(path, model)
-    try:
-        return BankSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(source, problems_from(exc)) from None
+    return validate_model(BankSpec, data, source)
 
 
 def load_bank(path: str | Path) -> BankSpec:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from greenabs.assets import FAMILIES, AssetSpec, AssetSpecBase
 from greenabs.errors import DataError, Problem, SpecError
@@ -27,7 +27,10 @@ __all__ = [
     "parse_deal",
     "problems_from",
     "read_yaml",
+    "validate_model",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 _TAGS = set(FAMILIES) | set(STEP_TYPES)
 _ASSETS: TypeAdapter[list[Any]] = TypeAdapter(list[AssetSpec])
@@ -68,6 +71,15 @@ def error_reason(err: Mapping[str, Any]) -> str:
     if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type") and "input" in err:
         return f"{msg} (got {err['input']!r})"
     return msg
+
+
+def validate_model(model: type[M], data: Any, source: str) -> M:
+    """``model`` validated from ``data``; pydantic's errors become one SpecError naming
+    ``source``, each field path and its reason."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(source, problems_from(exc)) from None
 
 
 def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
@@ -191,10 +203,7 @@ def parse_deal(data: Any, source: str = "<deal>", base_dir: Path | None = None) 
         if not tape.is_absolute() and base_dir is not None:
             tape = base_dir / tape
         data = {**data, "pool": {**pool, "assets": load_tape(tape), "tape": str(pool["tape"])}}
-    try:
-        return DealSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(source, problems_from(exc)) from None
+    return validate_model(DealSpec, data, source)
 
 
 def load_deal(path: str | Path) -> DealSpec:
