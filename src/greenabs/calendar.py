@@ -25,6 +25,7 @@ __all__ = [
     "Frequency",
     "add_months",
     "build_calendar",
+    "months_between",
     "year_fraction",
 ]
 
@@ -71,6 +72,18 @@ def add_months(d: date, n: int, *, end_of_month: bool | None = None) -> date:
     year, month = d.year + y, m0 + 1
     last = _cal.monthrange(year, month)[1]
     return date(year, month, last if eom else min(d.day, last))
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole collection months from ``start`` (the cut-off) until the month containing ``end``.
+
+    The month that ends on or after ``end`` is returned (1-based); dates on or before the
+    cut-off give 0 or less.
+    """
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if add_months(start, months) < end:
+        months += 1
+    return months
 
 
 def year_fraction(start: date, end: date, basis: DayCount) -> float:

@@ -17,8 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from greenabs import analytics
-from greenabs.assets.base import months_between
-from greenabs.calendar import DealCalendar
+from greenabs.calendar import DealCalendar, months_between
 from greenabs.collateral import POOL_FIELDS, PoolCashflows
 from greenabs.retention import RetentionReport, retention_report
 from greenabs.spec.deal import DealSpec

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from greenabs.assets.base import months_between
-from greenabs.calendar import DealCalendar
+from greenabs.calendar import DealCalendar, months_between
 from greenabs.collateral import STOCKS, PoolCashflows
 from greenabs.errors import ConservationError
 from greenabs.spec.deal import (

@@ -28,7 +28,6 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from greenabs.assets import kernels
-from greenabs.calendar import add_months
 
 __all__ = [
     "FLOW_FIELDS",
@@ -42,7 +41,6 @@ __all__ = [
     "ProjectionContext",
     "RateTable",
     "TabulatedSchedule",
-    "months_between",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -57,7 +55,9 @@ class AssetSpecBase(BaseModel):
     """Fields shared by every asset: an identifier, a type tag and descriptive fields used for
     stratification and eligibility (never by the cash-flow engine)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
 
     id: str
     type: str
@@ -69,18 +69,6 @@ class AssetSpecBase(BaseModel):
     def outstanding(self) -> float:
         """Cut-off balance of the asset (families without a ``balance`` field override it)."""
         return float(getattr(self, "balance", 0.0) or 0.0)
-
-
-def months_between(start: date, end: date) -> int:
-    """Whole collection months from ``start`` (the cut-off) until the month containing ``end``.
-
-    The month that ends on or after ``end`` is returned (1-based); dates on or before the
-    cut-off give 0 or less.
-    """
-    months = (end.year - start.year) * 12 + (end.month - start.month)
-    if add_months(start, months) < end:
-        months += 1
-    return months
 
 
 @dataclass(frozen=True, eq=False)

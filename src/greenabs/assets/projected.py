@@ -14,8 +14,8 @@ from greenabs.assets.base import (
     AssetSpecBase,
     CompileContext,
     TabulatedSchedule,
-    months_between,
 )
+from greenabs.calendar import months_between
 
 __all__ = ["CashflowRow", "ProjectedFamily", "ProjectedSpec"]
 
@@ -23,7 +23,7 @@ __all__ = ["CashflowRow", "ProjectedFamily", "ProjectedSpec"]
 class CashflowRow(BaseModel):
     """One projected payment."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     date: date
     principal: float = Field(0.0, ge=0)

@@ -15,8 +15,8 @@ from greenabs.assets.base import (
     AssetSpecBase,
     CompileContext,
     TabulatedSchedule,
-    months_between,
 )
+from greenabs.calendar import months_between
 
 __all__ = ["ReceivableFamily", "ReceivableSpec"]
 
