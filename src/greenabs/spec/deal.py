@@ -25,6 +25,7 @@ from pydantic import (
 
 from greenabs.assets import AssetSpec
 from greenabs.calendar import DayCount, Frequency
+from greenabs.errors import Problem, SpecError
 
 __all__ = [
     "AccountSpec",
@@ -491,8 +492,15 @@ class DealSpec(_Frozen):
         return self
 
     def tranche(self, name: str) -> TrancheSpec:
-        """The tranche called ``name``."""
-        return next(t for t in self.structure.tranches if t.name == name)
+        """The tranche called ``name`` (a :class:`~greenabs.errors.SpecError` naming the known
+        tranches when there is none)."""
+        for t in self.structure.tranches:
+            if t.name == name:
+                return t
+        known = ", ".join(t.name for t in self.structure.tranches)
+        raise SpecError(
+            "<argument>", Problem("tranche", f"unknown tranche {name!r} (known: {known})")
+        )
 
 
 def _dupes(names: list[str]) -> set[str]:
