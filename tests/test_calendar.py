@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
 
-from greenabs.calendar import DayCount, Frequency, add_months, build_calendar, year_fraction
+from greenabs.calendar import (
+    DayCount,
+    DealCalendar,
+    Frequency,
+    add_months,
+    build_calendar,
+    year_fraction,
+)
 
 
 def test_add_months_keeps_month_ends() -> None:
@@ -87,3 +95,62 @@ def test_first_date_before_first_month_end_gets_no_month() -> None:
         3,
     )
     assert 0 not in cal.period_of_month
+
+
+def _cal(cutoff: date, first: date, n: int = 4, **kw: Any) -> DealCalendar:
+    return build_calendar(cutoff, cutoff, first, Frequency.monthly, DayCount.act_365f, n, **kw)
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "first"),
+    [
+        (date(2026, 1, 1), date(2026, 2, 1)),  # month ends on the payment date
+        (date(2026, 1, 31), date(2026, 2, 28)),  # month end = payment date = 28 February
+        (date(2028, 1, 31), date(2028, 2, 29)),  # leap year
+    ],
+)
+def test_month_ending_on_the_payment_date_is_paid_on_it(cutoff: date, first: date) -> None:
+    cal = _cal(cutoff, first)
+    assert cal.period_of_month[0] == 0
+    assert cal.payment_dates[0] == first
+
+
+def test_payment_dates_keep_the_day_of_the_first_payment() -> None:
+    cal = _cal(date(2026, 1, 31), date(2026, 2, 28), 3)
+    assert cal.payment_dates[:3] == (
+        date(2026, 2, 28),
+        date(2026, 3, 28),
+        date(2026, 4, 28),
+    )
+    # the March month (ending 31 March) is paid on 28 April
+    assert list(cal.period_of_month) == [0, 2, 3]
+    eom = _cal(date(2026, 1, 31), date(2026, 2, 28), 3, end_of_month=True)
+    assert eom.payment_dates[:3] == (
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+        date(2026, 4, 30),
+    )
+    assert list(eom.period_of_month) == [0, 1, 2]
+
+
+def test_determination_days_move_the_collection_boundary() -> None:
+    # month ends 31 March; paid on 5 April only if it ends 5 days before: it does not
+    cal = _cal(date(2026, 2, 28), date(2026, 4, 5), 3, determination_days=5)
+    # months end 31 Mar, 30 Apr, 31 May; dates 5 Apr (boundary 31 Mar), 5 May, 5 Jun
+    assert list(cal.period_of_month) == [0, 1, 2]
+    late = _cal(date(2026, 2, 28), date(2026, 4, 5), 3, determination_days=6)
+    assert list(late.period_of_month) == [1, 2, 3]
+
+
+def test_business_day_rolling_on_the_china_market_calendar() -> None:
+    from greenabs.calendar import BusinessDay, is_business_day, roll
+
+    # 1 October 2026 is National Day (holidays through 7 October); 3 October a Saturday
+    assert not is_business_day(date(2026, 10, 1))
+    assert roll(date(2026, 10, 1), BusinessDay.following) == date(2026, 10, 8)
+    assert roll(date(2026, 10, 1), BusinessDay.none) == date(2026, 10, 1)
+    # 31 January 2026 is a Saturday: following rolls into February, modified stays in January
+    assert roll(date(2026, 1, 31), BusinessDay.following) == date(2026, 2, 2)
+    assert roll(date(2026, 1, 31), BusinessDay.modified_following) == date(2026, 1, 30)
+    cal = _cal(date(2026, 7, 31), date(2026, 9, 1), 3, business_day=BusinessDay.following)
+    assert date(2026, 10, 8) in cal.payment_dates

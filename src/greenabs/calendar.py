@@ -6,7 +6,15 @@ first payment date strictly after the month ends, so collection periods are whol
 long or short first period falls out of the dates themselves.  Tranche coupons and fees accrue
 on the deal's day count between actual payment dates, the first period running from closing.
 
-Payment dates are nominal (no business-day adjustment).
+Conventions (each a field of ``dates`` in the deal file):
+
+* a collection month is paid on the first payment date ``P`` with
+  ``month end <= P - determination_days`` (a month that ends on the payment date is paid on it);
+* payment dates keep the day of ``first_payment`` (the 28th stays the 28th); with
+  ``end_of_month`` they fall on month ends;
+* ``business_day`` rolls payment dates that fall on a weekend or a holiday of the China market
+  calendar (``following`` or ``modified_following``; ``none`` keeps nominal dates).  Rolled
+  dates are used for accrual, for the collection boundary and for yields.
 """
 
 from __future__ import annotations
@@ -15,17 +23,24 @@ import calendar as _cal
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 __all__ = [
+    "BusinessDay",
     "DayCount",
     "DealCalendar",
+    "DealDate",
     "Frequency",
     "add_months",
     "build_calendar",
+    "is_business_day",
     "months_between",
+    "roll",
     "year_fraction",
 ]
 
@@ -47,6 +62,23 @@ class Frequency(StrEnum):
     def per_year(self) -> int:
         """Payments per year."""
         return 12 // self.months
+
+
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2200, 12, 31)
+DealDate = Annotated[
+    date,
+    Field(ge=FIRST_DATE, le=LAST_DATE, description="A date from 1900-01-01 to 2200-12-31"),
+]
+"""A date a deal may use: bounded so that every projection (up to 600 months past it, plus
+lags) stays inside the calendar."""
+
+
+class BusinessDay(StrEnum):
+    """How a payment date that is not a business day is rolled."""
+
+    none = "none"
+    following = "following"
+    modified_following = "modified_following"
 
 
 class DayCount(StrEnum):
@@ -141,6 +173,35 @@ class DealCalendar:
         return len(self.payment_dates)
 
 
+@lru_cache(maxsize=64)
+def _market_holidays(year: int) -> frozenset[date]:
+    """Holidays of the China market calendar in a year (``holidays``' XSHG calendar: the
+    State Council's public holidays and substituted days off, as the interbank and exchange
+    markets close on them).  Years the package does not cover have weekends only."""
+    import holidays
+
+    return frozenset(holidays.financial_holidays("XSHG", years=year))
+
+
+def is_business_day(d: date) -> bool:
+    """Whether ``d`` is a weekday and not a China market holiday."""
+    return d.weekday() < 5 and d not in _market_holidays(d.year)
+
+
+def roll(d: date, rule: BusinessDay) -> date:
+    """``d`` rolled to a business day by ``rule``."""
+    if rule is BusinessDay.none or is_business_day(d):
+        return d
+    out = d
+    while not is_business_day(out):
+        out = date.fromordinal(out.toordinal() + 1)
+    if rule is BusinessDay.modified_following and out.month != d.month:
+        out = d
+        while not is_business_day(out):
+            out = date.fromordinal(out.toordinal() - 1)
+    return out
+
+
 def build_calendar(
     cutoff: date,
     closing: date,
@@ -148,23 +209,36 @@ def build_calendar(
     frequency: Frequency,
     day_count: DayCount,
     n_months: int,
+    *,
+    determination_days: int = 0,
+    business_day: BusinessDay = BusinessDay.none,
+    end_of_month: bool = False,
 ) -> DealCalendar:
     """The calendar for a pool projected over ``n_months`` collection months.
 
-    Payment dates run from ``first_payment`` every ``frequency`` until the last collection
-    month is paid.  The inputs must be ordered ``cutoff <= closing < first_payment`` (checked by
-    the deal-file validator, asserted here).
+    Payment dates run from ``first_payment`` every ``frequency`` (keeping its day, or on month
+    ends with ``end_of_month``), rolled by ``business_day``, until the last collection month is
+    paid.  Month ``m`` is paid on the first date ``P`` with ``month_end_m <= P -
+    determination_days``.  The inputs must be ordered ``cutoff <= closing < first_payment``
+    (checked by the deal-file validator, asserted here).
     """
     assert cutoff <= closing < first_payment, "dates out of order"
     assert n_months >= 1
     month_ends = tuple(add_months(cutoff, m) for m in range(1, n_months + 1))
     step = frequency.months
-    payments: list[date] = [first_payment]
-    while payments[-1] <= month_ends[-1]:
-        payments.append(add_months(first_payment, step * len(payments)))
+
+    def payment(k: int) -> date:
+        return roll(add_months(first_payment, step * k, end_of_month=end_of_month), business_day)
+
+    payments: list[date] = [payment(0)]
+    last_month = month_ends[-1].toordinal()
+    while payments[-1].toordinal() - determination_days < last_month:
+        payments.append(payment(len(payments)))
     pay_ord = np.array([p.toordinal() for p in payments])
     month_ord = np.array([d.toordinal() for d in month_ends])
-    period_of_month = np.searchsorted(pay_ord, month_ord, side="right").astype(np.int64)
+    period_of_month = np.searchsorted(pay_ord - determination_days, month_ord, side="left").astype(
+        np.int64
+    )
     starts = [closing, *payments[:-1]]
     accrual = np.array(
         [year_fraction(s, e, day_count) for s, e in zip(starts, payments, strict=True)]

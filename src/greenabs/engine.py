@@ -61,7 +61,15 @@ def run(
     )
     d = deal.dates
     cal = build_calendar(
-        d.cutoff, d.closing, d.first_payment, d.frequency, d.day_count, pool.n_months
+        d.cutoff,
+        d.closing,
+        d.first_payment,
+        d.frequency,
+        d.day_count,
+        pool.n_months,
+        determination_days=d.determination_days,
+        business_day=d.business_day,
+        end_of_month=d.end_of_month,
     )
     wf = run_waterfall(deal, pool, cal)
     return RunResult(deal=deal, calendar=cal, pool=pool, waterfall=wf, backend=backend)

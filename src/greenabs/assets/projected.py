@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import ClassVar, Literal, Self
 
 import numpy as np
@@ -15,7 +14,7 @@ from greenabs.assets.base import (
     CompileContext,
     TabulatedSchedule,
 )
-from greenabs.calendar import months_between
+from greenabs.calendar import DealDate, months_between
 
 __all__ = ["CashflowRow", "ProjectedFamily", "ProjectedSpec"]
 
@@ -25,7 +24,7 @@ class CashflowRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    date: date
+    date: DealDate
     principal: float = Field(0.0, ge=0)
     interest: float = Field(0.0, ge=0)
 

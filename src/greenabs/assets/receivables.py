@@ -4,7 +4,6 @@ subsidy owed by the Renewable Energy Development Fund, or a trade receivable).""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -16,7 +15,7 @@ from greenabs.assets.base import (
     CompileContext,
     TabulatedSchedule,
 )
-from greenabs.calendar import months_between
+from greenabs.calendar import DealDate, months_between
 
 __all__ = ["ReceivableFamily", "ReceivableSpec"]
 
@@ -29,7 +28,7 @@ class ReceivableSpec(AssetSpecBase):
 
     type: Literal["receivable"] = "receivable"
     balance: float = Field(gt=0, description="Face amount owed")
-    due_date: date
+    due_date: DealDate
     collection_lag_months: int = Field(0, ge=0, le=240, description="Expected delay past due")
     age: int = Field(0, ge=0, description="Months since the receivable arose")
 

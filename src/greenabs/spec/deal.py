@@ -9,7 +9,6 @@ need the whole deal (cross references, date order, tranche sizes against the poo
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from greenabs.assets import AssetSpec
-from greenabs.calendar import DayCount, Frequency
+from greenabs.calendar import BusinessDay, DayCount, DealDate, Frequency, roll
 from greenabs.errors import Problem, SpecError
 
 __all__ = [
@@ -64,6 +63,7 @@ def _exactly_one(model: BaseModel, *names: str) -> None:
 
 
 Rate = Annotated[float, Field(ge=0, le=1)]
+IndexRate = Annotated[float, Field(ge=-0.1, le=1.0)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -71,11 +71,29 @@ Name = Annotated[str, Field(min_length=1, max_length=64)]
 class DatesSpec(_Frozen):
     """Key dates and conventions of the deal."""
 
-    cutoff: date = Field(description="Pool cut-off date: collections after it belong to the SPV")
-    closing: date = Field(description="Issue date of the notes; interest accrues from it")
-    first_payment: date = Field(description="First payment date")
+    cutoff: DealDate = Field(
+        description="Pool cut-off date: collections after it belong to the SPV"
+    )
+    closing: DealDate = Field(description="Issue date of the notes; interest accrues from it")
+    first_payment: DealDate = Field(description="First payment date")
     frequency: Frequency = Frequency.monthly
     day_count: DayCount = DayCount.act_365f
+    determination_days: int = Field(
+        0,
+        ge=0,
+        le=60,
+        description="Days between the end of a collection period and the payment date that "
+        "pays it: a month ending on or before P - determination_days is paid on P",
+    )
+    business_day: BusinessDay = Field(
+        BusinessDay.none,
+        description="Roll payment dates off weekends and China market holidays: following, "
+        "modified_following or none",
+    )
+    end_of_month: bool = Field(
+        False,
+        description="Payment dates on month ends; otherwise they keep the day of first_payment",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -84,6 +102,12 @@ class DatesSpec(_Frozen):
         if self.first_payment <= self.closing:
             raise ValueError(
                 f"first_payment ({self.first_payment}) must be after closing ({self.closing})"
+            )
+        rolled = roll(self.first_payment, self.business_day)
+        if rolled <= self.closing:
+            raise ValueError(
+                f"first_payment ({self.first_payment}) rolls to {rolled} by {self.business_day}, "
+                f"not after closing ({self.closing})"
             )
         return self
 
@@ -115,7 +139,9 @@ class PrepaymentSpec(_Curve):
     """Voluntary prepayment: one of a constant CPR, a PSA speed or a CPR vector."""
 
     cpr: Rate | None = None
-    psa: float | None = Field(None, ge=0, le=10000, description="Speed in percent of PSA")
+    psa: float | None = Field(
+        None, ge=0, le=1666, description="Speed in percent of PSA (at most 1666: a 100% CPR)"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -127,7 +153,9 @@ class DefaultSpec(_Curve):
     """Defaults: one of a constant CDR, an SDA speed or a CDR vector."""
 
     cdr: Rate | None = None
-    sda: float | None = Field(None, ge=0, le=100000, description="Speed in percent of SDA")
+    sda: float | None = Field(
+        None, ge=0, le=16666, description="Speed in percent of SDA (at most 16666: a 100% CDR)"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -159,9 +187,10 @@ class AssumptionsSpec(_Frozen):
     default: DefaultSpec = DefaultSpec(cdr=0.0)
     recovery: RecoverySpec = RecoverySpec()
     delinquency: DelinquencySpec | None = None
-    rates: dict[Name, float | tuple[float, ...]] = Field(
+    rates: dict[Name, IndexRate | tuple[IndexRate, ...]] = Field(
         default_factory=dict,
-        description="Index paths: a flat rate or monthly values from the cut-off",
+        description="Index paths: a flat rate or monthly values from the cut-off, each from "
+        "-10% to 100%",
     )
     receivable_delay_months: int = Field(
         0, ge=0, le=240, description="Extra months every receivable is collected late"
@@ -173,7 +202,7 @@ class AssumptionsSpec(_Frozen):
 class StepUpSpec(_Frozen):
     """A coupon step-up from a date."""
 
-    date: date
+    date: DealDate
     spread: float = Field(gt=0, lt=1, description="Added to the coupon from the date on")
 
 
