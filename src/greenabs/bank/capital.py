@@ -57,10 +57,20 @@ _IRBA_P = {
 
 
 def _arg_error(field: str, reason: str) -> SpecError:
-    return SpecError("<argument>", Problem(field, reason))
+    return SpecError(f"argument {field}", Problem("", reason))
+
+
+def _check_finite(**values: float | None) -> None:
+    """Every numeric argument is a finite number (NaN would slip through range checks)."""
+    for name, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise _arg_error(name, f"must be a finite number (got {v!r})")
 
 
 def _check_points(attachment: float, detachment: float) -> None:
+    _check_finite(attachment=attachment, detachment=detachment)
     if not (0.0 <= attachment <= 1.0 and 0.0 <= detachment <= 1.0):
         raise _arg_error("attachment/detachment", "must lie between 0 and 1")
     if attachment >= detachment:
@@ -76,6 +86,9 @@ def ssfa_capital(k: float, attachment: float, detachment: float, p: float) -> fl
     ``l = max(A - K, 0)``; a tranche straddling ``K`` blends 100% with ``K_SSFA`` on its part
     above ``K``; one below ``K`` holds 100%.
     """
+    _check_finite(k=k, attachment=attachment, detachment=detachment, p=p)
+    if p <= 0:
+        raise _arg_error("p", f"must be positive (got {p})")
     if detachment <= k:
         return 1.0
     if k <= 0.0:
@@ -118,6 +131,7 @@ def sec_sa_risk_weight(
         1250%; up to 5% those exposures count as delinquent at a 100% charge.
     """
     _check_points(attachment, detachment)
+    _check_finite(k_sa=k_sa, w=w, unknown_share=unknown_share)
     if not 0.0 <= k_sa <= 1.0:
         raise _arg_error("k_sa", f"must lie between 0 and 1 (got {k_sa})")
     if not 0.0 <= w <= 1.0:
@@ -179,6 +193,9 @@ def sec_erba_risk_weight(
     a short-term one (``A-1``, ``P-2``...).  ``maturity_years`` is the tranche maturity M_T,
     held within [1, 5]; ``thickness`` is ``D - A``.
     """
+    if not isinstance(rating, str):
+        raise _arg_error("rating", f"must be a rating symbol (got {rating!r})")
+    _check_finite(maturity_years=maturity_years, thickness=thickness)
     symbol = rating.strip().upper()
     if symbol in _SHORT_TERM:
         return (_SHORT_RW_STC if stc else _SHORT_RW)[_SHORT_TERM[symbol]]
@@ -225,6 +242,7 @@ def sec_irba_risk_weight(
     Wholesale pools use the granular rows when ``n >= 25``.
     """
     _check_points(attachment, detachment)
+    _check_finite(k_irb=k_irb, n=n, lgd=lgd, maturity_years=maturity_years)
     if not 0.0 < k_irb <= 1.0:
         raise _arg_error("k_irb", f"must lie in (0, 1] (got {k_irb})")
     if n < 1:
@@ -278,9 +296,13 @@ def position_risk_weights(
     RWA together never exceed the pool's RWA had it not been securitised (overall cap).
     ``caps=False`` gives the tranches' own risk weights (for the risk-transfer test).
     """
+    _check_finite(pool=pool, pool_risk_weight=pool_risk_weight, irb_n=irb_n)
+    if pool < 0 or pool_risk_weight < 0:
+        raise _arg_error("pool", "the pool and its risk weight cannot be negative")
     k_sa = min(pool_risk_weight * 0.08, 1.0)
     out = []
     for name, amount, att, det, senior, rating, mat in positions:
+        _check_finite(amount=amount, maturity_years=mat)
         note = ""
         if k_irb is not None:
             approach = "SEC-IRBA"

@@ -72,8 +72,11 @@ def _section_rows(path: Path, model: type[BaseModel]) -> list[Any]:
         raise DataError(str(path), probs) from None
 
 
-def parse_bank(data: Any, source: str = "<bank>", base_dir: Path | None = None) -> BankSpec:
-    """A validated bank from parsed YAML/JSON data; CSV sections are read from ``base_dir``."""
+def parse_bank(data: Any, source: str = "argument data", base_dir: Path | None = None) -> BankSpec:
+    """A validated bank from parsed YAML/JSON data; CSV sections are read from ``base_dir``.
+
+    ``source`` names the data in error messages: the file it came from, or by default the
+    argument."""
     if not isinstance(data, dict):
         raise SpecError(source, Problem("", "a bank file must be a mapping of fields"))
     data = dict(data)

@@ -10,12 +10,19 @@ where equity is CET1 capital before deductions plus AT1.
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from greenabs.errors import Problem, SpecError
 
 __all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_AMOUNT",
+    "REGULATION_TABLES",
     "BankSpec",
     "CapitalSpec",
     "Classification",
@@ -33,11 +40,26 @@ __all__ = [
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", str_strip_whitespace=True, populate_by_name=True
+        frozen=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
 
 
-Money = Annotated[float, Field(ge=0)]
+MAX_AMOUNT = 1e18
+"""The largest amount a bank file may hold (in its currency).  Far above any bank's balance
+sheet in any currency, it keeps every sum and product of the ratios finite."""
+
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2200, 12, 31)
+"""The dates a bank file may carry: a projection of up to 200 quarters stays in the calendar."""
+
+Money = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+SignedMoney = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+BankDate = Annotated[
+    date, Field(ge=FIRST_DATE, le=LAST_DATE, description="A date from 1900-01-01 to 2200-12-31")
+]
 Rate = Annotated[float, Field(ge=-0.05, le=1)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Segment = Literal[
@@ -186,10 +208,49 @@ class IncomeSpec(_Frozen):
     """Income items beyond interest (annual amounts)."""
 
     fee_income: Money = 0.0
-    other_income: float = 0.0
+    other_income: SignedMoney = 0.0
     operating_expense: Money = 0.0
     tax_rate: Share = 0.25
     payout_ratio: Share = 0.3
+
+
+REGULATION_TABLES: dict[str, dict[str, float]] = {
+    "runoff": {
+        "retail_stable": 0.05,
+        "retail_less_stable": 0.10,
+        "operational": 0.25,
+        "corporate": 0.40,
+        "financial_institution": 1.0,
+        "wholesale": 1.0,
+        "undrawn": 0.10,
+    },
+    "haircut": {"1": 0.0, "2A": 0.15, "2B": 0.50},
+    "asf": {
+        "capital": 1.0,
+        "wholesale_long": 1.0,
+        "retail_stable": 0.95,
+        "retail_less_stable": 0.90,
+        "operational": 0.50,
+        "corporate": 0.50,
+        "financial_institution": 0.0,
+        "wholesale_short": 0.0,
+    },
+    "rsf": {
+        "cash": 0.0,
+        "1": 0.05,
+        "2A": 0.15,
+        "2B": 0.50,
+        "loan_short": 0.50,
+        "mortgage_long": 0.65,
+        "loan_long": 0.85,
+        "npl": 1.0,
+        "other": 1.0,
+        "securities": 0.85,
+        "off_balance": 0.05,
+    },
+}
+"""Default run-off rates, HQLA haircuts and ASF/RSF factors (Basel III LCR30/40, NSF30).  A
+bank file's ``regulation`` tables are merged over these: give only the keys you change."""
 
 
 class RegulationSpec(_Frozen):
@@ -208,45 +269,28 @@ class RegulationSpec(_Frozen):
     min_provision_coverage: float = Field(1.5, ge=0)
     min_loan_provision_ratio: Share = 0.025
     off_balance_ccf: Share = Field(0.5, description="Credit conversion for leverage exposure")
-    runoff: dict[str, Share] = Field(
-        default_factory=lambda: {
-            "retail_stable": 0.05,
-            "retail_less_stable": 0.10,
-            "operational": 0.25,
-            "corporate": 0.40,
-            "financial_institution": 1.0,
-            "wholesale": 1.0,
-            "undrawn": 0.10,
-        }
-    )
-    haircut: dict[str, Share] = Field(default_factory=lambda: {"1": 0.0, "2A": 0.15, "2B": 0.50})
-    asf: dict[str, Share] = Field(
-        default_factory=lambda: {
-            "capital": 1.0,
-            "wholesale_long": 1.0,
-            "retail_stable": 0.95,
-            "retail_less_stable": 0.90,
-            "operational": 0.50,
-            "corporate": 0.50,
-            "financial_institution": 0.0,
-            "wholesale_short": 0.0,
-        }
-    )
-    rsf: dict[str, Share] = Field(
-        default_factory=lambda: {
-            "cash": 0.0,
-            "1": 0.05,
-            "2A": 0.15,
-            "2B": 0.50,
-            "loan_short": 0.50,
-            "mortgage_long": 0.65,
-            "loan_long": 0.85,
-            "npl": 1.0,
-            "other": 1.0,
-            "securities": 0.85,
-            "off_balance": 0.05,
-        }
-    )
+    runoff: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["runoff"]))
+    haircut: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["haircut"]))
+    asf: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["asf"]))
+    rsf: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["rsf"]))
+
+    @field_validator("runoff", "haircut", "asf", "rsf", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        """A partial table overrides only the keys it names; the others keep their defaults."""
+        defaults = REGULATION_TABLES[str(info.field_name)]
+        if value is None:
+            return dict(defaults)
+        if not isinstance(value, dict):
+            return value  # pydantic reports the wrong type
+        given = {str(k).strip(): v for k, v in value.items()}
+        unknown = [k for k in given if k not in defaults]
+        if unknown:
+            raise ValueError(
+                f"unknown key{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(k) for k in unknown)} (known: {', '.join(defaults)})"
+            )
+        return {**defaults, **given}
 
     @property
     def cet1_requirement(self) -> float:
@@ -306,7 +350,7 @@ class BankSpec(_Frozen):
 
     name: str = Field(min_length=1)
     currency: str = Field("CNY", min_length=3, max_length=3)
-    date: date
+    date: BankDate
     irb: bool = Field(False, description="Whether the bank uses IRB (SEC-IRBA for its pools)")
     cash_reserves: Money = Field(description="Cash and central-bank reserves (level 1 HQLA)")
     cash_yield: Rate = Field(0.0, description="Remuneration of central-bank reserves")
@@ -359,8 +403,15 @@ class BankSpec(_Frozen):
         )
 
     def book(self, name: str) -> LoanBookSpec:
-        """The loan book called ``name``."""
-        return next(b for b in self.loans if b.name == name)
+        """The loan book called ``name`` (a :class:`~greenabs.errors.SpecError` naming the known
+        books when there is none)."""
+        for b in self.loans:
+            if b.name == name:
+                return b
+        known = ", ".join(repr(b.name) for b in self.loans)
+        raise SpecError(
+            "argument book", Problem("", f"unknown loan book {name!r} (known: {known})")
+        )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -372,7 +423,11 @@ class BankSpec(_Frozen):
             if b.provisions > b.balance:
                 problems.append(f"loans[{i}].provisions: larger than the book's balance")
         assets, claims = self.total_assets, self.total_liabilities + self.equity
-        if abs(assets - claims) > max(1.0, 1e-9 * assets):
+        if not (math.isfinite(assets) and math.isfinite(claims)):  # bounded amounts: defensive
+            problems.append("balance sheet: totals are not finite numbers")
+        elif assets <= 0:
+            problems.append("balance sheet: total assets are zero; a bank needs a balance sheet")
+        elif abs(assets - claims) > max(1.0, 1e-9 * assets):
             problems.append(
                 f"balance sheet: does not balance: assets {assets:,.2f}, liabilities + equity "
                 f"{claims:,.2f} (difference {assets - claims:,.2f})"

@@ -20,8 +20,8 @@ Accounting (IFRS 9 / CAS 23, shared reference systemic_risk.md section 4.3):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -39,14 +39,31 @@ from greenabs.bank.spec import (
 from greenabs.errors import Problem, SpecError
 from greenabs.spec.io import problems_from
 
+if TYPE_CHECKING:
+    from greenabs.results import RunResult
+
 __all__ = [
+    "PROCEEDS_TO",
     "RetainedPiece",
     "Sale",
     "TransactionImpact",
     "apply_sale",
     "sale_from_deal",
     "securitise",
+    "sources_label",
 ]
+
+PROCEEDS_TO = ("cash_reserves", "hqla", "repay_wholesale")
+"""Where a sale's cash may go."""
+
+
+def sources_label(bank_source: str, deal_source: str) -> str:
+    """How error messages name a bank and a deal together (their files, or the arguments)."""
+    if bank_source.startswith("argument ") and deal_source.startswith("argument "):
+        return f"arguments {bank_source.removeprefix('argument ')} and " + deal_source.removeprefix(
+            "argument "
+        )
+    return f"{bank_source} with deal {deal_source}"
 
 
 @dataclass(frozen=True)
@@ -154,24 +171,86 @@ def _pool_provisions(provisions: float, book: dict[str, float], pool: dict[str, 
     return sum(provisions * weights[k] / total * (pool[k] / book[k]) for k in book if book[k] > 0)
 
 
+def _check_sale(sale: Sale, source: str) -> None:
+    """Every number of a sale is finite and in its range (a Sale is a plain dataclass)."""
+    problems = []
+    bounds: dict[str, tuple[float, float]] = {
+        "pool": (0.0, math.inf),
+        "proceeds": (0.0, math.inf),
+        "costs": (0.0, math.inf),
+        "structuring_fee": (0.0, math.inf),
+        "servicing_fee_rate": (0.0, 1.0),
+        "financing_tenor_years": (1e-9, 50.0),
+    }
+    for f in fields(sale):
+        v = getattr(sale, f.name)
+        if f.name == "npl_share" and v is not None:
+            bounds_v = (0.0, 1.0)
+        elif f.name in bounds:
+            bounds_v = bounds[f.name]
+        else:
+            continue
+        if not isinstance(v, int | float) or not math.isfinite(v):
+            problems.append(Problem(f.name, f"must be a finite number (got {v!r})"))
+        elif not bounds_v[0] <= v <= bounds_v[1]:
+            problems.append(
+                Problem(f.name, f"must lie between {bounds_v[0]:g} and {bounds_v[1]:g} (got {v})")
+            )
+    for i, r in enumerate(sale.retained):
+        for name, lo, hi in (
+            ("face", 0.0, math.inf),
+            ("fair_value", 0.0, math.inf),
+            ("yield_", -1.0, 1.0),
+            ("risk_weight", 0.0, 12.5),
+            ("maturity_years", 1e-9, 50.0),
+        ):
+            v = getattr(r, name)
+            where = f"retained[{i}].{name}"
+            if not isinstance(v, int | float) or not math.isfinite(v):
+                problems.append(Problem(where, f"must be a finite number (got {v!r})"))
+            elif not lo <= v <= hi:
+                problems.append(Problem(where, f"must lie between {lo:g} and {hi:g} (got {v})"))
+    if problems:
+        raise SpecError(source, problems)
+
+
 def apply_sale(
     bank: BankSpec,
     sale: Sale,
     *,
     proceeds_to: str = "cash_reserves",
     hqla_yield: float | None = None,
+    source: str = "argument sale",
 ) -> tuple[BankSpec, dict[str, float]]:
     """Book a securitisation; returns the new balance sheet and the accounting amounts.
 
-    The new bank passes the same validation as a bank file: it still balances.
+    The new bank passes the same validation as a bank file: it still balances.  ``source``
+    names the sale in error messages (e.g. the bank and deal files it came from).
     """
+    _check_sale(sale, source)
+    if proceeds_to not in PROCEEDS_TO:
+        raise SpecError(
+            "argument proceeds_to",
+            Problem("", f"unknown destination {proceeds_to!r} (use {', '.join(PROCEEDS_TO)})"),
+        )
+    if hqla_yield is not None and not (
+        isinstance(hqla_yield, int | float)
+        and math.isfinite(hqla_yield)
+        and -0.05 <= hqla_yield <= 1
+    ):
+        raise SpecError(
+            "argument hqla_yield", Problem("", f"must lie between -0.05 and 1 (got {hqla_yield!r})")
+        )
     idx = next((i for i, b in enumerate(bank.loans) if b.name == sale.book), None)
     if idx is None:
-        raise SpecError("<argument>", Problem("book", f"unknown loan book {sale.book!r}"))
+        known = ", ".join(repr(b.name) for b in bank.loans)
+        raise SpecError(
+            source, Problem("book", f"unknown loan book {sale.book!r} (known: {known})")
+        )
     book = bank.loans[idx]
     if sale.pool > book.balance * (1 + 1e-9):
         raise SpecError(
-            "<argument>",
+            source,
             Problem(
                 "pool",
                 f"the pool ({sale.pool:,.2f}) is larger than loan book {book.name!r} "
@@ -184,7 +263,7 @@ def apply_sale(
     book_npl = book.balance * book.classification.npl
     if npl_pool > book_npl * (1 + 1e-9) + 1e-6:
         raise SpecError(
-            "<argument>",
+            source,
             Problem(
                 "npl_share",
                 f"the pool's NPLs ({npl_pool:,.2f}) exceed the book's ({book_npl:,.2f})",
@@ -288,7 +367,7 @@ def apply_sale(
     new_cet1 = changes["capital"].cet1
     if new_cet1 < bank.capital.deductions:
         raise SpecError(
-            "<sale>",
+            source,
             Problem(
                 "capital.cet1",
                 f"the sale's loss ({amounts['gain']:,.2f} before tax) leaves CET1 at "
@@ -299,7 +378,7 @@ def apply_sale(
     cash_after = changes.get("cash_reserves", bank.cash_reserves)
     if cash_after < -1e-9:
         raise SpecError(
-            "<sale>",
+            source,
             Problem(
                 "cash_reserves",
                 f"the sale needs {-(cash_after - bank.cash_reserves):,.2f} of cash (costs above "
@@ -317,11 +396,11 @@ def apply_sale(
             }
         )
     except ValidationError as exc:
-        raise SpecError("<sale>", problems_from(exc)) from None
+        raise SpecError(source, problems_from(exc, "balance sheet after the sale")) from None
     return after, amounts
 
 
-def _tranche_points(result: Any) -> list[tuple[str, float, float, bool]]:
+def _tranche_points(result: RunResult) -> list[tuple[str, float, float, bool]]:
     """(name, attachment, detachment, senior) of each tranche against the pool (CRE44.14)."""
     pool = result.pool.original_balance
     tranches = result.deal.structure.tranches
@@ -335,7 +414,7 @@ def _tranche_points(result: Any) -> list[tuple[str, float, float, bool]]:
     return out
 
 
-def _variability_share(result: Any, retained_share: dict[str, float]) -> float:
+def _variability_share(result: RunResult, retained_share: dict[str, float]) -> float:
     """Share of the variability of the pool's cash that the retained positions bear.
 
     The deal runs once over seven default scenarios (monthly default rates 0 to 30 times those
@@ -361,7 +440,44 @@ def _variability_share(result: Any, retained_share: dict[str, float]) -> float:
     return float(np.std(kept)) / sd_total if sd_total > 0 else 0.0
 
 
-def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None = None) -> Sale:
+def _finite_or(value: Any, default: float) -> float:
+    """``value`` as a float, or ``default`` where the run gives none (a tranche that never
+    pays has no WAL or yield)."""
+    v = float(value)
+    return v if math.isfinite(v) else default
+
+
+def _securitisation_spec(
+    bank: BankSpec, spec: SecuritisationSpec | None, bank_source: str
+) -> SecuritisationSpec:
+    sp = spec or bank.securitisation
+    if sp is None:
+        raise SpecError(
+            bank_source,
+            Problem(
+                "securitisation", "pairing a deal needs a securitisation section (segment_book)"
+            ),
+        )
+    if all(b.name != sp.segment_book for b in bank.loans):
+        known = ", ".join(repr(b.name) for b in bank.loans)
+        raise SpecError(
+            bank_source,
+            Problem(
+                "securitisation.segment_book",
+                f"unknown loan book {sp.segment_book!r} (known: {known})",
+            ),
+        )
+    return sp
+
+
+def sale_from_deal(
+    bank: BankSpec,
+    result: RunResult,
+    spec: SecuritisationSpec | None = None,
+    *,
+    bank_source: str = "argument bank",
+    deal_source: str = "argument result",
+) -> Sale:
     """The sale a deal run implies for the bank.
 
     The pool leaves ``spec.segment_book``; the originator keeps what the deal's ``retention``
@@ -370,19 +486,16 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
     points, ratings and WALs; derecognition compares the variability retained with
     ``spec.substantially_all``; significant risk transfer follows the mezzanine / first-loss
     test (CRR Art. 244(2)).  The book loses ``face_per_pool`` x the deal's pool balance (an
-    NPL pool's deal balance is its expected recoveries, its face is larger).
+    NPL pool's deal balance is its expected recoveries, its face is larger).  ``bank_source``
+    and ``deal_source`` name the bank and the deal in error messages (their files, when they
+    came from files).
     """
-    sp = spec or bank.securitisation
-    if sp is None:
-        raise SpecError(
-            "<bank>",
-            Problem(
-                "securitisation", "the bank file needs a securitisation section to pair a deal"
-            ),
-        )
+    sp = _securitisation_spec(bank, spec, bank_source)
     book = bank.book(sp.segment_book)
     deal = result.deal
     pool = result.pool.original_balance
+    if not (math.isfinite(pool) and pool > 0):
+        raise SpecError(deal_source, Problem("pool", f"the deal's pool balance is {pool}"))
     ret = result.retention
     summary = result.tranches().set_index("name")
     npl_share = book.classification.npl if sp.npl_share is None else sp.npl_share
@@ -394,8 +507,7 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
     all_positions = []
     for name, a, d, senior in points:
         t = deal.tranche(name)
-        wal = summary.loc[name, "wal"]
-        mat = float(wal) if not math.isnan(wal) else 1.0
+        mat = _finite_or(summary.loc[name, "wal"], 1.0)
         all_positions.append((name, t.balance, a, d, senior, t.rating, mat))
     params: dict[str, Any] = {
         "pool": pool,
@@ -413,7 +525,7 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
 
             if t.rating.strip().upper() not in {r.upper() for r in erba_ratings()}:
                 raise SpecError(
-                    deal.name,
+                    deal_source,
                     Problem(
                         f"structure.tranches[{i}].rating",
                         f"unknown rating symbol {t.rating!r} (known: {', '.join(erba_ratings())})",
@@ -440,7 +552,7 @@ def sale_from_deal(bank: BankSpec, result: Any, spec: SecuritisationSpec | None 
                     tranche=t.name,
                     face=face,
                     fair_value=face * price,
-                    yield_=float(y) if not math.isnan(y) else 0.0,
+                    yield_=_finite_or(y, 0.0),
                     risk_weight=c.risk_weight,
                     maturity_years=all_positions[[p[0] for p in all_positions].index(t.name)][6],
                     approach=c.approach,
@@ -534,13 +646,22 @@ def _explain(
 
 
 def securitise(
-    bank: BankSpec, result: Any, spec: SecuritisationSpec | None = None
+    bank: BankSpec,
+    result: RunResult,
+    spec: SecuritisationSpec | None = None,
+    *,
+    bank_source: str = "argument bank",
+    deal_source: str = "argument result",
 ) -> TransactionImpact:
-    """The whole effect of a deal on its originating bank, ratio by ratio."""
-    sp = spec or bank.securitisation
-    sale = sale_from_deal(bank, result, sp)
-    assert sp is not None
-    after, amounts = apply_sale(bank, sale, proceeds_to=sp.proceeds_to)
+    """The whole effect of a deal on its originating bank, ratio by ratio.
+
+    ``bank_source`` and ``deal_source`` name the bank and the deal in error messages (their
+    files, when they came from files)."""
+    sp = _securitisation_spec(bank, spec, bank_source)
+    sale = sale_from_deal(bank, result, sp, bank_source=bank_source, deal_source=deal_source)
+    after, amounts = apply_sale(
+        bank, sale, proceeds_to=sp.proceeds_to, source=sources_label(bank_source, deal_source)
+    )
     book = bank.book(sale.book)
     pool_rwa = amounts["carrying_amount"] * book.rw
     retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)

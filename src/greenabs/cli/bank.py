@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from greenabs.cli.common import app, fmt, money, out, pct
@@ -85,33 +86,46 @@ def bank_cmd(
     from greenabs.spec.io import load_deal
 
     bank = load_bank(bank_file)
-    overrides = {
-        k: v
-        for k, v in (
-            ("segment_book", book),
-            ("npl_share", npl_share),
-            ("face_per_pool", face_per_pool),
+    bank_label = str(bank_file)
+    given = [
+        (k, flag, v)
+        for k, flag, v in (
+            ("segment_book", "--book", book),
+            ("npl_share", "--npl-share", npl_share),
+            ("face_per_pool", "--face-per-pool", face_per_pool),
         )
         if v is not None
-    }
-    if overrides:
+    ]
+    if given:
         from greenabs.bank.io import parse_bank
 
+        bank_label = f"{bank_file} with " + " ".join(f"{flag} {v!r}" for _, flag, v in given)
         bank_data = bank.model_dump(by_alias=True)
         base = bank_data.get("securitisation") or {}
-        bank_data["securitisation"] = {**base, **overrides}
-        bank = parse_bank(bank_data, "<argument>")
-    result = run(load_deal(deal)) if deal is not None else None
-    before = ratios(bank)
-    impact = securitise(bank, result) if result is not None else None
-    if result is not None and bank.securitisation is None:
+        bank_data["securitisation"] = {**base, **{k: v for k, _, v in given}}
+        bank = parse_bank(bank_data, bank_label)
+    if deal is not None and bank.securitisation is None:
         raise SpecError(
-            str(bank_file),
+            bank_label,
             Problem(
                 "securitisation", "pairing a deal needs a securitisation section (segment_book)"
             ),
         )
-    pr = project(bank, result, quarters=horizon_quarters) if horizon_quarters else None
+    result = run(load_deal(deal)) if deal is not None else None
+    deal_label = str(deal)
+    before = ratios(bank)
+    impact = (
+        securitise(bank, result, bank_source=bank_label, deal_source=deal_label)
+        if result is not None
+        else None
+    )
+    pr = (
+        project(
+            bank, result, quarters=horizon_quarters, bank_source=bank_label, deal_source=deal_label
+        )
+        if horizon_quarters
+        else None
+    )
     t = Table(title=f"{bank.name}  ({bank.currency}, {bank.date})", title_justify="left")
     t.add_column("Ratio")
     t.add_column("Now", justify="right")
@@ -163,6 +177,13 @@ def bank_cmd(
         for col in ("Mechanism", "Metric", "Today", "OTH", "OTD"):
             ct.add_column(col, justify="left" if col in ("Mechanism", "Metric") else "right")
         for _, r in pr.compare().iterrows():
+            if r["metric"] == "quarter":
+                ct.add_row(
+                    r["mechanism"],
+                    "quarter shown",
+                    *(str(int(r[c])) for c in ("today", "OTH", "OTD")),
+                )
+                continue
             kind = (
                 "money"
                 if r["metric"]
@@ -184,6 +205,12 @@ def bank_cmd(
                 fmt(r["OTD"], kind),
             )
         out.print(ct)
+        for e in pr.events:
+            colour = "red" if e.kind == "failed" else "yellow"
+            out.print(
+                f"[{colour}]{e.model} {e.kind}[/] in quarter {e.quarter} ({e.date}): "
+                + escape(e.reason)
+            )
     if json_file is not None:
         data: dict[str, Any] = {
             "bank": bank.name,
@@ -204,6 +231,7 @@ def bank_cmd(
         if pr is not None:
             data["projection"] = pr.frame().to_dict(orient="records")
             data["projection_compare"] = pr.compare().to_dict(orient="records")
+            data["projection_events"] = [asdict(e) for e in pr.events]
         json_file.write_text(json.dumps(_clean(data), indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if csv_dir is not None:
@@ -214,6 +242,10 @@ def bank_cmd(
             pd.DataFrame(impact.table()).to_csv(csv_dir / "transaction.csv", index=False)
         if pr is not None:
             pr.frame().to_csv(csv_dir / "projection.csv", index=False)
+            pd.DataFrame(
+                [asdict(e) for e in pr.events],
+                columns=["model", "quarter", "date", "kind", "reason"],
+            ).to_csv(csv_dir / "projection_events.csv", index=False)
         out.print(f"wrote tables to {csv_dir}/")
     if chart is not None:
         from greenabs.bank.charts import write_bank_report
