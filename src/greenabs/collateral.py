@@ -7,8 +7,8 @@ Arrays carry a scenario axis from the start: ``flows[field]`` has shape (S, M).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -19,17 +19,30 @@ from greenabs import curves
 from greenabs.assets import (
     AssetSpecBase,
     BlockFlows,
+    CollateralBlock,
     CompileContext,
     ProjectionContext,
     RateTable,
     compile_pool,
 )
 from greenabs.calendar import add_months
+from greenabs.errors import Problem, SpecError
+from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AssumptionsSpec, DefaultSpec, PrepaymentSpec
 
-__all__ = ["POOL_FIELDS", "STOCKS", "PoolCashflows", "project_pool", "rate_tables"]
+__all__ = [
+    "POOL_FIELDS",
+    "STOCKS",
+    "CompiledPool",
+    "PoolCashflows",
+    "compile_pool_for",
+    "project",
+    "project_pool",
+    "rate_tables",
+]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 POOL_FIELDS: tuple[str, ...] = (
     "begin_balance",
@@ -41,9 +54,13 @@ POOL_FIELDS: tuple[str, ...] = (
     "loss",
     "end_balance",
     "delinquent",
+    "advanced_principal",
+    "advanced_interest",
 )
 """Monthly pool fields; ``interest`` is gross interest collected, before servicing.  Balances
-count every asset not yet defaulted; ``delinquent`` is the part of it that is delinquent."""
+count every asset not yet defaulted (loans in foreclosure are not); ``delinquent`` is the part
+of it that is delinquent.  ``advanced_principal`` and ``advanced_interest`` are the servicer's
+advances on loans in foreclosure (zero without advancing)."""
 
 STOCKS = ("begin_balance", "end_balance", "delinquent")
 """Fields that are balances at a date, not flows over a period."""
@@ -136,6 +153,274 @@ def _pad(a: FloatArray, n: int) -> FloatArray:
     return np.pad(a, pad)
 
 
+@dataclass(frozen=True, eq=False)
+class CompiledPool:
+    """A pool compiled once under a set of assumptions: blocks of arrays, rate tables and the
+    monthly grid.  Projecting it for any scenarios reuses all of it.
+
+    ``positions[b]`` are the indices, in the deal's asset order, of block ``b``'s assets.
+    """
+
+    blocks: tuple[CollateralBlock, ...]
+    positions: tuple[IntArray, ...]
+    assumptions: AssumptionsSpec
+    cutoff: date
+    n_asset_months: int
+    n_months: int
+    max_age: int
+    smm: RateTable
+    mdr: RateTable
+    balance: float
+    n_assets: int
+    index_paths: Mapping[str, FloatArray]
+    assets: tuple[AssetSpecBase, ...]
+    advancing: str = "none"
+
+    @property
+    def month_ends(self) -> tuple[date, ...]:
+        """End date of each collection month."""
+        return tuple(add_months(self.cutoff, m) for m in range(1, self.n_months + 1))
+
+
+def compile_pool_for(
+    assets: Sequence[AssetSpecBase],
+    assumptions: AssumptionsSpec,
+    cutoff: date,
+    advancing: str = "none",
+) -> CompiledPool:
+    """Compile a pool's assets into blocks and its assumptions into rate tables
+    (``advancing``: the servicer's, ``none``, ``interest`` or ``principal_and_interest``)."""
+    if advancing != "none":
+        if assumptions.recovery.lag_months < 1:
+            raise SpecError(
+                "<deal>",
+                Problem(
+                    "assumptions.recovery.lag_months", "advancing needs a liquidation lag >= 1"
+                ),
+            )
+        if assumptions.delinquency is not None and assumptions.delinquency.rate > 0:
+            raise SpecError(
+                "<deal>",
+                Problem("assumptions.delinquency", "delinquency cannot be combined with advancing"),
+            )
+    index_paths = {
+        k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in assumptions.rates.items()
+    }
+    ctx_c = CompileContext(
+        cutoff=cutoff,
+        index_paths=index_paths,
+        receivable_delay_months=assumptions.receivable_delay_months,
+    )
+    order: dict[str, list[int]] = {}
+    for i, a in enumerate(assets):
+        order.setdefault(a.type, []).append(i)
+    blocks = compile_pool(assets, ctx_c)
+    dq = assumptions.delinquency
+    dq_lag = dq.lag_months if dq is not None and dq.rate > 0 else 0
+    # delinquent balance cured after maturity is collected up to dq_lag months later
+    n_asset_months = max(b.n_months for b in blocks) + dq_lag
+    max_age = max(int(np.max(b.summary()["age"])) for b in blocks)
+    smm, mdr = rate_tables(assumptions, max_age, n_asset_months)
+    return CompiledPool(
+        blocks=tuple(blocks),
+        positions=tuple(np.asarray(v, dtype=np.int64) for v in order.values()),
+        assumptions=assumptions,
+        cutoff=cutoff,
+        n_asset_months=n_asset_months,
+        n_months=n_asset_months + assumptions.recovery.lag_months,
+        max_age=max_age,
+        smm=smm,
+        mdr=mdr,
+        balance=float(sum(b.balance for b in blocks)),
+        n_assets=len(assets),
+        index_paths=index_paths,
+        assets=tuple(assets),
+        advancing=advancing,
+    )
+
+
+_ADVANCE = {"none": 0, "interest": 1, "principal_and_interest": 2}
+
+
+def _scenario_context(
+    cp: CompiledPool,
+    sc: Scenarios,
+    first: int,
+    backend: str,
+    loan_level: bool,
+) -> ProjectionContext:
+    """The projection context of a block of scenarios."""
+    a = cp.assumptions
+    dq = a.delinquency
+    smm, mdr = cp.smm, cp.mdr
+    smm_mult, mdr_mult = sc.smm_mult, sc.mdr_mult
+    if sc.cpr_path is not None:
+        smm = RateTable(np.ones(1), by_age=False)
+        smm_mult = curves.cpr_to_smm(sc.cpr_path)
+    if sc.cdr_path is not None:
+        mdr = RateTable(np.ones(1), by_age=False)
+        mdr_mult = curves.cdr_to_mdr(sc.cdr_path)
+    if sc.default_month is not None:
+        mdr = RateTable(np.zeros(1), by_age=False)
+    return ProjectionContext(
+        mdq=0.0 if dq is None else curves.cdr_to_mdr(dq.rate),
+        dq_lag=0 if dq is None else dq.lag_months,
+        cure=0.0 if dq is None else dq.cure_rate,
+        n_months=cp.n_months if cp.advancing != "none" else cp.n_asset_months,
+        smm=smm,
+        mdr=mdr,
+        smm_mult=np.ascontiguousarray(smm_mult),
+        mdr_mult=np.ascontiguousarray(mdr_mult),
+        backend=backend,
+        loan_level=loan_level,
+        seed=sc.seed,
+        first_scenario=first,
+        drivers=sc.drivers,
+        bom=a.prepayment_timing == "beginning_of_month",
+        advance=_ADVANCE[cp.advancing],
+        rec_lag=a.recovery.lag_months,
+        severity=1.0 - a.recovery.rate,
+    )
+
+
+def project(
+    cp: CompiledPool,
+    scenarios: Scenarios | None = None,
+    *,
+    backend: str = "numpy",
+    loan_level: bool = False,
+    block_size: int | None = None,
+) -> PoolCashflows:
+    """Monthly pool flows of a compiled pool for every scenario.
+
+    Scenarios run in blocks of ``block_size`` (all at once when ``None``) so that the
+    kernels' state stays bounded; the flows do not depend on the block size.
+    """
+    sc = Scenarios.build() if scenarios is None else scenarios
+    months = cp.n_asset_months if cp.advancing == "none" else cp.n_months
+    sc.check(cp.n_assets, months)
+    if sc.index_paths:
+        unknown = sorted(set(sc.index_paths) - set(cp.index_paths))
+        if unknown:
+            known = ", ".join(sorted(cp.index_paths)) or "none"
+            raise SpecError(
+                "<argument>",
+                Problem("index_paths", f"unknown index {unknown[0]!r} (known: {known})"),
+            )
+    size = sc.n if block_size is None else max(1, int(block_size))
+    parts = []
+    level = None
+    for start in range(0, sc.n, size):
+        stop = min(sc.n, start + size)
+        flows, lvl = _project_block(
+            cp, sc.take(start, stop), start, backend, loan_level and start == 0
+        )
+        parts.append(flows)
+        if lvl is not None:
+            level = lvl
+    flows = {k: np.concatenate([p[k] for p in parts], axis=0) for k in POOL_FIELDS}
+    return PoolCashflows(
+        month_ends=cp.month_ends,
+        flows=flows,
+        original_balance=cp.balance,
+        ids=tuple(i for b in cp.blocks for i in b.ids) if loan_level else (),
+        loan_level=level,
+    )
+
+
+def _blocks_for(
+    cp: CompiledPool, sc: Scenarios
+) -> list[tuple[CollateralBlock, IntArray, Scenarios | None]]:
+    """Blocks to project, recompiled per scenario where a floating asset reads an index
+    whose path varies by scenario."""
+    if not sc.index_paths:
+        return [(b, pos, None) for b, pos in zip(cp.blocks, cp.positions, strict=True)]
+    out: list[tuple[CollateralBlock, IntArray, Scenarios | None]] = []
+    for b, pos in zip(cp.blocks, cp.positions, strict=True):
+        uses = {getattr(cp.assets[int(i)], "index", None) for i in pos}
+        if uses & set(sc.index_paths):
+            out.append((b, pos, sc))
+        else:
+            out.append((b, pos, None))
+    return out
+
+
+def _project_block(
+    cp: CompiledPool, sc: Scenarios, first: int, backend: str, loan_level: bool
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray] | None]:
+    a = cp.assumptions
+    ctx = _scenario_context(cp, sc, first, backend, loan_level)
+    n_months = cp.n_months
+    results: list[BlockFlows] = []
+    for block, pos, varying in _blocks_for(cp, sc):
+        dm = (
+            None if sc.default_month is None else np.ascontiguousarray(sc.default_month[:, pos] - 1)
+        )
+        if varying is None:
+            results.append(block.project(replace(ctx, default_month=dm)))
+            continue
+        # the block's floating coupons follow each scenario's index path
+        per: list[BlockFlows] = []
+        for s in range(sc.n):
+            paths = dict(cp.index_paths)
+            paths.update({k: v[s] for k, v in sc.index_paths.items()})
+            ctx_c = CompileContext(
+                cutoff=cp.cutoff,
+                index_paths=paths,
+                receivable_delay_months=a.receivable_delay_months,
+            )
+            one = compile_pool([cp.assets[int(i)] for i in pos], ctx_c)[0]
+            one_sc = sc.take(s, s + 1)
+            per.append(
+                one.project(
+                    replace(
+                        _scenario_context(cp, one_sc, first + s, backend, loan_level and s == 0),
+                        default_month=None if dm is None else dm[s : s + 1],
+                    )
+                )
+            )
+        results.append(
+            BlockFlows(
+                pool={k: np.vstack([_pad(p.pool[k], n_months) for p in per]) for k in per[0].pool},
+                ids=per[0].ids,
+                loan_level=per[0].loan_level,
+            )
+        )
+    n_s = sc.n
+    keys = set().union(*(r.pool for r in results))
+    flows = {
+        k: sum(
+            (_pad(r.pool[k], n_months) for r in results if k in r.pool), np.zeros((n_s, n_months))
+        )
+        for k in keys
+    }
+    lag = a.recovery.lag_months
+    if cp.advancing == "none":
+        rr = a.recovery.rate
+        shifted = np.zeros_like(flows["default"])
+        shifted[:, lag:] = flows["default"][:, : n_months - lag]
+        flows["recovery"] = shifted * rr
+        flows["loss"] = shifted * (1.0 - rr)
+    for k in POOL_FIELDS:
+        flows.setdefault(k, np.zeros((n_s, n_months)))
+    flows = {k: flows[k] for k in POOL_FIELDS}
+    level = None
+    if loan_level:
+        level = {
+            k: np.vstack([_pad(r.loan_level[k], n_months) for r in results if r.loan_level])
+            for k in results[0].pool
+        }
+        if cp.advancing == "none":
+            rr = a.recovery.rate
+            shifted_l = np.zeros_like(level["default"])
+            shifted_l[:, lag:] = level["default"][:, : n_months - lag]
+            level["recovery"] = shifted_l * rr
+            level["loss"] = shifted_l * (1.0 - rr)
+        n_a = level["default"].shape[0]
+        level = {k: level.get(k, np.zeros((n_a, n_months))) for k in POOL_FIELDS}
+    return flows, level
+
+
 def project_pool(
     assets: Sequence[AssetSpecBase],
     assumptions: AssumptionsSpec,
@@ -143,10 +428,12 @@ def project_pool(
     *,
     smm_mult: FloatArray | None = None,
     mdr_mult: FloatArray | None = None,
+    scenarios: Scenarios | None = None,
     backend: str = "numpy",
     loan_level: bool = False,
+    advancing: str = "none",
 ) -> PoolCashflows:
-    """Project a pool month by month for one or more scenarios.
+    """Project a pool month by month for one or more scenarios (compile, then project).
 
     Parameters
     ----------
@@ -157,73 +444,23 @@ def project_pool(
     cutoff
         Cut-off date; month ``m`` ends ``m`` months after it.
     smm_mult, mdr_mult
-        Per-scenario multipliers (S,) on prepayment and default rates; one scenario of 1.0
-        when not given.
+        Shorthand for ``Scenarios.build(smm_mult=..., mdr_mult=...)``.
+    scenarios
+        Scenario drivers (:class:`~greenabs.scenarios.Scenarios`); not with the multipliers.
     backend
-        ``numpy`` (reference), ``numba`` or ``auto``.
+        ``numpy`` (reference), ``numba``, ``cupy`` or ``auto``.
     loan_level
         Also return per-asset flows of scenario 0.
     """
-    ctx_c = CompileContext(
-        cutoff=cutoff,
-        index_paths={
-            k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in assumptions.rates.items()
-        },
-        receivable_delay_months=assumptions.receivable_delay_months,
-    )
-    blocks = compile_pool(assets, ctx_c)
-    dq = assumptions.delinquency
-    dq_lag = dq.lag_months if dq is not None and dq.rate > 0 else 0
-    # delinquent balance cured after maturity is collected up to dq_lag months later
-    n_asset_months = max(b.n_months for b in blocks) + dq_lag
-    max_age = max(int(np.max(b.summary()["age"])) for b in blocks)
-    lag = assumptions.recovery.lag_months
-    n_months = n_asset_months + lag
-    smm, mdr = rate_tables(assumptions, max_age, n_asset_months)
-    s_mult = np.ones(1) if smm_mult is None else np.asarray(smm_mult, dtype=np.float64)
-    d_mult = np.ones(1) if mdr_mult is None else np.asarray(mdr_mult, dtype=np.float64)
-    if s_mult.shape != d_mult.shape:
-        s_mult, d_mult = np.broadcast_arrays(s_mult, d_mult)
-    ctx = ProjectionContext(
-        mdq=0.0 if dq is None else curves.cdr_to_mdr(dq.rate),
-        dq_lag=0 if dq is None else dq.lag_months,
-        cure=0.0 if dq is None else dq.cure_rate,
-        n_months=n_asset_months,
-        smm=smm,
-        mdr=mdr,
-        smm_mult=s_mult,
-        mdr_mult=d_mult,
+    if scenarios is None:
+        scenarios = Scenarios.build(smm_mult=smm_mult, mdr_mult=mdr_mult)
+    elif smm_mult is not None or mdr_mult is not None:
+        raise SpecError(
+            "<argument>", Problem("scenarios", "give scenarios or multipliers, not both")
+        )
+    return project(
+        compile_pool_for(assets, assumptions, cutoff, advancing),
+        scenarios,
         backend=backend,
         loan_level=loan_level,
-    )
-    results: list[BlockFlows] = [b.project(ctx) for b in blocks]
-    flows = {
-        k: sum((_pad(r.pool[k], n_months) for r in results), np.zeros((s_mult.size, n_months)))
-        for k in results[0].pool
-    }
-    rr = assumptions.recovery.rate
-    shifted = np.zeros_like(flows["default"])
-    shifted[:, lag:] = flows["default"][:, : n_months - lag]
-    flows["recovery"] = shifted * rr
-    flows["loss"] = shifted * (1.0 - rr)
-    flows = {k: flows[k] for k in POOL_FIELDS}
-    level = None
-    ids: tuple[str, ...] = ()
-    if loan_level:
-        ids = tuple(i for r in results for i in r.ids)
-        level = {
-            k: np.vstack([_pad(r.loan_level[k], n_months) for r in results if r.loan_level])
-            for k in results[0].pool
-        }
-        shifted_l = np.zeros_like(level["default"])
-        shifted_l[:, lag:] = level["default"][:, : n_months - lag]
-        level["recovery"] = shifted_l * rr
-        level["loss"] = shifted_l * (1.0 - rr)
-        level = {k: level[k] for k in POOL_FIELDS}
-    return PoolCashflows(
-        month_ends=tuple(add_months(cutoff, m) for m in range(1, n_months + 1)),
-        flows=flows,
-        original_balance=float(sum(b.balance for b in blocks)),
-        ids=ids,
-        loan_level=level,
     )

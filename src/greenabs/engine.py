@@ -10,6 +10,7 @@ import numpy.typing as npt
 from greenabs.calendar import build_calendar
 from greenabs.collateral import project_pool
 from greenabs.results import RunResult
+from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AssumptionsSpec, DealSpec
 from greenabs.waterfall import run_waterfall
 
@@ -30,6 +31,7 @@ def run(
     loan_level: bool = False,
     smm_mult: npt.ArrayLike | None = None,
     mdr_mult: npt.ArrayLike | None = None,
+    scenarios: Scenarios | None = None,
 ) -> RunResult:
     """Run a deal end to end.
 
@@ -56,8 +58,10 @@ def run(
         deal.dates.cutoff,
         smm_mult=None if smm_mult is None else np.atleast_1d(np.asarray(smm_mult, dtype=float)),
         mdr_mult=None if mdr_mult is None else np.atleast_1d(np.asarray(mdr_mult, dtype=float)),
+        scenarios=scenarios,
         backend=backend,
         loan_level=loan_level,
+        advancing=deal.pool.advancing,
     )
     d = deal.dates
     cal = build_calendar(

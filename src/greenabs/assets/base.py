@@ -18,7 +18,7 @@ a schedule, prepayment, default and interest accrual) and reuse its kernels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Protocol
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from greenabs.assets import kernels
+from greenabs.scenarios import generator
 
 __all__ = [
     "FLOW_FIELDS",
@@ -93,10 +94,19 @@ class RateTable:
 class ProjectionContext:
     """What a block needs to project: grid size, scenarios, assumptions, backend.
 
-    ``smm_mult`` and ``mdr_mult`` (shape (S,)) scale prepayment and default per scenario; a
-    deterministic run has S = 1 and multipliers of 1.  ``rng`` seeds blocks with random drivers.
-    ``mdq``, ``dq_lag``, ``cure``: monthly delinquency rate, months until a delinquent balance
-    cures or defaults, and the share that cures.
+    ``smm_mult`` and ``mdr_mult`` (shape (S, 1), or (S, M) with a value per month) scale
+    prepayment and default per scenario; a deterministic run has S = 1 and multipliers of 1.
+    ``default_month`` (S, N) gives, for the block's assets, the 0-based month each defaults in
+    each scenario (-1: never); when given, the default curve is not applied.  ``drivers``
+    holds named per-family driver arrays with a leading scenario axis; :meth:`rng` gives the
+    seeded generator of one scenario (from the run's root ``seed``; ``first_scenario`` is the
+    global index of this block's first scenario), for families with random drivers of their
+    own.  ``mdq``, ``dq_lag``, ``cure``: monthly delinquency rate, months until a
+    delinquent balance cures or defaults, and the share that cures.  ``bom``: prepayments on
+    the beginning-of-month balance (Standard Formulas) or after defaults.  ``advance``,
+    ``rec_lag``, ``severity``: servicer advancing (0 none, 1 interest, 2 principal and
+    interest), the months to liquidation and the loss severity.  ``assumptions`` is the
+    family's own assumptions section of the deal file (a validated model or ``None``).
     """
 
     n_months: int
@@ -106,15 +116,34 @@ class ProjectionContext:
     mdr_mult: FloatArray
     backend: str = "numpy"
     loan_level: bool = False
-    rng: np.random.Generator | None = None
+    seed: int | None = None
+    first_scenario: int = 0
     mdq: float = 0.0
     dq_lag: int = 0
     cure: float = 0.0
+    default_month: IntArray | None = None
+    drivers: Mapping[str, FloatArray] = field(default_factory=dict)
+    bom: bool = True
+    advance: int = 0
+    rec_lag: int = 0
+    severity: float = 1.0
+    assumptions: Any = None
 
     @property
     def n_scenarios(self) -> int:
         """Number of scenarios S."""
         return int(self.smm_mult.shape[0])
+
+    def rng(self, scenario: int, stream: str) -> np.random.Generator:
+        """The generator of scenario ``scenario`` of this block for a named ``stream`` (e.g.
+        the family's name): the same numbers whatever the block size or order."""
+        if self.seed is None:
+            from greenabs.errors import Problem, SpecError
+
+            raise SpecError(
+                "<argument>", Problem("seed", f"{stream} draws random drivers: give a seed")
+            )
+        return generator(self.seed, self.first_scenario + scenario, stream)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,6 +302,9 @@ class AmortisingBlock:
     def project(self, ctx: ProjectionContext) -> BlockFlows:
         """Monthly flows for every scenario (see :mod:`greenabs.assets.kernels`)."""
         n = self.balance0.shape[0]
+        n_months = (
+            ctx.n_months if ctx.advance else self.n_months + (ctx.dq_lag if ctx.mdq > 0 else 0)
+        )
         empty_i = np.zeros(n, dtype=np.int64)
         empty_m = np.zeros((1, n))
         sch = self.schedule
@@ -281,8 +313,18 @@ class AmortisingBlock:
             mdr_stop = self.term - ctx.mdr.zero_tail_months
         else:
             mdr_stop = np.full_like(self.term, np.iinfo(np.int64).max // 2)
+        tab_frac = sch.frac if tab else empty_m  # type: ignore[union-attr]
+        tab_pay = sch.pay if tab else np.zeros((1, n), dtype=np.bool_)  # type: ignore[union-attr]
+        if tab:
+            # after an asset's last scheduled payment whatever is left (balance cured from
+            # delinquency) is due
+            done = np.cumsum(tab_frac >= 1.0, axis=0) > 0
+            after = np.vstack([np.zeros((1, n), dtype=np.bool_), done[:-1]])
+            if after.any():
+                tab_frac = np.where(after, 1.0, tab_frac)
+                tab_pay = tab_pay | after
         k = kernels.KernelInput(
-            n_months=self.n_months + (ctx.dq_lag if ctx.mdq > 0 else 0),
+            n_months=n_months,
             tabulated=tab,
             balance0=self.balance0,
             accrued0=np.zeros(n) if self.accrued0 is None else self.accrued0,
@@ -293,8 +335,8 @@ class AmortisingBlock:
             code=empty_i if tab else sch.code,  # type: ignore[union-attr]
             rates=empty_m if tab else sch.rates,  # type: ignore[union-attr]
             tab_accrual=sch.accrual if tab else empty_m,  # type: ignore[union-attr]
-            tab_pay=sch.pay if tab else np.zeros((1, n), dtype=np.bool_),  # type: ignore[union-attr]
-            tab_frac=sch.frac if tab else empty_m,  # type: ignore[union-attr]
+            tab_pay=tab_pay,
+            tab_frac=tab_frac,
             smm_vals=ctx.smm.values,
             smm_off=ctx.smm.offsets(self.age0),
             mdr_vals=ctx.mdr.values,
@@ -305,6 +347,11 @@ class AmortisingBlock:
             mdq=ctx.mdq,
             dq_lag=ctx.dq_lag,
             cure=ctx.cure,
+            default_month=ctx.default_month,
+            bom=1.0 if ctx.bom else 0.0,
+            advance=ctx.advance,
+            rec_lag=ctx.rec_lag,
+            severity=ctx.severity,
         )
         pool, level = kernels.project(k, ctx.backend, ctx.loan_level)
         return BlockFlows(pool=pool, ids=self.ids, loan_level=level)

@@ -1,24 +1,24 @@
 """Projection kernels for amortising assets: a NumPy reference, a Numba backend (and a CuPy
 one in :mod:`greenabs.assets.kernels_cuda`).
 
-All take the same arrays and follow the same monthly order of events (SIFMA Standard
-Formulas, section C).  Interest accrued before the cut-off (``accrued0``) is collected on the first
-payment like any other; then, on the balance performing at the start of month ``j``:
+The arithmetic of a month is :mod:`greenabs.assets.recursion` (its docstring is the order of
+events), shared by every backend; this module feeds it.  Interest accrued before the cut-off
+(``accrued0``) is collected on the first payment like any other.
 
-0. (with delinquency) balance that went delinquent ``dq_lag`` months ago comes back: a
-   ``cure`` share to the performing balance, the rest defaults; then a monthly ``mdq`` share of
-   the performing balance goes delinquent and pays nothing (its accrued interest is lost);
-1. defaults ``D = B * MDR`` leave the performing balance (their accrued interest is lost);
-2. interest accrues on the remaining balance, ``B * accrual_rate``;
-3. scheduled principal ``P = B * sched_frac`` is due (payment months only);
-4. voluntary prepayment ``V = (B - P) * SMM`` is paid with its share of accrued interest;
-5. on payment months the accrued interest of the surviving balance is collected.
+Scenario inputs: per-scenario (or per-scenario and month) multipliers on the prepayment and
+default rates, and optionally each asset's default month in each scenario (an asset
+defaulting in month ``t`` defaults its whole performing balance then; the default curve is not
+applied on top).  Servicer advancing (``advance``: 0 none, 1 interest, 2 principal and
+interest) tracks each asset's loans in foreclosure for ``rec_lag`` months and liquidates them
+at their amortised default balance (:func:`~greenabs.assets.recursion.foreclosure_step`);
+without advancing, recoveries are the pool's defaults shifted by the lag (in
+:mod:`greenabs.collateral`).
 
 A block's schedule comes in one of two forms.  *Parametric* (standard loans): per-asset payment
 step, amortisation code and rate (fixed, or a monthly path), from which each month's row is
 computed on the fly, so no (month x asset) matrix is ever built.  *Tabulated* (leases,
 receivables, projected vectors): (month x asset) matrices of accrual rate, payment flag and
-scheduled fraction.
+scheduled fraction.  Past an asset's maturity everything left is due.
 
 Loops.  NumPy: months outermost (a state recursion), each month's schedule row computed once
 and applied to an (S, N) state array.  Numba: loans in cache-sized blocks; for each block the
@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KernelInput", "available_backends", "project"]
+from greenabs.assets.recursion import foreclosure_step, month_step
+
+__all__ = ["FIELDS", "KernelInput", "available_backends", "project"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -52,9 +54,17 @@ FIELDS = (
     "default",
     "end_balance",
     "delinquent",
+    "advanced_principal",
+    "advanced_interest",
+    "recovery",
+    "loss",
 )
-"""Flows per month; balances (begin, end, delinquent) include delinquent, undefaulted assets."""
+"""Flows per month; balances (begin, end, delinquent) include delinquent, undefaulted assets
+but not loans in foreclosure.  The last four are produced only with advancing."""
+CORE = 7
+"""Fields every kernel run produces (the first seven)."""
 LEVEL, LINEAR, INTEREST_ONLY, BULLET = 0, 1, 2, 3
+NO_ADVANCE, ADVANCE_INTEREST, ADVANCE_ALL = 0, 1, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,9 +73,14 @@ class KernelInput:
 
     Parametric schedule: ``step``, ``code`` (N,) and ``rates`` (R, N) with R = 1 (fixed) or M.
     Tabulated schedule: ``tab_accrual``, ``tab_frac`` (M, N) and ``tab_pay`` (M, N).
-    Unused arrays of the other form are empty.  Delinquency: a monthly rate ``mdq`` of the
-    performing balance goes delinquent; ``dq_lag`` months later a ``cure`` share returns to
-    performing and the rest defaults (``dq_lag = 0``: no delinquency).
+    Unused arrays of the other form are empty.  ``smm_mult``, ``mdr_mult``: (S, 1) per
+    scenario or (S, M) per scenario and month.  ``default_month`` (S, N): the 0-based month
+    each asset defaults in each scenario, -1 for never; shape (0, 0) when not given.
+    Delinquency: a monthly rate ``mdq`` of the performing balance goes delinquent; ``dq_lag``
+    months later a ``cure`` share returns to performing and the rest defaults.  ``bom``: 1.0
+    for prepayments on the beginning-of-month balance (Standard Formulas), 0.0 for "defaults
+    first".  ``advance``, ``rec_lag``, ``severity``: servicer advancing and the liquidation of
+    loans in foreclosure.
     """
 
     n_months: int
@@ -91,75 +106,98 @@ class KernelInput:
     mdq: float = 0.0
     dq_lag: int = 0
     cure: float = 0.0
+    default_month: IntArray | None = None
+    bom: float = 1.0
+    advance: int = NO_ADVANCE
+    rec_lag: int = 0
+    severity: float = 1.0
+
+    @property
+    def n_fields(self) -> int:
+        """Fields the kernel fills: the core seven, all eleven with advancing."""
+        return len(FIELDS) if self.advance else CORE
 
 
-def _row(k: KernelInput, j: int) -> tuple[FloatArray, BoolArray, FloatArray]:
-    """Accrual rate, payment flag and scheduled fraction of month ``j`` (each (N,)).
+def _row(k: KernelInput, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Accrual rate, payment flag (1.0/0.0) and scheduled fraction of month ``j`` (each (N,)).
 
     Past maturity (reached only by balance cured from delinquency) all that is left is due.
     """
+    n = k.balance0.shape[0]
     if k.tabulated:
         if j >= k.tab_frac.shape[0]:
-            n = k.balance0.shape[0]
-            return np.zeros(n), np.ones(n, dtype=np.bool_), np.ones(n)
-        return k.tab_accrual[j], k.tab_pay[j], k.tab_frac[j]
+            return np.zeros(n), np.ones(n), np.ones(n)
+        return k.tab_accrual[j], k.tab_pay[j].astype(np.float64), k.tab_frac[j]
     age = k.age0 + (j + 1)
     left = k.term - age  # months after this one
     alive = left >= 0
     at_maturity = left == 0
     r = k.rates[min(j, k.rates.shape[0] - 1)]
     pay = np.where(k.code == BULLET, at_maturity, alive & (age % k.step == 0))
-    n = np.maximum(left // k.step + 1, 1)
+    periods = np.maximum(left // k.step + 1, 1)
     rp = r * k.step / 12.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        level = np.where(rp > 1e-12, rp / ((1.0 + rp) ** n - 1.0), 1.0 / n)
-    frac = np.where(k.code == LEVEL, level, np.where(k.code == LINEAR, 1.0 / n, 0.0))
+        level = np.where(rp > 1e-12, rp / ((1.0 + rp) ** periods - 1.0), 1.0 / periods)
+    frac = np.where(k.code == LEVEL, level, np.where(k.code == LINEAR, 1.0 / periods, 0.0))
     frac = np.where(pay, np.where(at_maturity, 1.0, frac), 0.0)
     past = ~alive
-    return np.where(alive, r / 12.0, 0.0), pay | past, np.where(past, 1.0, frac)
+    return (
+        np.where(alive, r / 12.0, 0.0),
+        (pay | past).astype(np.float64),
+        np.where(past, 1.0, frac),
+    )
 
 
 def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
     """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M)."""
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
+    n_f = k.n_fields
     bal = np.repeat(k.balance0[None, :], n_s, axis=0).astype(np.float64)
     acc = np.repeat(k.accrued0[None, :], n_s, axis=0).astype(np.float64)
-    out = {f: np.zeros((n_s, n_m)) for f in FIELDS}
-    lvl = {f: np.zeros((n_a, n_m)) for f in FIELDS} if loan_level else None
+    out = {f: np.zeros((n_s, n_m)) for f in FIELDS[:n_f]}
+    lvl = {f: np.zeros((n_a, n_m)) for f in FIELDS[:n_f]} if loan_level else None
     smm_last, mdr_last = len(k.smm_vals) - 1, len(k.mdr_vals) - 1
     prep = k.prepayable.astype(np.float64)
-    sm, dm = k.smm_mult[:, None], k.mdr_mult[:, None]
     lag = k.dq_lag if k.mdq > 0 else 0
-    ring = np.zeros((lag, n_s, n_a)) if lag else None
+    ring = np.zeros((max(lag, 1), n_s, n_a))
     dq_bal = np.zeros((n_s, n_a))
+    dmonth = k.default_month if k.default_month is not None and k.default_month.size else None
+    if k.advance:
+        assert k.rec_lag >= 1, "advancing needs a recovery lag"
+        u_ring = np.zeros((k.rec_lag, n_s, n_a))
+        d_ring = np.zeros((k.rec_lag, n_s, n_a))
+        units = np.zeros((n_s, n_a))
+        cum = np.ones((n_s, n_a))
+    zero = np.zeros((n_s, n_a))
     for j in range(n_m):
         accrual, pay, f = _row(k, j)
         smm_i = k.smm_vals[np.minimum(k.smm_off + j, smm_last)] * prep
         mdr_i = k.mdr_vals[np.minimum(k.mdr_off + j, mdr_last)]
         mdr_i = np.where(k.age0 + j + 1 > k.mdr_stop, 0.0, mdr_i)
+        sm = k.smm_mult[:, min(j, k.smm_mult.shape[1] - 1), None]
+        dm = k.mdr_mult[:, min(j, k.mdr_mult.shape[1] - 1), None]
         smm = np.minimum(smm_i[None, :] * sm, 1.0)
         mdr = np.minimum(mdr_i[None, :] * dm, 1.0)
-        begin = bal + dq_bal
-        dflt = bal * mdr
-        bal = bal - dflt
-        acc = acc * (1.0 - mdr)
-        if ring is not None:
-            back = ring[j % lag]
-            dflt = dflt + back * (1.0 - k.cure)
-            new_dq = bal * k.mdq
-            acc = acc * (1.0 - k.mdq)
-            bal = bal - new_dq + back * k.cure
-            dq_bal = dq_bal - back + new_dq
-            ring[j % lag] = new_dq
-        acc = acc + bal * accrual
-        sp = bal * f
-        pp = (bal - sp) * smm
-        intr = acc * np.where(pay, 1.0, (1.0 - f) * smm)
-        acc = acc - intr
-        bal = bal - sp - pp
-        for name, arr in zip(
-            FIELDS, (begin, intr, sp, pp, dflt, bal + dq_bal, dq_bal), strict=True
-        ):
+        if dmonth is not None:
+            mdr = np.where(dmonth == j, 1.0, mdr)
+        back = ring[j % lag] if lag else zero
+        bal, acc, dq_bal, nd, begin, intr, sp, pp, dflt = month_step(
+            bal, acc, dq_bal, back, accrual, pay, f, smm, mdr, k.mdq if lag else 0.0,
+            k.cure, k.bom,
+        )  # fmt: skip
+        if lag:
+            ring[j % lag] = nd
+        fields = [begin, intr, sp, pp, dflt, bal + dq_bal, dq_bal]
+        if k.advance:
+            slot = j % k.rec_lag
+            units, cum, u_new, a_prin, a_int, rec, loss = foreclosure_step(
+                units, cum, u_ring[slot], d_ring[slot], dflt, f, accrual, k.severity,
+                float(k.advance == ADVANCE_ALL), 1.0,
+            )  # fmt: skip
+            u_ring[slot] = u_new
+            d_ring[slot] = dflt
+            fields += [a_prin, a_int, rec, loss]
+        for name, arr in zip(FIELDS, fields, strict=False):
             out[name][:, j] = arr.sum(axis=1)
             if lvl is not None:
                 lvl[name][:, j] = arr[0]
@@ -175,7 +213,10 @@ month) stay in a core's cache while every scenario runs through them."""
 def _build_numba() -> Any:
     import numba
 
-    @numba.njit(parallel=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)
+    step = numba.njit(inline="always", fastmath={"reassoc", "contract", "nsz"})(month_step)
+    fstep = numba.njit(inline="always", fastmath={"reassoc", "contract", "nsz"})(foreclosure_step)
+
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract", "nsz"})
     def kernel(  # pragma: no cover - compiled
         n_m: int,
         tabulated: bool,
@@ -184,7 +225,7 @@ def _build_numba() -> Any:
         age0: Any,
         term: Any,
         prepayable: Any,
-        step: Any,
+        step_m: Any,
         code: Any,
         rates: Any,
         tab_accrual: Any,
@@ -200,6 +241,12 @@ def _build_numba() -> Any:
         mdq: float,
         dq_lag: int,
         cure: float,
+        dmonth: Any,
+        has_dt: bool,
+        bom: float,
+        advance: int,
+        rec_lag: int,
+        severity: float,
         out: Any,
         lvl: Any,
         loan_level: bool,
@@ -208,8 +255,12 @@ def _build_numba() -> Any:
         n_a = balance0.shape[0]
         smm_last = smm_vals.shape[0] - 1
         mdr_last = mdr_vals.shape[0] - 1
+        sm_last = smm_mult.shape[1] - 1
+        dm_last = mdr_mult.shape[1] - 1
         lag = dq_lag if mdq > 0.0 else 0
         floating = rates.shape[0] > 1
+        adv_p = 1.0 if advance == 2 else 0.0
+        rl = max(rec_lag, 1)
         for start in range(0, n_a, BLOCK):
             stop = min(start + BLOCK, n_a)
             nb = stop - start
@@ -236,7 +287,7 @@ def _build_numba() -> Any:
                             accr, payf, frac = 0.0, True, 1.0
                         else:
                             accr = r / 12.0
-                            st = step[i]
+                            st = step_m[i]
                             payf = left == 0 if code[i] == 3 else (st == 1 or age % st == 0)
                             if not payf:
                                 frac = 0.0
@@ -270,97 +321,108 @@ def _build_numba() -> Any:
                 acc = accrued0[start:stop].copy()
                 dqb = np.zeros(nb)
                 ring = np.zeros((max(lag, 1), nb))
-                sm = smm_mult[s]
-                dm = mdr_mult[s]
-                if lag == 0 and not (loan_level and s == 0):
-                    # the common case without delinquency or loan-level capture: a branchless
-                    # loop the compiler vectorises (the general loop below is the same algebra)
-                    for j in range(n_m):
-                        t_beg = 0.0
-                        t_int = 0.0
-                        t_sp = 0.0
-                        t_pp = 0.0
-                        t_d = 0.0
-                        t_end = 0.0
-                        for ii in range(nb):
-                            smm = min(smm_t[j, ii] * sm, 1.0)
-                            mdr = min(mdr_t[j, ii] * dm, 1.0)
-                            frac = frac_t[j, ii]
-                            pw = pay_t[j, ii]
-                            b = bal[ii]
-                            d = b * mdr
-                            b2 = b - d
-                            a = acc[ii] * (1.0 - mdr) + b2 * accr_t[j, ii]
-                            sp = b2 * frac
-                            pp = (b2 - sp) * smm
-                            it = a * (pw + (1.0 - pw) * (1.0 - frac) * smm)
-                            acc[ii] = a - it
-                            e = b2 - sp - pp
-                            bal[ii] = e
-                            t_beg += b
-                            t_int += it
-                            t_sp += sp
-                            t_pp += pp
-                            t_d += d
-                            t_end += e
-                        out[0, s, j] += t_beg
-                        out[1, s, j] += t_int
-                        out[2, s, j] += t_sp
-                        out[3, s, j] += t_pp
-                        out[4, s, j] += t_d
-                        out[5, s, j] += t_end
-                    continue
+                units = np.zeros(nb)
+                cum = np.ones(nb)
+                u_ring = np.zeros((rl, nb))
+                d_ring = np.zeros((rl, nb))
+                level = loan_level and s == 0
+                simple = lag == 0 and advance == 0 and not level
                 for j in range(n_m):
+                    sm = smm_mult[s, min(j, sm_last)]
+                    dm = mdr_mult[s, min(j, dm_last)]
                     t_beg = 0.0
                     t_int = 0.0
                     t_sp = 0.0
                     t_pp = 0.0
                     t_d = 0.0
                     t_end = 0.0
+                    if simple:
+                        # the common case: the same step with delinquency and foreclosure
+                        # switched off, in a loop the compiler vectorises
+                        for ii in range(nb):
+                            mdr = min(mdr_t[j, ii] * dm, 1.0)
+                            if has_dt and dmonth[s, start + ii] == j:
+                                mdr = 1.0
+                            b, a, _q, _nd, begin, it, sp, pp, d = step(
+                                bal[ii], acc[ii], 0.0, 0.0, accr_t[j, ii], pay_t[j, ii],
+                                frac_t[j, ii], min(smm_t[j, ii] * sm, 1.0), mdr, 0.0, 0.0, bom,
+                            )  # fmt: skip
+                            bal[ii] = b
+                            acc[ii] = a
+                            t_beg += begin
+                            t_int += it
+                            t_sp += sp
+                            t_pp += pp
+                            t_d += d
+                            t_end += b
+                        out[0, s, j] += t_beg
+                        out[1, s, j] += t_int
+                        out[2, s, j] += t_sp
+                        out[3, s, j] += t_pp
+                        out[4, s, j] += t_d
+                        out[5, s, j] += t_end
+                        continue
                     t_dq = 0.0
+                    t_ap = 0.0
+                    t_ai = 0.0
+                    t_rec = 0.0
+                    t_loss = 0.0
+                    slot = j % max(lag, 1)
+                    rslot = j % rl
                     for ii in range(nb):
-                        smm = min(smm_t[j, ii] * sm, 1.0)
                         mdr = min(mdr_t[j, ii] * dm, 1.0)
+                        if has_dt and dmonth[s, start + ii] == j:
+                            mdr = 1.0
+                        back = ring[slot, ii] if lag > 0 else 0.0
+                        accr = accr_t[j, ii]
                         frac = frac_t[j, ii]
-                        b = bal[ii]
-                        begin = b + dqb[ii]
-                        d = b * mdr
-                        b2 = b - d
-                        a = acc[ii] * (1.0 - mdr)
+                        b, a, q, nd, begin, it, sp, pp, d = step(
+                            bal[ii], acc[ii], dqb[ii], back, accr, pay_t[j, ii], frac,
+                            min(smm_t[j, ii] * sm, 1.0), mdr, mdq if lag > 0 else 0.0, cure, bom,
+                        )  # fmt: skip
                         if lag > 0:
-                            slot = j % lag
-                            back = ring[slot, ii]
-                            d += back * (1.0 - cure)
-                            nd = b2 * mdq
-                            a *= 1.0 - mdq
-                            b2 = b2 - nd + back * cure
-                            dqb[ii] += nd - back
                             ring[slot, ii] = nd
-                        a += b2 * accr_t[j, ii]
-                        sp = b2 * frac
-                        pp = (b2 - sp) * smm
-                        pw = pay_t[j, ii]
-                        it = a * (pw + (1.0 - pw) * (1.0 - frac) * smm)
-                        acc[ii] = a - it
-                        e = b2 - sp - pp
-                        bal[ii] = e
-                        q = dqb[ii]
+                        bal[ii] = b
+                        acc[ii] = a
+                        dqb[ii] = q
+                        ap = 0.0
+                        ai = 0.0
+                        rec = 0.0
+                        loss = 0.0
+                        if advance > 0:
+                            un, cu, u_new, ap, ai, rec, loss = fstep(
+                                units[ii], cum[ii], u_ring[rslot, ii], d_ring[rslot, ii], d,
+                                frac, accr, severity, adv_p, 1.0,
+                            )  # fmt: skip
+                            units[ii] = un
+                            cum[ii] = cu
+                            u_ring[rslot, ii] = u_new
+                            d_ring[rslot, ii] = d
                         t_beg += begin
                         t_int += it
                         t_sp += sp
                         t_pp += pp
                         t_d += d
-                        t_end += e + q
+                        t_end += b + q
                         t_dq += q
-                        if loan_level and s == 0:
+                        t_ap += ap
+                        t_ai += ai
+                        t_rec += rec
+                        t_loss += loss
+                        if level:
                             i = start + ii
                             lvl[0, i, j] = begin
                             lvl[1, i, j] = it
                             lvl[2, i, j] = sp
                             lvl[3, i, j] = pp
                             lvl[4, i, j] = d
-                            lvl[5, i, j] = e + q
+                            lvl[5, i, j] = b + q
                             lvl[6, i, j] = q
+                            if advance > 0:
+                                lvl[7, i, j] = ap
+                                lvl[8, i, j] = ai
+                                lvl[9, i, j] = rec
+                                lvl[10, i, j] = loss
                     out[0, s, j] += t_beg
                     out[1, s, j] += t_int
                     out[2, s, j] += t_sp
@@ -368,6 +430,11 @@ def _build_numba() -> Any:
                     out[4, s, j] += t_d
                     out[5, s, j] += t_end
                     out[6, s, j] += t_dq
+                    if advance > 0:
+                        out[7, s, j] += t_ap
+                        out[8, s, j] += t_ai
+                        out[9, s, j] += t_rec
+                        out[10, s, j] += t_loss
 
     return kernel
 
@@ -378,8 +445,11 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     if _numba_kernel is None:
         _numba_kernel = _build_numba()
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
-    out = np.zeros((len(FIELDS), n_s, n_m))
-    lvl = np.zeros((len(FIELDS), n_a, n_m) if loan_level else (len(FIELDS), 1, 1))
+    n_f = k.n_fields
+    out = np.zeros((n_f, n_s, n_m))
+    lvl = np.zeros((n_f, n_a, n_m) if loan_level else (n_f, 1, 1))
+    has_dt = k.default_month is not None and k.default_month.size > 0
+    dmonth = k.default_month if has_dt else np.zeros((1, 1), dtype=np.int64)
     c = np.ascontiguousarray
     _numba_kernel(
         n_m, k.tabulated, c(k.balance0, np.float64), c(k.accrued0, np.float64),
@@ -388,10 +458,11 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         c(k.tab_pay), c(k.tab_frac), c(k.smm_vals, np.float64), c(k.smm_off, np.int64),
         c(k.mdr_vals, np.float64), c(k.mdr_off, np.int64), c(k.mdr_stop, np.int64),
         c(k.smm_mult, np.float64), c(k.mdr_mult, np.float64), float(k.mdq), int(k.dq_lag),
-        float(k.cure), out, lvl, loan_level,
+        float(k.cure), c(dmonth, np.int64), has_dt, float(k.bom), int(k.advance),
+        int(k.rec_lag), float(k.severity), out, lvl, loan_level,
     )  # fmt: skip
-    pool = {f: out[i] for i, f in enumerate(FIELDS)}
-    level = {f: lvl[i] for i, f in enumerate(FIELDS)} if loan_level else None
+    pool = {f: out[i] for i, f in enumerate(FIELDS[:n_f])}
+    level = {f: lvl[i] for i, f in enumerate(FIELDS[:n_f])} if loan_level else None
     return pool, level
 
 

@@ -120,6 +120,11 @@ class PoolSpec(_Frozen):
     )
     assets: tuple[AssetSpec, ...] = Field(min_length=1)
     tape: str | None = Field(None, description="Loan tape (CSV or Excel) the assets came from")
+    advancing: Literal["none", "interest", "principal_and_interest"] = Field(
+        "none",
+        description="What the servicer advances on loans in foreclosure until liquidation "
+        "(Standard Formulas C.3): nothing, interest, or scheduled principal and interest",
+    )
 
     @property
     def balance(self) -> float:
@@ -196,6 +201,11 @@ class AssumptionsSpec(_Frozen):
         0, ge=0, le=240, description="Extra months every receivable is collected late"
     )
     call_exercise: bool = Field(True, description="Exercise the clean-up call when allowed")
+    prepayment_timing: Literal["beginning_of_month", "after_defaults"] = Field(
+        "beginning_of_month",
+        description="Voluntary prepayments on the beginning-of-month performing balance, like "
+        "defaults (Standard Formulas C.3), or on what is left after the month's defaults",
+    )
 
 
 # --------------------------------------------------------------------------- structure
