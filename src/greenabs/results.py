@@ -123,16 +123,18 @@ class RunResult:
             yield_,
             self.calendar.frequency.per_year,
         )
-        return 100.0 * pv / t.balance
+        return 100.0 * float(pv) / t.balance
 
     def yield_at(self, name: str, price: float, scenario: int = 0) -> float:
         """Yield at a price per 100 of original face."""
         t = self.deal.tranche(name)
-        return analytics.yield_from_price(
-            self.calendar.years_from_closing,
-            self._cash(name, scenario),
-            price / 100.0 * t.balance,
-            self.calendar.frequency.per_year,
+        return float(
+            analytics.yield_from_price(
+                self.calendar.years_from_closing,
+                self._cash(name, scenario),
+                price / 100.0 * t.balance,
+                self.calendar.frequency.per_year,
+            )
         )
 
     def price_at_dm(self, name: str, dm: float, scenario: int = 0) -> float:
@@ -141,7 +143,7 @@ class RunResult:
         if idx is None:
             raise ValueError(f"tranche {name!r} is not floating: price it at a yield")
         pv = analytics.price_from_dm(self.calendar.accrual, idx, self._cash(name, scenario), dm)
-        return 100.0 * pv / self.deal.tranche(name).balance
+        return 100.0 * float(pv) / self.deal.tranche(name).balance
 
     def tranches(self, scenario: int = 0) -> pd.DataFrame:
         """One row per tranche: size, WAL, yield at its price, duration, window, losses."""
