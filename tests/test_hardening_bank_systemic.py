@@ -30,7 +30,7 @@ from greenabs.bank import (
     sec_irba_risk_weight,
     sec_sa_risk_weight,
 )
-from greenabs.errors import SpecError
+from greenabs.errors import DataError, SpecError
 from tests.conftest import EXAMPLES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "greenabs"
@@ -324,3 +324,249 @@ def test_bank_csv_section_with_nan_names_row_and_column(tmp_path: Path) -> None:
     d["deposits"] = "deposits.csv"
     with pytest.raises(SpecError, match=r"deposits.csv: row 3, column balance: .*finite"):
         load_bank(write_yaml(tmp_path, d))
+
+
+# ------------------------------------------------------------------------------- systemic
+
+WIDE_HEADER = "year,gdp_growth,npl_ratio,sse_volatility,fx_reserves,cpi,car"
+
+
+def wide_rows(n: int = 16, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [
+        f"{2000 + i},{rng.normal(7, 1):.3f},{rng.normal(2, 0.3):.3f},{rng.normal(25, 5):.3f},"
+        f"{rng.normal(3000, 100):.1f},{rng.normal(2, 1):.3f},{rng.normal(13, 1):.3f}"
+        for i in range(n)
+    ]
+
+
+def write_csv(tmp_path: Path, rows: list[str], name: str = "data.csv") -> Path:
+    f = tmp_path / name
+    f.write_text("\n".join([WIDE_HEADER, *rows]) + "\n", encoding="utf-8")
+    return f
+
+
+def set_cell(rows: list[str], row: int, col: int, text: str) -> list[str]:
+    out = list(rows)
+    cells = out[row].split(",")
+    cells[col] = text
+    out[row] = ",".join(cells)
+    return out
+
+
+AHP_GOOD = "1,1/2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("1,1/0,1,2\n0,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n", r"row 1, column 2: division by zero"),
+        ("1,inf,1,2\n0,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n", r"row 1, column 2: not a finite"),
+        ("1,2,1,2\nnan,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n", r"row 2, column 1: not a finite"),
+        (
+            "1,1e300,1,2\n1e-300,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n",
+            r"row 1, column 2: 1e\+300 is outside Saaty's scale",
+        ),
+        ("1,1/2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,x\n", r"row 4, column 4: not a number"),
+        ("1,1/2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,2\n", r"row 4, column 4: the diagonal"),
+        ("1,2,1,2\n2,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n", r"row 1, column 2: not reciprocal"),
+        ("1,2\n1/2,1\n1,1\n", r"the matrix must be square, got 3 rows and 2 columns"),
+        ("", r"cannot read the matrix"),
+    ],
+)
+def test_bad_ahp_matrix_files_name_the_cell(tmp_path: Path, text: str, match: str) -> None:
+    from greenabs import systemic
+
+    f = tmp_path / "ahp.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(f))}: {match}"):
+        systemic.load_ahp_matrix(f)
+
+
+def test_ahp_matrix_with_division_by_zero_from_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    f = tmp_path / "ahp.csv"
+    f.write_text("1,1/0,1,2\n0,1,2,3\n1,1/2,1,2\n1/2,1/3,1/2,1\n")
+    code, _, err = cli(
+        capsys, monkeypatch, "systemic", "china", "--method", "ahp", "--ahp-matrix", str(f)
+    )
+    assert code == 1
+    assert f"{f}: row 1, column 2: division by zero: '1/0'" in err
+
+
+def test_ahp_weights_refuse_infinite_and_name_the_source() -> None:
+    from greenabs import systemic
+
+    m = np.ones((3, 3))
+    m[0, 1], m[1, 0] = np.inf, 0.0
+    with pytest.raises(DataError, match=r"^argument matrix: cell \(0, 1\): must be a positive"):
+        systemic.ahp_weights(m)
+    with pytest.raises(DataError, match=r"^my.csv: the AHP matrix must be square"):
+        systemic.ahp_weights(np.ones(3), source="my.csv")
+    with pytest.raises(DataError, match=r"names: 2 names for a 3x3 matrix"):
+        systemic.ahp_weights(np.ones((3, 3)), names=["a", "b"])
+
+
+def test_huge_magnitudes_give_finite_weights_with_every_method(tmp_path: Path) -> None:
+    from greenabs import systemic
+
+    rows = wide_rows()
+    rows = set_cell(rows, 2, 1, "1e308")
+    rows = set_cell(rows, 5, 1, "-1e308")
+    rows = set_cell(rows, 3, 2, "-1.7e308")
+    rows = set_cell(rows, 7, 3, "1.7e308")
+    data = systemic.load_indicators(write_csv(tmp_path, rows))
+    for method in ("entropy", "critic", "pca", "equal", "ciss"):
+        for norm in (None, "minmax", "zscore", "ecdf"):
+            if method == "ciss" and norm is not None:
+                continue
+            r = systemic.build_index(data, method, normalisation=norm)
+            for part in (r.composite, r.weights, r.contributions, r.sub_indices):
+                assert np.isfinite(part.to_numpy(dtype=float)).all(), (method, norm)
+            assert float(r.weights.sum()) == pytest.approx(1.0)
+    m = np.array([[1e308, -1e308], [-1e308, 1e308], [1e308, 1e308], [-1e308, -1e308]])
+    for fn in (systemic.entropy_weights, systemic.critic_weights, systemic.pca_weights):
+        np.testing.assert_allclose(fn(m), [0.5, 0.5])
+    np.testing.assert_allclose(systemic.zscore(m), np.sign(m))
+
+
+def test_scaling_is_exact_on_ordinary_data() -> None:
+    from greenabs import systemic
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, 4)) * [1.0, 1e3, 1e-3, 7.0]
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    assert (systemic.minmax(x) == (x - lo) / (hi - lo)).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=3, max_size=3
+        ),
+        min_size=4,
+        max_size=8,
+    )
+)
+def test_weights_of_any_finite_matrix_are_finite_or_refused(rows: list[list[float]]) -> None:
+    from greenabs import systemic
+
+    x = np.array(rows)
+    for fn in (systemic.entropy_weights, systemic.critic_weights, systemic.pca_weights):
+        try:
+            w = fn(x)
+        except DataError as exc:
+            assert "constant" in str(exc)
+            continue
+        assert np.isfinite(w).all()
+        assert (w >= 0).all()
+        assert w.sum() == pytest.approx(1.0)
+    for f in (systemic.minmax, systemic.zscore):
+        assert np.isfinite(f(x)).all()
+
+
+def test_repeated_period_in_a_wide_file_is_named(tmp_path: Path) -> None:
+    from greenabs import systemic
+
+    rows = wide_rows()
+    rows[4] = "2001" + rows[4][4:]
+    f = write_csv(tmp_path, rows)
+    with pytest.raises(
+        DataError, match=rf"^{re.escape(str(f))}: row 6, column year: period 2001 is given twice"
+    ):
+        systemic.load_indicators(f)
+
+
+@pytest.mark.parametrize(
+    ("cell", "match"),
+    [
+        ("nan", r"row 5, column 'npl_ratio': not a finite number: 'nan'"),
+        ("inf", r"row 5, column 'npl_ratio': not a finite number: 'inf'"),
+        ("1e400", r"row 5, column 'npl_ratio': not a finite number: '1e400'"),
+    ],
+)
+def test_non_finite_cells_are_refused(tmp_path: Path, cell: str, match: str) -> None:
+    from greenabs import systemic
+
+    f = write_csv(tmp_path, set_cell(wide_rows(), 3, 2, cell))
+    with pytest.raises(DataError, match=rf"^{re.escape(str(f))}: {match}"):
+        systemic.load_indicators(f)
+
+
+def test_empty_period_and_zero_denominators_are_named(tmp_path: Path) -> None:
+    from greenabs import systemic
+
+    f = write_csv(tmp_path, set_cell(wide_rows(), 2, 0, ""))
+    with pytest.raises(DataError, match=r"row 4, column year: empty period"):
+        systemic.load_indicators(f)
+    # a zero FX reserve makes the next year's change infinite: named, not a silent NaN
+    data = systemic.load_indicators(write_csv(tmp_path, set_cell(wide_rows(), 5, 4, "0")))
+    with pytest.raises(
+        DataError, match=r"period 2006, column 'fx_reserves': the risk measure is not a finite"
+    ):
+        systemic.build_index(data, "entropy")
+
+
+def test_systemic_flags_are_checked_and_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ahp = tmp_path / "ahp.csv"
+    ahp.write_text(AHP_GOOD)
+    cases = [
+        (("--threshold-k", "nan"), "--threshold-k: must be a finite number"),
+        (("--min-coverage", "nan"), "--min-coverage: must lie between 0 and 1"),
+        (("--combine", "5", "--ahp-matrix", str(ahp)), "--combine: must lie between 0 and 1"),
+        (("--horizon", "-1"), "--horizon: must be 0 or more"),
+        (("--crisis", ","), "--crisis: give crisis periods"),
+        (("--crisis", "1999"), "--crisis: '1999' not among the index periods"),
+        (("--stress-period", "1999"), "--stress-period: '1999' not among the index periods"),
+        (("--fill", "magic"), "--fill: unknown fill method 'magic'"),
+        (("--normalise", "rank"), "--normalise: unknown normalisation 'rank'"),
+        (("--method", "ahp"), "--method: ahp needs --ahp-matrix"),
+        (("--ahp-matrix", str(ahp)), "--ahp-matrix: is used by --method ahp or with --combine"),
+    ]
+    for args, match in cases:
+        code, _, err = cli(capsys, monkeypatch, "systemic", "china", *args)
+        assert code == 1, args
+        assert f"error: command line: {match}" in err, (args, err)
+
+
+def test_library_errors_name_the_data_file_or_argument(tmp_path: Path) -> None:
+    from greenabs import systemic
+
+    f = tmp_path / "flat.csv"
+    f.write_text("year,gdp_growth,cpi\n" + "".join(f"{y},{y % 7},2\n" for y in range(2000, 2010)))
+    data = systemic.load_indicators(f)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(f))}: cpi: is constant"):
+        systemic.build_index(data, "entropy")
+    with pytest.raises(DataError, match=r"^argument method: unknown method 'x'"):
+        systemic.build_index(data, "x")
+    with pytest.raises(DataError, match=r"^argument min_coverage: must lie in \[0, 1\]"):
+        systemic.build_index(data, "ciss", min_coverage=math.nan)
+    with pytest.raises(DataError, match=r"^argument alpha"):
+        systemic.combine_weights([0.5, 0.5], [0.2, 0.8], alpha=2.0)
+    with pytest.raises(DataError, match=r"^argument x: the series is constant"):
+        systemic.markov_switching(__import__("pandas").Series([1.0] * 20))
+    with pytest.raises(DataError, match=r"^argument level: must lie in \[0, 1\]"):
+        systemic.StressMapping().shocks(math.nan)
+    with pytest.raises(DataError, match=r"^argument max_prepayment_cut"):
+        systemic.StressMapping(max_prepayment_cut=2.0)
+
+
+def test_no_placeholder_sources_in_systemic() -> None:
+    pattern = re.compile(r"""["']<[a-z_]+>["']""")
+    files = [*sorted((SRC / "systemic").glob("*.py")), SRC / "cli" / "systemic.py"]
+    found = [f"{f.name}: {m.group()}" for f in files for m in pattern.finditer(f.read_text())]
+    assert found == []
+
+
+def test_stress_functions_are_typed() -> None:
+    from greenabs.bank.spec import BankSpec
+    from greenabs.spec.deal import DealSpec
+    from greenabs.systemic.link import StressMapping
+
+    ns = {"BankSpec": BankSpec, "DealSpec": DealSpec}
+    assert typing.get_type_hints(StressMapping.stressed_bank, localns=ns)["bank"] is BankSpec
+    assert typing.get_type_hints(StressMapping.stressed_deal, localns=ns)["deal"] is DealSpec

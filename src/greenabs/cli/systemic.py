@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from greenabs.cli.common import app, fmt, money, num, out, pct
-from greenabs.errors import GreenabsError, Problem, SpecError
+from greenabs.errors import Problem, SpecError
 
 
 @app.command("systemic")
@@ -55,41 +57,61 @@ def systemic_cmd(
     from greenabs import systemic
     from greenabs.results import _clean
 
+    crises = _check_flags(
+        method=method,
+        ahp_matrix=ahp_matrix,
+        combine=combine,
+        fill=fill,
+        normalise=normalise,
+        threshold_k=threshold_k,
+        min_coverage=min_coverage,
+        crisis=crisis,
+        horizon=horizon,
+        stress_period=stress_period,
+        deal=deal,
+        bank=bank,
+    )
     data = systemic.china_sample() if data_file == "china" else systemic.load_indicators(data_file)
-    matrix = None
-    if ahp_matrix is not None:
-        try:
-            frame = pd.read_csv(ahp_matrix, header=None, comment="#")
-            matrix = frame.apply(lambda c: c.map(lambda v: float(eval_fraction(str(v))))).to_numpy()
-        except (OSError, ValueError) as exc:
-            raise SpecError(
-                str(ahp_matrix), Problem("", f"cannot read the matrix ({exc})")
-            ) from None
+    matrix = systemic.load_ahp_matrix(ahp_matrix) if ahp_matrix is not None else None
     subjective = None
-    if combine is not None:
-        if matrix is None:
-            raise SpecError("<argument>", Problem("--combine", "needs --ahp-matrix"))
+    if combine is not None and matrix is not None:
         subjective = (
-            systemic.ahp_weights(matrix, names=list(systemic.DIMENSIONS))[0]
+            systemic.ahp_weights(matrix, names=list(systemic.DIMENSIONS), source=str(ahp_matrix))[0]
             if matrix.shape == (4, 4)
-            else systemic.ahp_weights(matrix)[0]
+            else systemic.ahp_weights(matrix, source=str(ahp_matrix))[0]
         )
     result = systemic.build_index(
         data,
         method,
         fill=fill,
         min_coverage=min_coverage,
-        ahp_matrix=matrix,
+        ahp_matrix=matrix if method == "ahp" else None,
         subjective=subjective,
         alpha=combine if combine is not None else 0.5,
         normalisation=normalise,
+        ahp_source=str(ahp_matrix),
     )
+    labels = [str(p) for p in result.composite.index]
+    if stress_period is not None:
+        stress_period = stress_period.strip()
+    for flag, wanted in (("--crisis", crises), ("--stress-period", [stress_period])):
+        unknown = [p for p in wanted if p is not None and p not in labels]
+        if unknown:
+            raise SpecError(
+                "command line",
+                Problem(
+                    flag,
+                    f"{', '.join(map(repr, unknown))} not among the index periods "
+                    f"({', '.join(labels)})",
+                ),
+            )
     flags = systemic.threshold_flags(result.composite, k=threshold_k)
     regimes = None
     try:
         regimes = systemic.markov_switching(result.composite)
-    except GreenabsError as exc:
-        out.print(f"[yellow]Markov switching skipped[/]: {exc}")
+    except SpecError as exc:
+        why = "; ".join(p.reason for p in exc.problems)
+        out.print(f"[yellow]Markov switching skipped[/]: {escape(why)}")
     t = Table(
         title=f"Systemic-risk index ({method}) from {data.source} ({data.frequency})",
         title_justify="left",
@@ -136,10 +158,8 @@ def systemic_cmd(
     }
     if regimes is not None:
         report["markov"] = {"prob_high": regimes["prob_high"].tolist()}
-    if crisis:
-        sig = systemic.signal_extraction(
-            result.composite, [c.strip() for c in crisis.split(",")], horizon=horizon
-        )
+    if crises:
+        sig = systemic.signal_extraction(result.composite, crises, horizon=horizon)
         b = sig.best
         out.print(
             f"Signal extraction: best threshold {b['threshold']:.3f} (percentile "
@@ -202,8 +222,6 @@ def systemic_cmd(
                 bt.add_row(label, fmt(getattr(r_base, key), kind), fmt(getattr(r_hit, key), kind))
             out.print(bt)
             report["bank"] = {"base": r_base.as_dict(), "stressed": r_hit.as_dict()}
-    elif deal is not None or bank is not None:
-        raise SpecError("<argument>", Problem("--stress-period", "needed with --deal or --bank"))
     if json_file is not None:
         json_file.write_text(json.dumps(_clean(report), indent=1, default=str), encoding="utf-8")
         out.print(f"wrote {json_file}")
@@ -215,7 +233,58 @@ def systemic_cmd(
         out.print(f"wrote {chart}")
 
 
-def eval_fraction(text: str) -> float:
-    """A number or a fraction such as ``1/3`` (AHP matrices are written that way)."""
-    num, sep, den = text.strip().partition("/")
-    return float(num) / float(den) if sep else float(num)
+def _check_flags(
+    *,
+    method: str,
+    ahp_matrix: Path | None,
+    combine: float | None,
+    fill: str | None,
+    normalise: str | None,
+    threshold_k: float,
+    min_coverage: float,
+    crisis: str | None,
+    horizon: int,
+    stress_period: str | None,
+    deal: Path | None,
+    bank: Path | None,
+) -> list[str]:
+    """Refuse bad flag values before any work, naming the flag; returns the crisis periods."""
+    from greenabs.systemic import FILLS, METHODS, NORMALISATIONS
+
+    problems: list[Problem] = []
+    for flag, noun, value, allowed in (
+        ("--method", "method", method, METHODS),
+        ("--fill", "fill method", fill, FILLS),
+        ("--normalise", "normalisation", normalise, NORMALISATIONS),
+    ):
+        if value is not None and value not in allowed:
+            problems.append(
+                Problem(flag, f"unknown {noun} {value!r} (use one of {', '.join(allowed)})")
+            )
+    if method == "ahp" and ahp_matrix is None:
+        problems.append(Problem("--method", "ahp needs --ahp-matrix"))
+    if combine is not None:
+        if ahp_matrix is None:
+            problems.append(Problem("--combine", "needs --ahp-matrix"))
+        if method in ("ahp", "ciss"):
+            problems.append(Problem("--combine", f"cannot mix AHP weights into --method {method}"))
+        if not (math.isfinite(combine) and 0.0 <= combine <= 1.0):
+            problems.append(Problem("--combine", f"must lie between 0 and 1 (got {combine})"))
+    elif ahp_matrix is not None and method != "ahp":
+        problems.append(Problem("--ahp-matrix", "is used by --method ahp or with --combine"))
+    if not math.isfinite(threshold_k):
+        problems.append(Problem("--threshold-k", f"must be a finite number (got {threshold_k})"))
+    if not (math.isfinite(min_coverage) and 0.0 <= min_coverage <= 1.0):
+        problems.append(Problem("--min-coverage", f"must lie between 0 and 1 (got {min_coverage})"))
+    if horizon < 0:
+        problems.append(Problem("--horizon", f"must be 0 or more periods (got {horizon})"))
+    crises = []
+    if crisis is not None:
+        crises = [c.strip() for c in crisis.split(",") if c.strip()]
+        if not crises:
+            problems.append(Problem("--crisis", "give crisis periods, e.g. 2015,2020"))
+    if stress_period is None and (deal is not None or bank is not None):
+        problems.append(Problem("--stress-period", "needed with --deal or --bank"))
+    if problems:
+        raise SpecError("command line", problems)
+    return crises

@@ -28,13 +28,15 @@ from greenabs.systemic.core import (
 from greenabs.systemic.data import (
     CATALOGUE,
     DIMENSIONS,
+    FILLS,
     Indicator,
     IndicatorData,
     annualised_volatility,
     china_sample,
+    load_ahp_matrix,
     load_indicators,
 )
-from greenabs.systemic.index import METHODS, IndexResult, build_index, prepare
+from greenabs.systemic.index import METHODS, NORMALISATIONS, IndexResult, build_index, prepare
 from greenabs.systemic.link import StressMapping, stress_level
 from greenabs.systemic.warning import (
     SignalResult,
@@ -46,7 +48,9 @@ from greenabs.systemic.warning import (
 __all__ = [
     "CATALOGUE",
     "DIMENSIONS",
+    "FILLS",
     "METHODS",
+    "NORMALISATIONS",
     "IndexResult",
     "Indicator",
     "IndicatorData",
@@ -62,6 +66,7 @@ __all__ = [
     "ecdf",
     "entropy_weights",
     "ewma_correlations",
+    "load_ahp_matrix",
     "load_indicators",
     "markov_switching",
     "minmax",

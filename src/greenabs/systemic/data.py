@@ -13,6 +13,7 @@ low are excluded with the reason.
 from __future__ import annotations
 
 import math
+import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "IndicatorData",
     "annualised_volatility",
     "china_sample",
+    "load_ahp_matrix",
     "load_indicators",
 ]
 
@@ -182,6 +184,10 @@ class IndicatorData:
         for name in self.frame.columns:
             if name in AUXILIARY:
                 continue
+            if name not in cat:
+                raise DataError(
+                    self.source, Problem(f"column {name!r}", "not in the indicator catalogue")
+                )
             ind = cat[name]
             units = self.units.get(name, set())
             if len(units) > 1:
@@ -190,17 +196,39 @@ class IndicatorData:
                     "convert them to one unit first"
                 )
                 continue
-            s = self.frame[name].astype(float)
-            if ind.transform == "yoy_change":
-                s = s.pct_change(fill_method=None) * 100.0
-            elif ind.transform == "abs_deviation":
-                s = (s - (ind.target or 0.0)).abs()
-            elif ind.transform == "ratio":
-                den = ind.ratio_to
-                if den and den in self.frame.columns and len(self.units.get(den, set())) <= 1:
-                    s = s / self.frame[den].astype(float)
-                else:
-                    notes.append(f"{name}: {den} not available, the level is used")
+            raw = self.frame[name].astype(float)
+            s = raw
+            # the inputs each value is computed from: where they are all given, the result
+            # must be a finite number
+            given = raw.notna()
+            why = "overflows"
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                if ind.transform == "yoy_change":
+                    prev = raw.shift(1)
+                    s = (raw / prev - 1.0) * 100.0
+                    given = given & prev.notna()
+                    why = "year-on-year change from a zero (or too small) previous value"
+                elif ind.transform == "abs_deviation":
+                    s = (raw - (ind.target or 0.0)).abs()
+                elif ind.transform == "ratio":
+                    den = ind.ratio_to
+                    if den and den in self.frame.columns and len(self.units.get(den, set())) <= 1:
+                        d = self.frame[den].astype(float)
+                        s = raw / d
+                        given = given & d.notna()
+                        why = f"ratio to {den} with a zero (or too small) {den}"
+                    else:
+                        notes.append(f"{name}: {den} not available, the level is used")
+            bad = given & ~np.isfinite(s.to_numpy(dtype=float))
+            if bad.any():
+                period = str(self.frame.index[int(np.argmax(bad.to_numpy()))])
+                raise DataError(
+                    self.source,
+                    Problem(
+                        f"period {period}, column {name!r}",
+                        f"the risk measure is not a finite number ({why})",
+                    ),
+                )
             out[name] = s if ind.direction == "+" else -s
         return pd.DataFrame(out, index=self.frame.index), notes
 
@@ -217,14 +245,33 @@ def _frequency(labels: list[str]) -> str:
 
 def _numeric(value: object, where: str, source: str) -> float:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.nan
+        return math.nan  # an empty cell: missing
     text = str(value).strip()
     if text == "":
         return math.nan
     try:
-        return float(text)
+        v = float(text)
     except ValueError:
         raise DataError(source, Problem(where, f"not a number: {text!r}")) from None
+    if not math.isfinite(v):
+        raise DataError(
+            source,
+            Problem(
+                where,
+                f"not a finite number: {text!r} (leave the cell empty for a missing value)",
+            ),
+        )
+    return v
+
+
+def _period(value: object, where: str, source: str) -> str:
+    label = "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    text = str(label).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a year read as a number from Excel
+        text = text[:-2]
+    if not text:
+        raise DataError(source, Problem(where, "empty period"))
+    return text
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -236,8 +283,56 @@ def _read(path: Path) -> pd.DataFrame:
         )
     except FileNotFoundError:
         raise DataError(str(path), Problem("", "file not found")) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except (OSError, ValueError, pd.errors.ParserError, zipfile.BadZipFile) as exc:
         raise DataError(str(path), Problem("", f"cannot read the data ({exc})")) from None
+    except Exception as exc:  # a broken workbook: the Excel readers raise their own errors
+        raise DataError(str(path), Problem("", f"cannot read the workbook ({exc})")) from None
+
+
+def _ahp_cell(text: str, where: str, source: str) -> float:
+    """A judgement: a number or a fraction such as ``1/3``."""
+    num, sep, den = text.partition("/")
+    try:
+        value = float(num) / float(den) if sep else float(num)
+    except ValueError:
+        raise DataError(source, Problem(where, f"not a number or fraction: {text!r}")) from None
+    except ZeroDivisionError:
+        raise DataError(source, Problem(where, f"division by zero: {text!r}")) from None
+    if not math.isfinite(value):
+        raise DataError(source, Problem(where, f"not a finite number: {text!r}"))
+    return value
+
+
+def load_ahp_matrix(path: str | Path) -> np.ndarray:
+    """A pairwise comparison matrix from a CSV file: one row per line, no header, cells as
+    numbers or fractions (``1/3``); ``#`` starts a comment.  Errors name the file and the cell
+    (1-based row and column).  The judgements themselves (positive, on Saaty's 1/9 to 9
+    scale, reciprocal, ones on the diagonal) are checked here too, by cell."""
+    from greenabs.systemic.core import check_judgements
+
+    p = Path(path)
+    source = str(p)
+    try:
+        frame = pd.read_csv(p, header=None, dtype=str, comment="#", keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError(source, Problem("", "file not found")) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(source, Problem("", f"cannot read the matrix ({exc})")) from None
+    rows, cols = frame.shape
+    if rows != cols:
+        raise DataError(
+            source, Problem("", f"the matrix must be square, got {rows} rows and {cols} columns")
+        )
+    values = np.empty((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            where = f"row {i + 1}, column {j + 1}"
+            text = str(frame.iat[i, j]).strip()
+            if not text:
+                raise DataError(source, Problem(where, "empty cell"))
+            values[i, j] = _ahp_cell(text, where, source)
+    check_judgements(values, lambda i, j: f"row {i + 1}, column {j + 1}", source)
+    return values
 
 
 def _known(name: str, where: str, source: str) -> None:
@@ -274,7 +369,7 @@ def load_indicators(path: str | Path) -> IndicatorData:
             line = int(str(i)) + 2
             name = str(row["indicator"]).strip()
             _known(name, f"row {line}, column indicator", source)
-            period = str(row[period_col]).strip()
+            period = _period(row[period_col], f"row {line}, column {period_col}", source)
             if (period, name) in records:
                 raise DataError(
                     source, Problem(f"row {line}", f"{name} for {period} is given twice")
@@ -285,13 +380,32 @@ def load_indicators(path: str | Path) -> IndicatorData:
         frame = pd.Series(records).unstack()
     else:
         cols = [c for c in raw.columns if c != period_col]
+        seen_cols: set[str] = set()
         for c in cols:
             _known(c, f"column {c!r}", source)
+            if c in seen_cols:
+                raise DataError(source, Problem(f"column {c!r}", "appears twice"))
+            seen_cols.add(c)
+        periods = [
+            _period(v, f"row {i + 2}, column {period_col}", source)
+            for i, v in enumerate(raw[period_col])
+        ]
+        first_row: dict[str, int] = {}
+        for i, label in enumerate(periods):
+            if label in first_row:
+                raise DataError(
+                    source,
+                    Problem(
+                        f"row {i + 2}, column {period_col}",
+                        f"period {label} is given twice (rows {first_row[label]} and {i + 2})",
+                    ),
+                )
+            first_row[label] = i + 2
         data = {
             c: [_numeric(v, f"row {i + 2}, column {c!r}", source) for i, v in enumerate(raw[c])]
             for c in cols
         }
-        frame = pd.DataFrame(data, index=[str(v).strip() for v in raw[period_col]])
+        frame = pd.DataFrame(data, index=periods)
     frame = frame.sort_index()
     frame.index.name = "period"
     return IndicatorData(

@@ -88,12 +88,17 @@ def prepare(
     (one of :data:`~greenabs.systemic.data.FILLS`) fills the rest; without it periods with a
     missing value are left out.  Every step is recorded in the notes.
     """
+    min_coverage = core._finite_number(min_coverage, "min_coverage", 0.0, 1.0)
+    if fill is not None and fill not in FILLS:
+        raise DataError(
+            "argument fill", Problem("", f"unknown method {fill!r} (use one of {', '.join(FILLS)})")
+        )
     x, notes = data.risk_measures()
     if indicators is not None:
         for name in indicators:
             if name not in x.columns:
                 raise DataError(data.source, Problem(name, "not in the data (or excluded)"))
-        x = x[indicators]
+        x = x[list(dict.fromkeys(indicators))]
     cover = x.notna().mean()
     low = [c for c in x.columns if cover[c] < min_coverage]
     for c in low:
@@ -102,11 +107,6 @@ def prepare(
         )
     x = x.drop(columns=low)
     if fill is not None:
-        if fill not in FILLS:
-            raise DataError(
-                data.source,
-                Problem("fill", f"unknown method {fill!r} (use one of {', '.join(FILLS)})"),
-            )
         before = int(x.isna().sum().sum())
         if fill == "ffill":
             x = x.ffill()
@@ -144,16 +144,47 @@ def build_index(
     alpha: float = 0.5,
     ewma_lambda: float = 0.93,
     normalisation: str | None = None,
+    ahp_source: str = "argument ahp_matrix",
 ) -> IndexResult:
     """Build the composite index (see the module docstring for the methods).
 
     ``normalisation`` (``minmax``, ``zscore`` or ``ecdf``) overrides the scale the linear
-    methods aggregate on; weights are still computed the method's own way.
+    methods aggregate on; weights are still computed the method's own way.  ``ahp_source``
+    names the AHP matrix in error messages (its file, when it came from one).
     """
     if method not in METHODS:
         raise DataError(
-            "<argument>",
-            Problem("method", f"unknown method {method!r} (use one of {', '.join(METHODS)})"),
+            "argument method",
+            Problem("", f"unknown method {method!r} (use one of {', '.join(METHODS)})"),
+        )
+    if normalisation is not None and normalisation not in NORMALISATIONS:
+        raise DataError(
+            "argument normalisation",
+            Problem(
+                "",
+                f"unknown normalisation {normalisation!r} (use {', '.join(NORMALISATIONS)})",
+            ),
+        )
+    alpha = core._finite_number(alpha, "alpha", 0.0, 1.0)
+    ewma_lambda = core._finite_number(ewma_lambda, "ewma_lambda", 0.0, 1.0, low_open=True)
+    if subjective is not None and method in ("ahp", "ciss"):
+        raise DataError(
+            "argument subjective",
+            Problem(
+                "",
+                "the ahp method's weights are subjective already: nothing to combine"
+                if method == "ahp"
+                else "the ciss method weighs its dimensions equally: nothing to combine",
+            ),
+        )
+    if ahp_matrix is not None and method != "ahp":
+        raise DataError(
+            "argument ahp_matrix",
+            Problem(
+                "",
+                f"only the ahp method uses it; to mix AHP weights into {method}, give "
+                "subjective=ahp_weights(matrix)[0]",
+            ),
         )
     x, notes = prepare(data, min_coverage=min_coverage, fill=fill, indicators=indicators)
     names = list(x.columns)
@@ -173,39 +204,34 @@ def build_index(
     if method == "ciss":
         return _ciss(x, dims, present, notes, ewma_lambda)
     norm = normalisation or ("zscore" if method in ("equal", "pca") else "minmax")
-    if norm not in NORMALISATIONS:
-        raise DataError(
-            "<argument>",
-            Problem(
-                "normalisation", f"unknown normalisation {norm!r} (use {', '.join(NORMALISATIONS)})"
-            ),
-        )
     if norm == "ecdf":
         z = np.column_stack([core.ecdf(a[:, j]) for j in range(a.shape[1])])
     else:
         z = core.zscore(a) if norm == "zscore" else core.minmax(a)
     if normalisation is not None:
         notes.append(f"aggregated on {norm} values")
+    src = data.source
     if method == "entropy":
-        w = core.entropy_weights(a, names=names)
+        w = core.entropy_weights(a, names=names, source=src)
     elif method == "critic":
-        w = core.critic_weights(a, names=names)
+        w = core.critic_weights(a, names=names, source=src)
     elif method == "pca":
-        w = core.pca_weights(a, names=names)
+        w = core.pca_weights(a, names=names, source=src)
     elif method == "equal":
-        core.zscore(core._matrix(a, 3, "equal weighting", names))
+        core._matrix(a, 3, "equal weighting", names, src)
         w = np.full(len(names), 1.0 / len(names))
     else:
         if ahp_matrix is None:
             raise DataError(
-                "<argument>",
-                Problem("ahp_matrix", "the ahp method needs a pairwise comparison matrix"),
+                "argument ahp_matrix",
+                Problem("", "the ahp method needs a pairwise comparison matrix"),
             )
-        w, cr = _ahp(np.asarray(ahp_matrix, dtype=float), names, dims, present)
+        m = core._as_floats(ahp_matrix, ahp_source, "an AHP matrix")
+        w, cr = _ahp(m, names, dims, present, ahp_source)
         if cr >= 0.1:
             notes.append(f"AHP consistency ratio {cr:.3f} is 0.1 or more: revise the judgements")
-    if subjective is not None and method != "ahp":
-        s = np.asarray(subjective, dtype=float)
+    if subjective is not None:
+        s = core._as_floats(subjective, "argument subjective", "combining weights")
         if s.shape == (len(present),) and len(present) != len(names):
             s = np.array(
                 [
@@ -215,15 +241,14 @@ def build_index(
             )
         if s.shape != w.shape:
             raise DataError(
-                "<argument>",
+                "argument subjective",
                 Problem(
-                    "subjective",
-                    f"needs {len(names)} weights "
-                    f"(one per indicator) or "
+                    "",
+                    f"needs {len(names)} weights (one per indicator) or "
                     f"{len(present)} (per dimension)",
                 ),
             )
-        w = core.combine_weights(s / s.sum(), w, alpha=alpha)
+        w = core.combine_weights(s, w, alpha=alpha)
         notes.append(f"weights combined: {alpha:.0%} subjective, {1 - alpha:.0%} {method}")
     zf = pd.DataFrame(z, index=x.index, columns=names)
     weights = pd.Series(w, index=names)
@@ -251,10 +276,10 @@ def build_index(
 
 
 def _ahp(
-    m: np.ndarray, names: list[str], dims: dict[str, str], present: list[str]
+    m: np.ndarray, names: list[str], dims: dict[str, str], present: list[str], source: str
 ) -> tuple[np.ndarray, float]:
     if m.shape == (len(DIMENSIONS), len(DIMENSIONS)):
-        wd, cr = core.ahp_weights(m, names=list(DIMENSIONS))
+        wd, cr = core.ahp_weights(m, names=list(DIMENSIONS), source=source)
         by_dim = dict(zip(DIMENSIONS, wd, strict=True))
         total = sum(by_dim[d] for d in present)
         w = np.array(
@@ -262,11 +287,11 @@ def _ahp(
         )
         return w, cr
     if m.shape == (len(names), len(names)):
-        return core.ahp_weights(m, names=names)
+        return core.ahp_weights(m, names=names, source=source)
     raise DataError(
-        "<argument>",
+        source,
         Problem(
-            "ahp_matrix",
+            "",
             f"must be {len(DIMENSIONS)}x{len(DIMENSIONS)} (dimensions "
             f"{', '.join(DIMENSIONS)}) or {len(names)}x{len(names)} (indicators "
             f"{', '.join(names)}), got {m.shape[0]}x{m.shape[1] if m.ndim > 1 else 1}",

@@ -19,8 +19,9 @@ judgement, not estimates: calibrate them to your portfolio.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scipy.stats import norm
 
@@ -28,16 +29,21 @@ from greenabs.errors import DataError, Problem
 from greenabs.systemic.core import ecdf
 from greenabs.systemic.index import IndexResult
 
+if TYPE_CHECKING:
+    from greenabs.bank.spec import BankSpec
+    from greenabs.spec.deal import DealSpec
+
 __all__ = ["StressMapping", "stress_level"]
 
 
 def stress_level(result: IndexResult, period: str) -> float:
     """Stress level of ``period`` in [0, 1] (see the module docstring)."""
     labels = [str(p) for p in result.composite.index]
+    period = str(period).strip()
     if period not in labels:
         raise DataError(
-            "<argument>",
-            Problem("period", f"{period!r} is not among the index periods ({', '.join(labels)})"),
+            "argument period",
+            Problem("", f"{period!r} is not among the index periods ({', '.join(labels)})"),
         )
     if result.method == "ciss":
         return float(result.composite.iloc[labels.index(period)])
@@ -55,10 +61,24 @@ class StressMapping:
     max_recovery_haircut: float = 0.3
     max_revenue_haircut: float = 0.3
 
+    def __post_init__(self) -> None:
+        bounds = {
+            "max_default_multiplier": (0.0, 100.0),
+            "max_prepayment_cut": (0.0, 1.0),
+            "max_recovery_haircut": (0.0, 1.0),
+            "max_revenue_haircut": (0.0, 1.0),
+        }
+        for name, (lo, hi) in bounds.items():
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and lo <= v <= hi):
+                raise DataError(
+                    f"argument {name}", Problem("", f"must lie in [{lo:g}, {hi:g}] (got {v!r})")
+                )
+
     def shocks(self, level: float) -> dict[str, float]:
         """Multipliers and haircuts at a stress level."""
-        if not 0.0 <= level <= 1.0:
-            raise DataError("<argument>", Problem("level", f"must lie in [0, 1], got {level}"))
+        if not (isinstance(level, int | float) and 0.0 <= level <= 1.0):
+            raise DataError("argument level", Problem("", f"must lie in [0, 1], got {level!r}"))
         return {
             "stress_level": level,
             "default_multiplier": 1.0 + (self.max_default_multiplier - 1.0) * level,
@@ -68,7 +88,7 @@ class StressMapping:
             "factor_shift": float(norm.ppf(min(max(level, 1e-6), 1 - 1e-6))),
         }
 
-    def stressed_deal(self, deal: Any, level: float) -> Any:
+    def stressed_deal(self, deal: DealSpec, level: float) -> DealSpec:
         """The deal with its assumptions shifted to the stress level."""
         from greenabs.engine import with_assumptions
 
@@ -96,7 +116,7 @@ class StressMapping:
         }
         return with_assumptions(deal, default=default, prepayment=prepay, recovery=recovery)
 
-    def stressed_bank(self, bank: Any, level: float) -> Any:
+    def stressed_bank(self, bank: BankSpec, level: float) -> BankSpec:
         """The bank with its books' default probabilities scaled by the default multiplier."""
         dm = self.shocks(level)["default_multiplier"]
         loans = tuple(b.model_copy(update={"pd": min(b.pd * dm, 1.0)}) for b in bank.loans)

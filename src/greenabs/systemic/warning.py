@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from greenabs.errors import DataError, Problem
+from greenabs.systemic.core import _finite_number
 
 __all__ = ["SignalResult", "markov_switching", "signal_extraction", "threshold_flags"]
 
@@ -32,11 +33,27 @@ def threshold_flags(
     x: pd.Series, *, k: float | None = 1.5, percentile: float | None = None
 ) -> pd.Series:
     """Periods above ``mean + k sd`` (population sd), or above the ``percentile`` (0-100)."""
+    values = _series(x, "x")
+    if not np.isfinite(values).any():
+        raise DataError("argument x", Problem("", "the series has no value"))
     if percentile is not None:
-        level = float(np.nanpercentile(x.to_numpy(dtype=float), percentile))
+        q = _finite_number(percentile, "percentile", 0.0, 100.0)
+        level = float(np.nanpercentile(values, q))
     else:
-        level = float(x.mean() + (k or 0.0) * x.std(ddof=0))
+        kk = _finite_number(k or 0.0, "k", -1e6, 1e6)
+        level = float(np.nanmean(values) + kk * np.nanstd(values))
     return x > level
+
+
+def _series(x: pd.Series, name: str) -> np.ndarray:
+    """The values of a series: numbers, missing allowed, never infinite."""
+    try:
+        values = np.asarray(x.to_numpy(dtype=float), dtype=float)
+    except (TypeError, ValueError, AttributeError):
+        raise DataError(f"argument {name}", Problem("", "needs a series of numbers")) from None
+    if np.isinf(values).any():
+        raise DataError(f"argument {name}", Problem("", "has infinite values"))
+    return values
 
 
 @dataclass(frozen=True)
@@ -57,18 +74,37 @@ def signal_extraction(
 ) -> SignalResult:
     """KLR signal extraction for one series (higher = riskier) and known crisis starts."""
     labels = [str(p) for p in x.index]
+    crisis_periods = [str(c).strip() for c in crisis_periods]
     unknown = [c for c in crisis_periods if c not in labels]
     if unknown:
         raise DataError(
-            "<argument>", Problem("crisis", f"periods not in the data: {', '.join(unknown)}")
+            "argument crisis_periods",
+            Problem(
+                "",
+                f"periods not in the data: {', '.join(map(repr, unknown))} "
+                f"(the data run {labels[0] if labels else '-'} to {labels[-1] if labels else '-'})",
+            ),
         )
     if not crisis_periods:
-        raise DataError("<argument>", Problem("crisis", "give at least one crisis period"))
+        raise DataError("argument crisis_periods", Problem("", "give at least one crisis period"))
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 0:
+        raise DataError(
+            "argument horizon", Problem("", f"must be a whole number of periods >= 0 ({horizon!r})")
+        )
+    theta = _finite_number(theta, "theta", 0.0, 1.0)
+    values = _series(x, "x")
+    if np.isnan(values).any():
+        raise DataError("argument x", Problem("", "has missing values"))
     starts = np.array([lab in crisis_periods for lab in labels])
     n = len(labels)
     ahead = np.array([starts[t : t + horizon + 1].any() for t in range(n)])
-    grid = np.arange(50.0, 96.0, 5.0) if percentiles is None else np.asarray(percentiles)
-    values = x.to_numpy(dtype=float)
+    grid = (
+        np.arange(50.0, 96.0, 5.0)
+        if percentiles is None
+        else np.array([_finite_number(q, "percentiles", 0.0, 100.0) for q in percentiles])
+    )
+    if grid.size == 0:
+        raise DataError("argument percentiles", Problem("", "give at least one percentile"))
     rows = []
     for q in grid:
         tau = float(np.nanpercentile(values, q))
@@ -104,14 +140,15 @@ def signal_extraction(
 
 def markov_switching(x: pd.Series, *, min_periods: int = 12, seed: int = 0) -> pd.DataFrame:
     """Smoothed probability of the high-stress regime, and the flag, for each period."""
+    _series(x, "x")
     y = x.dropna().astype(float)
     if len(y) < min_periods:
         raise DataError(
-            "<argument>",
-            Problem(
-                "markov", f"a two-regime model needs at least {min_periods} periods, got {len(y)}"
-            ),
+            "argument x",
+            Problem("", f"a two-regime model needs at least {min_periods} periods, got {len(y)}"),
         )
+    if float(y.std(ddof=0)) <= 1e-12 * max(float(y.abs().max()), 1e-300):
+        raise DataError("argument x", Problem("", "the series is constant: it has no regimes"))
     from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
     model = MarkovRegression(y.to_numpy(), k_regimes=2, trend="c", switching_variance=True)
@@ -123,16 +160,22 @@ def markov_switching(x: pd.Series, *, min_periods: int = 12, seed: int = 0) -> p
             start = model.start_params + rng.normal(0, 0.1, len(model.start_params))
             try:
                 res = model.fit(start_params=start, disp=False)
-            except (np.linalg.LinAlgError, ValueError):
+            except (np.linalg.LinAlgError, ValueError, OverflowError, ZeroDivisionError):
+                continue
+            if not np.isfinite(res.llf):
                 continue
             if best is None or res.llf > best.llf:
                 best = res
     if best is None:
-        raise DataError("<argument>", Problem("markov", "the regime model did not converge"))
+        raise DataError("argument x", Problem("", "the regime model did not converge"))
     means = [
         best.params[f"const[{i}]"] if isinstance(best.params, pd.Series) else best.params[2 + i]
         for i in range(2)
     ]
     high = int(np.argmax(means))
     prob = np.asarray(best.smoothed_marginal_probabilities)[:, high]
+    if not np.isfinite(prob).all():
+        raise DataError(
+            "argument x", Problem("", "the regime model gave no probabilities (did not converge)")
+        )
     return pd.DataFrame({"prob_high": prob, "high_stress": prob > 0.5}, index=y.index)
