@@ -7,13 +7,23 @@ column, and the reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.error import Mark, MarkedYAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from greenabs.assets import FAMILIES, AssetSpec, AssetSpecBase
 from greenabs.errors import DataError, Problem, SpecError
@@ -54,6 +64,11 @@ def _path(loc: Sequence[int | str]) -> str:
     return out
 
 
+_SHOW_INPUT = frozenset(
+    ("float_parsing", "int_parsing", "float_type", "int_type", "finite_number", "int_from_float")
+)
+
+
 def error_reason(err: Mapping[str, Any]) -> str:
     """The reason of one pydantic error, in words a user of a file understands."""
     msg = str(err["msg"])
@@ -68,8 +83,8 @@ def error_reason(err: Mapping[str, Any]) -> str:
         got = err.get("input")
         shown = ", ".join(map(str, got)) if isinstance(got, dict) else repr(got)
         return f"{msg} (got {shown})"
-    if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type") and "input" in err:
-        return f"{msg} (got {err['input']!r})"
+    if err["type"] in _SHOW_INPUT and "input" in err:
+        return f"{msg} (got {_shown(err['input'])})"
     return msg
 
 
@@ -98,54 +113,370 @@ def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
     return probs
 
 
-def read_yaml(path: Path) -> Any:
-    """Parsed YAML of a file; a missing file or bad YAML is a SpecError with the line."""
+#: Largest YAML file :func:`read_yaml` reads, in bytes (64 MiB): a pool that large belongs in a
+#: loan tape (CSV or Excel), which is read many times faster than inline YAML.
+MAX_YAML_BYTES = 64 * 1024 * 1024
+#: Deepest nesting of lists and mappings in a YAML file, aliases expanded (deal and bank files
+#: need fewer than ten levels).
+MAX_YAML_DEPTH = 100
+#: Most values (scalars, lists, mappings) a YAML file may hold with its aliases expanded.
+MAX_YAML_NODES = 10_000_000
+#: Aliases may expand a file to at most ``ALIAS_FACTOR`` times the values and aliases written in
+#: it plus ``ALIAS_EXTRA``: a "billion laughs" of nested aliases is refused before it grows.
+ALIAS_FACTOR = 10
+ALIAS_EXTRA = 100_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, shortened with an ellipsis past ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _where(mark: Mark | None) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+class _StrictConstructor(SafeConstructor):
+    """PyYAML's safe constructor (plain data only) that refuses a key given twice in a mapping
+    and reports a value Python cannot hold (30 February, an integer of 5,000 digits) at its
+    line instead of raising a bare ValueError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._merged: dict[MappingNode, int] = {}
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        # PyYAML deletes the merge keys (``<<: *base``) from the mapping's own list of pairs in
+        # place, then puts the merged pairs before it: remember how many came in that way,
+        # since the mapping's own keys may override those but not repeat one another
+        own = node.value
+        super().flatten_mapping(node)
+        if merged := len(node.value) - len(own):
+            self._merged[node] = merged
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(node.value):  # a key repeated, or a merged key overridden
+            lines: dict[Hashable, int] = {}
+            for key_node, _ in node.value[self._merged.get(node, 0) :]:
+                key = self.construct_object(key_node)  # built already: the same object
+                if key in lines:
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {_shown(key)} (first given on line {lines[key] + 1})",
+                        key_node.start_mark,
+                    )
+                lines[key] = key_node.start_mark.line
+        return mapping
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as exc:
+            raise ConstructorError(
+                None, None, f"not a usable integer ({exc})", node.start_mark
+            ) from None
+
+    def construct_yaml_timestamp(self, node: ScalarNode) -> date:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise ConstructorError(
+                None, None, f"not a valid date ({exc})", node.start_mark
+            ) from None
+
+
+# PyYAML dispatches on a table of functions, not on methods: point it at the guarded ones
+_StrictConstructor.yaml_constructors = {
+    **SafeConstructor.yaml_constructors,
+    "tag:yaml.org,2002:int": _StrictConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:timestamp": _StrictConstructor.construct_yaml_timestamp,
+}
+
+
+class _TooDeep(MarkedYAMLError):
+    """Lists and mappings nest deeper than :data:`MAX_YAML_DEPTH`."""
+
+
+class _PyLoader(Reader, Scanner, Parser, Composer, _StrictConstructor, Resolver):
+    """The pure-Python loader, used where PyYAML was built without libyaml.  Its composer
+    recurses once per level: it stops past :data:`MAX_YAML_DEPTH` instead of overflowing."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _StrictConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH + 1:  # a scalar sits one level below its list
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeep(problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_LOADER: type[Any] = _PyLoader
+try:
+    from yaml._yaml import CParser
+
+    class _CLoader(CParser, _StrictConstructor, Resolver):
+        """libyaml's C parser (several times faster) with the same safe, strict constructor."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _StrictConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _LOADER = _CLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    pass
+
+
+def _check_tree(root: Node, source: str) -> None:
+    """Refuse a composed document that nests deeper than :data:`MAX_YAML_DEPTH`, whose aliases
+    expand it past :data:`MAX_YAML_NODES` or :data:`ALIAS_FACTOR`, or holds an alias to a list
+    or mapping it is inside.  Iterative (no recursion) and linear in what is written: the
+    expanded size of a shared node is counted once."""
+    done: dict[int, tuple[int, int]] = {}  # id(collection) -> (values expanded, depth)
+    path: set[int] = set()  # the collections entered and not yet left
+    written = 1
+    stack: list[tuple[Node, list[Node] | None]] = [(root, None)]
+    while stack:
+        node, nested = stack.pop()
+        key = id(node)
+        if nested is None:  # entering the node
+            if key in done:
+                continue
+            if key in path:
+                raise SpecError(
+                    source,
+                    Problem(
+                        _where(node.start_mark), "an alias refers to a list or mapping it is in"
+                    ),
+                )
+            if isinstance(node, MappingNode):
+                kids: list[Node] = [n for pair in node.value for n in pair]
+            elif isinstance(node, SequenceNode):
+                kids = node.value
+            else:  # a document that is one scalar
+                continue
+            written += len(kids)
+            nested = [k for k in kids if not isinstance(k, ScalarNode)]
+            if nested:
+                path.add(key)
+                stack.append((node, nested))
+                stack.extend((k, None) for k in nested)
+            else:
+                done[key] = (1 + len(kids), 1)
+            continue
+        path.discard(key)  # leaving it: every nested list and mapping is done
+        size = 1 + len(node.value) * (2 if isinstance(node, MappingNode) else 1) - len(nested)
+        depth = 1
+        for kid in nested:
+            s, d = done[id(kid)]
+            size += s
+            depth = max(depth, d + 1)
+        done[key] = (size, depth)
+        if depth > MAX_YAML_DEPTH:
+            raise SpecError(
+                source,
+                Problem(
+                    _where(node.start_mark),
+                    f"lists and mappings nest deeper than {MAX_YAML_DEPTH} levels",
+                ),
+            )
+        if size > MAX_YAML_NODES:
+            raise SpecError(
+                source,
+                Problem(
+                    _where(node.start_mark),
+                    f"aliases expand this value to {size:,} values, more than the "
+                    f"{MAX_YAML_NODES:,} a file may hold",
+                ),
+            )
+    total = done[id(root)][0] if id(root) in done else 1
+    if total > ALIAS_FACTOR * written + ALIAS_EXTRA:
+        raise SpecError(
+            source,
+            Problem(
+                "",
+                f"aliases expand the file from {written:,} to {total:,} values (at most "
+                f"{ALIAS_FACTOR} times the values written plus {ALIAS_EXTRA:,})",
+            ),
+        )
+
+
+def _read_text(path: Path) -> str:
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
     except FileNotFoundError:
-        raise SpecError(str(path), Problem("", "file not found")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), Problem("", f"cannot read the file ({exc})")) from None
+        raise SpecError(source, Problem("", "file not found")) from None
+    except IsADirectoryError:
+        raise SpecError(source, Problem("", "a directory, not a file")) from None
+    except OSError as exc:
+        raise SpecError(
+            source, Problem("", f"cannot read the file ({exc.strerror or exc})")
+        ) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise SpecError(
+            source,
+            Problem(
+                "",
+                f"larger than {MAX_YAML_BYTES // 2**20} MiB: give a large pool as a loan tape "
+                "(pool: {tape: loans.csv})",
+            ),
+        )
     try:
-        return yaml.safe_load(text)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            source,
+            Problem(
+                f"line {line}",
+                f"not UTF-8 text (byte {raw[exc.start]:#04x} cannot start a character here)",
+            ),
+        ) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    """Where and why PyYAML refused the text, in a user's words."""
+    if isinstance(exc, ReaderError):
+        # libyaml counts bytes of the UTF-8 text, the Python reader characters
+        pos = int(exc.position)
+        head = text[:pos] if _LOADER is _PyLoader else text.encode()[:pos].decode(errors="ignore")
+        line = head.count("\n") + 1
+        column = len(head) - head.rfind("\n")
+        char = exc.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else _shown(char)
+        return Problem(
+            f"line {line}, column {column}", f"not valid YAML: character {shown} is not allowed"
+        )
+    if isinstance(exc, _TooDeep) or (
+        isinstance(exc, MarkedYAMLError) and "maximum nesting depth" in str(exc.problem)
+    ):  # ours, or libyaml's own limit of 1,000 levels
+        return Problem(
+            _where(exc.problem_mark), f"lists and mappings nest deeper than {MAX_YAML_DEPTH} levels"
+        )
+    if isinstance(exc, MarkedYAMLError):
+        reason = exc.problem or str(exc)
+        if exc.context and exc.problem:
+            reason = f"{exc.problem} ({exc.context})"
+        return Problem(_where(exc.problem_mark), f"not valid YAML: {reason}")
+    return Problem("", f"not valid YAML: {_shown(str(exc), 300)}")
+
+
+def read_yaml(path: Path) -> Any:
+    """The parsed YAML of a file, read with libyaml's C parser where present and PyYAML's safe
+    constructor (plain data only).
+
+    A missing or unreadable file, bad YAML, a key given twice in one mapping, or a file past the
+    limits (:data:`MAX_YAML_BYTES`, :data:`MAX_YAML_DEPTH`, :data:`MAX_YAML_NODES`,
+    :data:`ALIAS_FACTOR`) is a SpecError naming the file, the line and the reason; whatever the
+    input, nothing else escapes.
+    """
+    source = str(path)
+    text = _read_text(path)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # parsing makes millions of small objects and no garbage: 3x faster
+    loader = None
+    try:
+        loader = _LOADER(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(node, source)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(str(path), Problem(where, f"not valid YAML: {reason}")) from None
+        raise SpecError(source, _yaml_problem(exc, text)) from None
+    except RecursionError:
+        raise SpecError(
+            source, Problem("", f"lists and mappings nest deeper than {MAX_YAML_DEPTH} levels")
+        ) from None
+    except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+        raise SpecError(
+            source, Problem("", f"cannot read the YAML ({_shown(str(exc), 300)})")
+        ) from None
+    finally:
+        if loader is not None and hasattr(loader, "dispose"):
+            loader.dispose()
+        if gc_was_on:
+            gc.enable()
+
+
+_CSV = (".csv", ".txt")
+_EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
 def _tape_frame(path: Path) -> pd.DataFrame:
+    """The tape's cells as text or Excel values, "" where empty; rows keep their place in the
+    file (blank rows included) so that row numbers match what the user sees."""
+    source = str(path)
     suffix = path.suffix.lower()
+    if suffix not in _CSV + _EXCEL:
+        raise DataError(
+            source, Problem("", f"unsupported tape format {suffix!r} (use .csv or .xlsx)")
+        )
+    if path.is_dir():
+        raise DataError(source, Problem("", "a directory, not a tape file"))
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(path, dtype=object)
-            return frame.where(frame.notna(), "")
+        if suffix in _CSV:
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=False,
+            )
+        frame = pd.read_excel(path, dtype=object)
+        return frame.where(frame.notna(), "")
     except FileNotFoundError:
-        raise DataError(str(path), Problem("", "tape file not found")) from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(str(path), Problem("", f"cannot read the tape ({exc})")) from None
-    raise DataError(
-        str(path), Problem("", f"unsupported tape format {suffix!r} (use .csv or .xlsx)")
-    )
+        raise DataError(source, Problem("", "tape file not found")) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(source, Problem("", "the tape is empty (no header row)")) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            source, Problem("", f"not UTF-8 text (byte {exc.start + 1}); save the tape as UTF-8")
+        ) from None
+    except OSError as exc:
+        raise DataError(
+            source, Problem("", f"cannot read the tape ({exc.strerror or exc})")
+        ) from None
+    except Exception as exc:  # a broken workbook fails deep in pandas/openpyxl, in many ways
+        reason = _shown(str(exc), 300).strip("'\"") or type(exc).__name__
+        raise DataError(source, Problem("", f"cannot read the tape ({reason})")) from None
 
 
 def load_tape(path: str | Path) -> list[AssetSpecBase]:
     """Assets from a loan tape (CSV or Excel, one row per asset).
 
     Columns carry the names of the inline asset fields (``id, type, balance, rate,
-    original_term, age, amortization`` and the optional ones); empty cells mean "not given".
+    original_term, age, amortization`` and the optional ones); empty cells mean "not given",
+    empty rows are skipped.  Errors name the row as numbered in the file (the header is row 1).
     """
     p = Path(path)
     frame = _tape_frame(p)
     frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.astype(str).apply(lambda c: c.str.strip().eq("")).all(axis=1)
+    frame = frame[~blank]
     if frame.empty:
         raise DataError(str(p), Problem("", "the tape has no rows"))
     known = {name for fam in FAMILIES.values() for name in fam.spec.model_fields}
     problems = [
-        Problem(f"column {c!r}", f"unknown column (allowed: {', '.join(sorted(known))})")
+        Problem(f"column {_shown(c)}", f"unknown column (allowed: {', '.join(sorted(known))})")
         for c in frame.columns
         if c not in known
     ]
@@ -164,6 +495,7 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
                 )
     if problems:
         raise DataError(str(p), problems)
+    rows = [int(i) + 2 for i in frame.index]
     records: list[dict[str, Any]] = [
         {str(k): v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")}
         for row in frame.to_dict(orient="records")
@@ -171,10 +503,12 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
     try:
         return _ASSETS.validate_python(records)
     except ValidationError as exc:
-        raise DataError(str(p), _row_problems(exc, records)) from None
+        raise DataError(str(p), _row_problems(exc, records, rows)) from None
 
 
-def _row_problems(exc: ValidationError, records: list[dict[str, Any]]) -> list[Problem]:
+def _row_problems(
+    exc: ValidationError, records: list[dict[str, Any]], rows: list[int]
+) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc = list(err["loc"])
@@ -186,7 +520,8 @@ def _row_problems(exc: ValidationError, records: list[dict[str, Any]]) -> list[P
             where = col
         else:
             rid = records[int(row)].get("id", "?")
-            where = f"row {int(row) + 2} (id {rid})" + (f", column {col}" if col else "")
+            rid = rid if isinstance(rid, str) and len(rid) <= 40 else _shown(rid, 40)
+            where = f"row {rows[int(row)]} (id {rid})" + (f", column {col}" if col else "")
         out.append(Problem(where, error_reason(err)))
     return out
 
@@ -194,15 +529,25 @@ def _row_problems(exc: ValidationError, records: list[dict[str, Any]]) -> list[P
 def parse_deal(data: Any, source: str = "<deal>", base_dir: Path | None = None) -> DealSpec:
     """A validated deal from already-parsed YAML/JSON data (a mapping)."""
     if not isinstance(data, dict):
-        raise SpecError(source, Problem("", "a deal file must be a mapping of fields"))
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise SpecError(source, Problem("", f"a deal file must be a mapping of fields (got {got})"))
     pool = data.get("pool")
     if isinstance(pool, dict) and "tape" in pool:
         if "assets" in pool:
             raise SpecError(source, Problem("pool", "give assets or tape, not both"))
-        tape = Path(str(pool["tape"]))
+        name = pool["tape"]
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(
+                source,
+                Problem(
+                    "pool.tape",
+                    f"must be the file name of a loan tape, e.g. loans.csv (got {_shown(name)})",
+                ),
+            )
+        tape = Path(name.strip())
         if not tape.is_absolute() and base_dir is not None:
             tape = base_dir / tape
-        data = {**data, "pool": {**pool, "assets": load_tape(tape), "tape": str(pool["tape"])}}
+        data = {**data, "pool": {**pool, "assets": load_tape(tape), "tape": name}}
     return validate_model(DealSpec, data, source)
 
 
