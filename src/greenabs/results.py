@@ -1,29 +1,63 @@
 """The result of a run: frozen arrays, with tables as pandas DataFrames and a JSON form.
 
-Tables show one scenario (0 by default; a deterministic run has only that one).
+Tables show one scenario (0 by default; a deterministic run has only that one);
+:meth:`RunResult.scenario_metrics` has every scenario and tranche in one table.
+
+Results are immutable.  Building a :class:`RunResult` makes every array it can reach (pool
+flows, loan-level flows, waterfall records, coupons, calendar arrays, and the arrays they are
+views of) read-only in place, without copying, and turns every mapping into a read-only
+:class:`FrozenMapping`; writing to either raises (``ValueError: assignment
+destination is read-only``, ``TypeError``).  The tables are fresh DataFrames the caller may
+change.  A result pickles and copies; the copy is frozen again.
+
+Settlement.  Yields, prices, durations, discount margins and WALs are measured from a
+settlement date: :attr:`RunResult.settle`, or the ``settle=`` keyword of the pricing methods,
+or the closing date when neither is given.  Cash paid on or before the settlement date belongs
+to the seller and is excluded; times run from the settlement date in ACT/365F years; a price is
+the full (dirty) price per 100 of the tranche's face outstanding at settlement, i.e. after the
+payments on or before it and before those after it (so it differs by scenario once a scenario
+has paid principal or written the class down); a discount margin discounts the first remaining
+period from the settlement date on the deal's day count.  A settlement date before closing or
+after the last payment date is refused.  At the closing date every figure is the one the
+issue is priced at.
+
+Arguments are checked: an unknown tranche, a scenario out of range, a non-finite or
+out-of-range yield, price, discount margin or rate, a bad settlement date, pricing a fixed
+class at a discount margin or asking for loan-level flows a run did not keep raise
+:class:`~greenabs.errors.SpecError` with source ``"<argument>"`` and a
+:class:`~greenabs.errors.Problem` naming the argument and what it may be.
 """
 
 from __future__ import annotations
 
+import bisect
+import copy
+import dataclasses
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from greenabs import analytics
-from greenabs.calendar import DealCalendar, months_between
+from greenabs.calendar import DealCalendar, months_between, year_fraction
 from greenabs.collateral import POOL_FIELDS, PoolCashflows
+from greenabs.errors import Problem, SpecError
 from greenabs.retention import RetentionReport, retention_report
-from greenabs.spec.deal import DealSpec
+from greenabs.spec.deal import DealSpec, TrancheSpec
 from greenabs.waterfall import TRANCHE_FIELDS, WaterfallResult
 
-__all__ = ["RunResult"]
+__all__ = ["FrozenMapping", "RunResult"]
+
+FloatArray = npt.NDArray[np.float64]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _clean(v: Any) -> Any:
@@ -36,7 +70,7 @@ def _clean(v: Any) -> Any:
         return bool(v)
     if isinstance(v, date | pd.Timestamp):
         return v.isoformat()[:10]
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         return {str(k): _clean(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [_clean(x) for x in v]
@@ -47,15 +81,210 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [_clean(r) for r in df.to_dict(orient="records")]
 
 
+class FrozenMapping(Mapping[_K, _V]):
+    """A read-only mapping: item assignment and deletion raise :class:`TypeError`.
+
+    Like :class:`types.MappingProxyType`, but it pickles and copies (so a
+    :class:`RunResult` still does).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[_K, _V]) -> None:
+        self._data: dict[_K, _V] = dict(data)
+
+    def __getitem__(self, key: _K) -> _V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"FrozenMapping({self._data!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMapping, (self._data,))
+
+    def copy(self) -> dict[_K, _V]:
+        """A plain (mutable) dict with the same items."""
+        return dict(self._data)
+
+
+def _lock(arr: np.ndarray[Any, Any]) -> None:
+    """Make an array and every array it is a view of read-only (no copy)."""
+    a: Any = arr
+    while isinstance(a, np.ndarray):
+        a.flags.writeable = False
+        a = a.base
+
+
+def _freeze(obj: Any) -> Any:
+    """``obj`` with its arrays read-only and its mappings :class:`FrozenMapping`.
+
+    Arrays are locked in place; a mapping, list or tuple is rebuilt (as a frozen mapping or a
+    tuple) only when something inside it changed; a dataclass is copied with
+    :func:`dataclasses.replace` only when one of its fields changed.  Other objects (the
+    frozen pydantic deal, dates, numbers) are returned as they are.
+    """
+    if isinstance(obj, np.ndarray):
+        _lock(obj)
+        return obj
+    if isinstance(obj, Mapping):
+        items = {k: _freeze(v) for k, v in obj.items()}
+        if isinstance(obj, FrozenMapping) and all(items[k] is v for k, v in obj.items()):
+            return obj
+        return FrozenMapping(items)
+    if isinstance(obj, list | tuple):
+        values = [_freeze(v) for v in obj]
+        if isinstance(obj, tuple) and all(a is b for a, b in zip(values, obj, strict=True)):
+            return obj
+        return type(obj)(*values) if hasattr(obj, "_fields") else tuple(values)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = dataclasses.fields(obj)
+        changed = {}
+        for f in fields:
+            value = getattr(obj, f.name)
+            frozen = _freeze(value)
+            if frozen is not value:
+                changed[f.name] = frozen
+        if not changed:
+            return obj
+        init = {f.name: changed[f.name] for f in fields if f.init and f.name in changed}
+        new = dataclasses.replace(obj, **init) if init else copy.copy(obj)
+        for f in fields:
+            if not f.init:
+                value = getattr(new, f.name)
+                frozen = _freeze(value)
+                if frozen is not value:
+                    object.__setattr__(new, f.name, frozen)
+        return new
+    return obj
+
+
+def _rebuild(cls: type[RunResult], fields: dict[str, Any]) -> RunResult:
+    """Unpickle or copy a :class:`RunResult` through its constructor (so it is frozen)."""
+    return cls(**fields)
+
+
+def _argument(where: str, reason: str) -> SpecError:
+    return SpecError("<argument>", Problem(where, reason))
+
+
+def _number(where: str, value: Any, above: float | None = None, what: str = "") -> float:
+    """A finite real number (above ``above`` when given), or a SpecError naming ``where``."""
+    bound = "" if above is None else f" above {above:g}"
+    need = f"a finite number{bound}{what}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise _argument(where, f"expected {need}, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or (above is not None and x <= above):
+        raise _argument(where, f"expected {need}, got {x!r}")
+    return x
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    """What a settlement date means for the calendar of a run."""
+
+    date: date
+    first: int
+    """Index of the first payment date after the settlement date (K if none)."""
+    times: FloatArray
+    """ACT/365F years from the settlement date to each later payment date."""
+    accrual: FloatArray
+    """Day-count fraction of each later period, the first one from the settlement date."""
+
+
 @dataclass(frozen=True, eq=False)
 class RunResult:
-    """Everything a run produced.  Build it with :func:`greenabs.run`."""
+    """Everything a run produced.  Build it with :func:`greenabs.run`.
+
+    ``settle`` is the settlement date that yields, prices, durations, discount margins and WALs
+    are measured from (``None``: the closing date); the pricing methods take a ``settle=``
+    keyword that overrides it.  See the module docstring for the settlement convention and for
+    immutability.
+    """
 
     deal: DealSpec
     calendar: DealCalendar
     pool: PoolCashflows
     waterfall: WaterfallResult
     backend: str
+    settle: date | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("calendar", "pool", "waterfall"):
+            value = getattr(self, name)
+            frozen = _freeze(value)
+            if frozen is not value:
+                object.__setattr__(self, name, frozen)
+        if self.settle is not None:
+            object.__setattr__(self, "settle", self._check_settle(self.settle))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        return (_rebuild, (type(self), fields))
+
+    # ------------------------------------------------------------------ arguments
+    def _scenario(self, scenario: Any) -> int:
+        """A valid scenario index, or a SpecError giving the range."""
+        n = self.n_scenarios
+        allowed = f"a scenario number from 0 to {n - 1} (this run has {n} scenario(s))"
+        if isinstance(scenario, bool) or not isinstance(scenario, int | np.integer):
+            raise _argument("scenario", f"expected {allowed}, got {scenario!r}")
+        s = int(scenario)
+        if not 0 <= s < n:
+            raise _argument("scenario", f"scenario {s} is out of range: expected {allowed}")
+        return s
+
+    def _tranche(self, name: Any) -> TrancheSpec:
+        """The tranche called ``name``, or a SpecError naming the known ones."""
+        names = [t.name for t in self.deal.structure.tranches]
+        if not isinstance(name, str) or name not in names or name not in self.waterfall.tranches:
+            raise _argument("name", f"unknown tranche {name!r} (known: {', '.join(names)})")
+        return self.deal.tranche(name)
+
+    def _check_settle(self, settle: Any) -> date:
+        """A settlement date within the deal's life, or a SpecError giving the range."""
+        cal = self.calendar
+        first, last = cal.closing, cal.payment_dates[-1]
+        allowed = f"a date from the closing date {first} to the last payment date {last}"
+        d = settle
+        if isinstance(d, str):
+            try:
+                d = date.fromisoformat(d.strip())
+            except ValueError:
+                raise _argument("settle", f"expected {allowed}, got {settle!r}") from None
+        if isinstance(d, datetime):
+            d = d.date()
+        if not isinstance(d, date):
+            raise _argument("settle", f"expected {allowed}, got {settle!r}")
+        if d < first:
+            raise _argument("settle", f"settlement date {d} is before closing: expected {allowed}")
+        if d > last:
+            raise _argument(
+                "settle", f"settlement date {d} is after the last payment: expected {allowed}"
+            )
+        return d
+
+    def _settlement(self, settle: date | str | None) -> _Settlement:
+        """The calendar seen from a settlement date (``None``: this result's, or closing)."""
+        cal = self.calendar
+        d = self._check_settle(settle) if settle is not None else self.settle or cal.closing
+        pay = cal.payment_dates
+        first = bisect.bisect_right(pay, d)
+        if d == cal.closing:
+            times = np.asarray(cal.years_from_closing, dtype=np.float64)[first:]
+        else:
+            times = np.array([(p - d).days for p in pay[first:]], dtype=np.float64) / 365.0
+        accrual = np.array(cal.accrual[first:], dtype=np.float64)
+        start = cal.closing if first == 0 else pay[first - 1]
+        if first < len(pay) and d != start:
+            accrual[0] = year_fraction(d, pay[first], cal.day_count)
+        return _Settlement(date=d, first=first, times=times, accrual=accrual)
 
     # ------------------------------------------------------------------ pool
     @property
@@ -65,6 +294,7 @@ class RunResult:
 
     def pool_cashflows(self, scenario: int = 0) -> pd.DataFrame:
         """Pool cash flows per payment period (collections paid on each date)."""
+        scenario = self._scenario(scenario)
         d = self.waterfall.deal
         from greenabs.waterfall import period_flows
 
@@ -78,15 +308,23 @@ class RunResult:
 
     def pool_monthly(self, scenario: int = 0) -> pd.DataFrame:
         """Pool cash flows per collection month."""
-        return self.pool.frame(scenario)
+        return self.pool.frame(self._scenario(scenario))
 
     def loan_level(self) -> pd.DataFrame:
         """Per-asset monthly flows (only when the run asked for loan level)."""
+        if self.pool.loan_level is None:
+            raise _argument(
+                "loan_level",
+                "loan-level flows were not computed: run the deal with "
+                "greenabs.run(deal, loan_level=True)",
+            )
         return self.pool.loan_level_frame()
 
     # ------------------------------------------------------------------ tranches
     def tranche_cashflows(self, name: str, scenario: int = 0) -> pd.DataFrame:
         """Per-period cash flows of one tranche."""
+        self._tranche(name)
+        scenario = self._scenario(scenario)
         rec = self.waterfall.tranches[name]
         df = pd.DataFrame({f: rec[f][scenario] for f in TRANCHE_FIELDS})
         df.insert(0, "coupon", self.waterfall.coupons[name])
@@ -94,16 +332,32 @@ class RunResult:
         df.insert(0, "period", np.arange(1, self.calendar.n_periods + 1))
         return df
 
-    def _cash(self, name: str, scenario: int) -> npt.NDArray[np.float64]:
+    def _cash(self, name: str) -> FloatArray:
+        """Cash paid to a tranche, (S, K)."""
         r = self.waterfall.tranches[name]
-        cash: npt.NDArray[np.float64] = (
-            r["interest_paid"][scenario]
-            + r["principal_paid"][scenario]
-            + r["residual_paid"][scenario]
-        )
+        cash: FloatArray = r["interest_paid"] + r["principal_paid"] + r["residual_paid"]
         return cash
 
-    def _index_path(self, name: str) -> np.ndarray | None:
+    def _face(self, name: str, first: int) -> FloatArray:
+        """Face of a tranche outstanding after the payments before period ``first``, (S,)."""
+        if first == 0:
+            return np.full(self.n_scenarios, float(self.deal.tranche(name).balance))
+        return np.asarray(self.waterfall.tranches[name]["end_balance"][:, first - 1])
+
+    def _unpaid_interest(self, name: str) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        """Interest never paid, (S,), and the index of the date it is written off, (S,).
+
+        Unpaid interest is carried to the next date until the deal terminates, when what is
+        left is lost: that is the shortfall on the last date any interest was due.
+        """
+        r = self.waterfall.tranches[name]
+        due = r["interest_due"] > 0
+        k_n = due.shape[1]
+        last = (k_n - 1 - np.argmax(due[:, ::-1], axis=1)).astype(np.intp)
+        short = r["interest_shortfall"][np.arange(due.shape[0]), last]
+        return np.where(due.any(axis=1), short, 0.0), last
+
+    def _index_path(self, name: str) -> FloatArray | None:
         c = self.deal.tranche(name).coupon
         if c is None or c.index is None:
             return None
@@ -112,58 +366,118 @@ class RunResult:
         idx = [
             min(max(months_between(self.calendar.cutoff, s) - 1, 0), len(path) - 1) for s in starts
         ]
-        return path[idx]
+        out: FloatArray = path[idx]
+        return out
 
-    def price(self, name: str, yield_: float, scenario: int = 0) -> float:
-        """Price per 100 of original face at a yield (compounded at the deal's frequency)."""
-        t = self.deal.tranche(name)
-        pv = analytics.price_from_yield(
-            self.calendar.years_from_closing,
-            self._cash(name, scenario),
-            yield_,
-            self.calendar.frequency.per_year,
+    @staticmethod
+    def _per_100(amount: float, face: float) -> float:
+        return 100.0 * amount / face if face > 0 else math.nan
+
+    def price(
+        self, name: str, yield_: float, scenario: int = 0, *, settle: date | str | None = None
+    ) -> float:
+        """Full price per 100 of face at settlement at a yield compounded at the deal's
+        frequency: the cash paid after the settlement date discounted over ACT/365F years
+        from it (NaN when no face is outstanding at settlement)."""
+        self._tranche(name)
+        scenario = self._scenario(scenario)
+        freq = self.calendar.frequency.per_year
+        y = _number(
+            "yield_", yield_, above=-freq, what=" (at -100% a period or below a yield has no price)"
         )
-        return 100.0 * float(pv) / t.balance
+        st = self._settlement(settle)
+        pv = analytics.price_from_yield(st.times, self._cash(name)[scenario, st.first :], y, freq)
+        return self._per_100(float(pv), float(self._face(name, st.first)[scenario]))
 
-    def yield_at(self, name: str, price: float, scenario: int = 0) -> float:
-        """Yield at a price per 100 of original face."""
-        t = self.deal.tranche(name)
+    def yield_at(
+        self, name: str, price: float, scenario: int = 0, *, settle: date | str | None = None
+    ) -> float:
+        """Yield at a full price per 100 of face at settlement, compounded at the deal's
+        frequency (NaN when no yield in (-99%, 1000%) gives the price)."""
+        self._tranche(name)
+        scenario = self._scenario(scenario)
+        p = _number("price", price, above=0.0, what=" (a full price per 100 of face)")
+        st = self._settlement(settle)
+        face = float(self._face(name, st.first)[scenario])
         return float(
             analytics.yield_from_price(
-                self.calendar.years_from_closing,
-                self._cash(name, scenario),
-                price / 100.0 * t.balance,
+                st.times,
+                self._cash(name)[scenario, st.first :],
+                p / 100.0 * face,
                 self.calendar.frequency.per_year,
             )
         )
 
-    def price_at_dm(self, name: str, dm: float, scenario: int = 0) -> float:
-        """Price per 100 of a floating tranche at a discount margin over its index."""
+    def price_at_dm(
+        self, name: str, dm: float, scenario: int = 0, *, settle: date | str | None = None
+    ) -> float:
+        """Full price per 100 of face at settlement of a floating tranche at a discount margin
+        over its index: each period discounted by ``1 + (index + dm) * accrual``, the first
+        remaining period accruing from the settlement date."""
+        self._tranche(name)
+        scenario = self._scenario(scenario)
+        margin = _number("dm", dm)
         idx = self._index_path(name)
         if idx is None:
-            raise ValueError(f"tranche {name!r} is not floating: price it at a yield")
-        pv = analytics.price_from_dm(self.calendar.accrual, idx, self._cash(name, scenario), dm)
-        return 100.0 * float(pv) / self.deal.tranche(name).balance
+            floating = [
+                t.name for t in self.deal.structure.tranches if self._index_path(t.name) is not None
+            ]
+            raise _argument(
+                "name",
+                f"tranche {name!r} is not floating: price it at a yield "
+                f"(floating tranches: {', '.join(floating) or 'none'})",
+            )
+        st = self._settlement(settle)
+        pv = analytics.price_from_dm(
+            st.accrual, idx[st.first :], self._cash(name)[scenario, st.first :], margin
+        )
+        return self._per_100(float(pv), float(self._face(name, st.first)[scenario]))
 
-    def tranches(self, scenario: int = 0) -> pd.DataFrame:
-        """One row per tranche: size, WAL, yield at its price, duration, window, losses."""
+    def _measures(
+        self, t: TrancheSpec, st: _Settlement, rows: int | slice
+    ) -> dict[str, analytics.PerScenario]:
+        """WAL, yield at the class's price, modified duration and discount margin from a
+        settlement date, for one scenario (``rows`` an index: floats) or several (a slice:
+        arrays), through the same analytics functions."""
+        freq = self.calendar.frequency.per_year
+        cash = self._cash(t.name)[rows, st.first :]
+        prin = self.waterfall.tranches[t.name]["principal_paid"][rows, st.first :]
+        price_amt = t.price / 100.0 * self._face(t.name, st.first)[rows]
+        y = analytics.yield_from_price(st.times, cash, price_amt, freq)
+        idx = self._index_path(t.name)
+        dm: analytics.PerScenario = (
+            analytics.discount_margin(st.accrual, idx[st.first :], cash, price_amt)
+            if idx is not None
+            else (math.nan if isinstance(rows, int) else np.full(cash.shape[0], math.nan))
+        )
+        return {
+            "wal": analytics.wal(st.times, prin),
+            "yield": y,
+            "modified_duration": analytics.modified_duration(st.times, cash, y, freq),
+            "discount_margin": dm,
+        }
+
+    def tranches(self, scenario: int = 0, *, settle: date | str | None = None) -> pd.DataFrame:
+        """One row per tranche: size, WAL, yield at its price, duration, window, losses.
+
+        ``wal``, ``yield`` (at the class's ``price`` from the deal file, read as a full price
+        per 100 of face at settlement), ``modified_duration`` and ``discount_margin``
+        (floating classes) are measured from the settlement date; the payment window and the
+        amounts paid and lost are over the whole life.  ``interest_shortfall`` is the interest
+        never paid (written off when the deal terminates).
+        """
+        scenario = self._scenario(scenario)
+        st = self._settlement(settle)
         cal = self.calendar
-        freq = cal.frequency.per_year
         rows = []
         for t in self.deal.structure.tranches:
             r = self.waterfall.tranches[t.name]
             prin = r["principal_paid"][scenario]
-            cash = self._cash(t.name, scenario)
-            price_amt = t.price / 100.0 * t.balance
-            y = analytics.yield_from_price(cal.years_from_closing, cash, price_amt, freq)
+            cash = self._cash(t.name)[scenario]
+            m = self._measures(t, st, scenario)
             paid_idx = np.nonzero(prin > 0.005)[0]
             cash_idx = np.nonzero(cash > 0.005)[0]
-            idx = self._index_path(t.name)
-            dm = (
-                analytics.discount_margin(cal.accrual, idx, cash, price_amt)
-                if idx is not None
-                else math.nan
-            )
+            unpaid, _ = self._unpaid_interest(t.name)
             rows.append(
                 {
                     "name": t.name,
@@ -175,14 +489,7 @@ class RunResult:
                     ),
                     "residual": t.residual,
                     "price": t.price,
-                    "wal": analytics.wal(cal.years_from_closing, prin),
-                    "yield": y,
-                    "modified_duration": (
-                        analytics.modified_duration(cal.years_from_closing, cash, y, freq)
-                        if not math.isnan(y)
-                        else math.nan
-                    ),
-                    "discount_margin": dm,
+                    **m,
                     "principal_window_start": cal.payment_dates[paid_idx[0]]
                     if paid_idx.size
                     else None,
@@ -196,18 +503,77 @@ class RunResult:
                     "principal_paid": float(prin.sum()),
                     "residual_paid": float(r["residual_paid"][scenario].sum()),
                     "principal_loss": float(r["writedown"][scenario].sum()),
-                    "interest_shortfall": float(
-                        r["interest_shortfall"][scenario][-1]
-                        if r["interest_shortfall"].shape[1]
-                        else 0.0
-                    ),
+                    "interest_shortfall": float(unpaid[scenario]),
                     "max_interest_shortfall": float(r["interest_shortfall"][scenario].max()),
                 }
             )
         return pd.DataFrame(rows)
 
+    def scenario_metrics(
+        self, discount_rate: float | None = None, *, settle: date | str | None = None
+    ) -> pd.DataFrame:
+        """One row per (scenario, tranche), scenario by scenario, every scenario at once.
+
+        Columns: ``scenario``, ``name``, ``original_balance``, ``face_at_settle``,
+        ``principal_loss`` (principal written down over the life), ``loss_rate`` (that over the
+        original balance), ``interest_shortfall`` (interest never paid), ``wal``, ``yield`` (at
+        the class's price per 100 of face at settlement), ``modified_duration``,
+        ``discount_margin`` (floating classes, NaN otherwise) and ``discounted_loss``.
+
+        ``discounted_loss`` is the present value at settlement of the losses after it: each
+        writedown on its date plus the unpaid interest on the date it is written off,
+        discounted the way the class accrues: period by period by ``1 + rate * accrual`` on
+        the deal's day count, the first remaining period from the settlement date, at the
+        class's own coupon of each period (a class without a coupon: undiscounted) or at
+        ``discount_rate`` for every class when given.  Discounted at its own coupon, a class's
+        promised cash flows are worth its face, so ``discounted_loss / face`` is the share of
+        value lost.
+
+        Equal, row by row, to :meth:`tranches` of each scenario (WAL, yield, duration, DM and
+        losses), computed by the same analytics functions on (S, K) arrays.
+        """
+        rate = None
+        if discount_rate is not None:
+            rate = _number("discount_rate", discount_rate, above=-1.0)
+        st = self._settlement(settle)
+        n_s = self.n_scenarios
+        scen = np.arange(n_s)
+        frames = []
+        for t in self.deal.structure.tranches:
+            r = self.waterfall.tranches[t.name]
+            m = self._measures(t, st, slice(None))
+            principal_loss = r["writedown"].sum(axis=1)
+            unpaid, when = self._unpaid_interest(t.name)
+            losses = np.array(r["writedown"], dtype=np.float64)
+            losses[scen, when] += unpaid
+            path = (
+                self.waterfall.coupons[t.name] if rate is None else np.full(losses.shape[1], rate)
+            )
+            discounted = analytics.price_from_dm(
+                st.accrual, path[st.first :], losses[:, st.first :], 0.0
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "scenario": scen,
+                        "name": t.name,
+                        "original_balance": t.balance,
+                        "face_at_settle": self._face(t.name, st.first),
+                        "principal_loss": principal_loss,
+                        "loss_rate": principal_loss / t.balance if t.balance else math.nan,
+                        "interest_shortfall": unpaid,
+                        **m,
+                        "discounted_loss": discounted,
+                    }
+                )
+            )
+        df = pd.concat(frames, ignore_index=True)
+        return df.sort_values("scenario", kind="stable", ignore_index=True)
+
     # ------------------------------------------------------------------ deal
-    def _long(self, key: str, records: dict[str, dict[str, Any]], scenario: int) -> pd.DataFrame:
+    def _long(
+        self, key: str, records: Mapping[str, Mapping[str, Any]], scenario: int
+    ) -> pd.DataFrame:
         """Per-period records of several named items as one long table."""
         dates = list(self.calendar.payment_dates)
         frames = [
@@ -227,15 +593,16 @@ class RunResult:
 
     def fees(self, scenario: int = 0) -> pd.DataFrame:
         """Fees due, paid and unpaid per period (long form)."""
-        return self._long("fee", self.waterfall.fees, scenario)
+        return self._long("fee", self.waterfall.fees, self._scenario(scenario))
 
     def accounts(self, scenario: int = 0) -> pd.DataFrame:
         """Account balances and movements per period (long form)."""
-        return self._long("account", self.waterfall.accounts, scenario)
+        return self._long("account", self.waterfall.accounts, self._scenario(scenario))
 
     def deal_flows(self, scenario: int = 0) -> pd.DataFrame:
         """Deal-level flows per period: collections, available funds, PDA, excess spread,
         pool factor, cumulative loss, trigger states and the audit difference."""
+        scenario = self._scenario(scenario)
         d = self.waterfall.deal
         df = pd.DataFrame({k: v[scenario] for k, v in d.items()})
         orig = self.pool.original_balance
@@ -268,7 +635,9 @@ class RunResult:
         return retention_report(self.deal)
 
     def summary(self, scenario: int = 0) -> dict[str, Any]:
-        """Deal-level figures: sizes, excess spread, losses, pool factor, call, audit."""
+        """Deal-level figures: sizes, excess spread, losses, pool factor, call, audit, and the
+        settlement date the tranche figures are measured from."""
+        scenario = self._scenario(scenario)
         flows = self.deal_flows(scenario)
         orig = self.pool.original_balance
         called = np.nonzero(self.waterfall.deal["call_proceeds"][scenario] > 0)[0]
@@ -291,6 +660,7 @@ class RunResult:
             "currency": self.deal.currency,
             "cutoff": self.calendar.cutoff,
             "closing": self.calendar.closing,
+            "settle": self.settle or self.calendar.closing,
             "pool_balance": orig,
             "notes_balance": float(sum(t.balance for t in self.deal.structure.tranches)),
             "n_assets": len(self.deal.pool.assets),
@@ -312,6 +682,7 @@ class RunResult:
     # ------------------------------------------------------------------ output
     def to_dict(self, scenario: int = 0) -> dict[str, Any]:
         """Every result as plain JSON-ready data."""
+        scenario = self._scenario(scenario)
         ret = self.retention
         return {
             "deal": _clean(self.summary(scenario)),
@@ -329,10 +700,12 @@ class RunResult:
 
     def to_json(self, path: str | Path, scenario: int = 0) -> None:
         """Write :meth:`to_dict` as JSON."""
+        scenario = self._scenario(scenario)
         Path(path).write_text(json.dumps(self.to_dict(scenario), indent=1), encoding="utf-8")
 
     def tables(self, scenario: int = 0) -> dict[str, pd.DataFrame]:
         """Every result table by name (what the CSV folder and the workbook hold)."""
+        scenario = self._scenario(scenario)
         tables = {
             "pool_cashflows": self.pool_cashflows(scenario),
             "pool_monthly": self.pool_monthly(scenario),
@@ -349,6 +722,7 @@ class RunResult:
 
     def to_csv_dir(self, path: str | Path, scenario: int = 0) -> list[Path]:
         """Write the result tables as CSV files into a folder; returns the files."""
+        scenario = self._scenario(scenario)
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         files = []
@@ -360,6 +734,7 @@ class RunResult:
 
     def to_excel(self, path: str | Path, scenario: int = 0) -> Path:
         """Write the deal summary and every result table to one Excel workbook, a sheet each."""
+        scenario = self._scenario(scenario)
         out = Path(path)
         summary = pd.DataFrame(
             {
