@@ -1,4 +1,10 @@
-"""What every command shares: the Typer app, the consoles and number formatting."""
+"""What every command shares: the Typer app, the consoles and number formatting.
+
+The consoles print every string literally: markup (``[red]``), emoji codes (``:smile:``) and
+the highlighter are off, so a deal, tranche or file name is shown as written, never parsed.
+Colour is given as :class:`rich.text.Text` objects (see :func:`styled`).  The highlighter is
+also what made printing a long word quadratic; with it off, printing is linear.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["app", "err", "fmt", "money", "num", "out", "pct"]
+__all__ = ["NAME_WIDTH", "app", "clip", "err", "fmt", "money", "num", "out", "pct", "styled"]
 
 app = typer.Typer(
     name="greenabs",
@@ -18,8 +25,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream is not None and stream.isatty()
+    return Console(
+        stderr=stderr,
+        width=None if tty else 150,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
+
+#: Longest name (of a deal, bank, tranche) shown in a table or title; longer ones end in "…".
+NAME_WIDTH = 120
+
+
+def clip(text: object, width: int = NAME_WIDTH) -> str:
+    """``str(text)`` cut to ``width`` characters with an ellipsis: a name in a table or title."""
+    s = str(text)
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Literal text with styled parts: ``styled(("valid", "green"), ": ", name)``."""
+    return Text.assemble(*parts)
 
 
 def money(v: float) -> str:

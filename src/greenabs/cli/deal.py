@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, money, num, out, pct
+from greenabs.cli.common import app, clip, money, num, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 
@@ -25,6 +26,15 @@ def _overrides(
     no_call: bool,
 ) -> dict[str, Any]:
     ch: dict[str, Any] = {}
+    for flag, value in (
+        ("--cpr", cpr),
+        ("--psa", psa),
+        ("--cdr", cdr),
+        ("--sda", sda),
+        ("--recovery-rate", recovery_rate),
+    ):
+        if value is not None and not math.isfinite(value):
+            raise SpecError("<argument>", Problem(flag, f"must be a finite number (got {value})"))
     if cpr is not None and psa is not None:
         raise SpecError("<argument>", Problem("--cpr/--psa", "give one of them, not both"))
     if cdr is not None and sda is not None:
@@ -70,36 +80,75 @@ def _pairs(flag: str, values: list[str], result: Any) -> list[tuple[str, float]]
     names = [t.name for t in result.deal.structure.tranches]
     out = []
     for v in values:
-        name, sep, num = v.partition("=")
+        name, sep, text = v.partition("=")
         if not sep:
-            raise SpecError("<argument>", Problem(flag, f"expected CLASS=NUMBER, got {v!r}"))
-        if name not in names:
             raise SpecError(
-                "<argument>", Problem(flag, f"unknown class {name!r} (known: {', '.join(names)})")
+                "<argument>", Problem(flag, f"expected CLASS=NUMBER, got {clip(repr(v))}")
+            )
+        if name not in names:
+            known = ", ".join(clip(n, 40) for n in names)
+            raise SpecError(
+                "<argument>", Problem(flag, f"unknown class {clip(repr(name))} (known: {known})")
             )
         try:
-            out.append((name, float(num)))
+            number = float(text)
         except ValueError:
-            raise SpecError("<argument>", Problem(flag, f"{num!r} is not a number")) from None
+            raise SpecError(
+                "<argument>", Problem(flag, f"{clip(repr(text))} is not a number")
+            ) from None
+        if not math.isfinite(number):
+            raise SpecError(
+                "<argument>", Problem(flag, f"{name}: must be a finite number (got {text!r})")
+            )
+        out.append((name, number))
     return out
 
 
 def _prices(result: Any, at_yield: list[str], at_dm: list[str]) -> list[dict[str, Any]]:
+    """Prices at the requested yields and discount margins; one that has no finite price
+    (a yield of -100% a period or below) is refused naming the flag."""
     rows = []
+    freq = result.calendar.frequency.per_year
     for name, y in _pairs("--price-at-yield", at_yield, result):
-        rows.append({"class": name, "yield": y, "price": result.price(name, y)})
+        if y <= -freq:
+            raise SpecError(
+                "<argument>",
+                Problem(
+                    "--price-at-yield",
+                    f"{name}: a yield of {y:g} is a loss of 100% or more per period; it must be "
+                    f"above {-freq} (the deal pays {freq} times a year)",
+                ),
+            )
+        price = float(result.price(name, y))
+        if not math.isfinite(price):
+            raise SpecError(
+                "<argument>",
+                Problem("--price-at-yield", f"{name}: no finite price at a yield of {y:g}"),
+            )
+        rows.append({"class": name, "yield": y, "price": price})
     for name, dm in _pairs("--price-at-dm", at_dm, result):
         try:
-            price = result.price_at_dm(name, dm)
+            price = float(result.price_at_dm(name, dm))
         except ValueError as exc:
             raise SpecError("<argument>", Problem("--price-at-dm", str(exc))) from None
+        if not math.isfinite(price):
+            raise SpecError(
+                "<argument>",
+                Problem(
+                    "--price-at-dm",
+                    f"{name}: no finite price at a discount margin of {dm:g} (index plus "
+                    "margin must stay above -100% a period)",
+                ),
+            )
         rows.append({"class": name, "discount_margin": dm, "price": price})
     return rows
 
 
 def _print_result(result: Any) -> None:
     s = result.summary()
-    head = Table(title=f"{s['name']}  ({s['currency']})", show_header=False, title_justify="left")
+    head = Table(
+        title=f"{clip(s['name'])}  ({s['currency']})", show_header=False, title_justify="left"
+    )
     head.add_column(style="bold")
     head.add_column(justify="right")
     rows = [
@@ -141,7 +190,7 @@ def _print_result(result: Any) -> None:
             else "-"
         )
         tt.add_row(
-            str(r["name"]) + (" (residual)" if r["residual"] else ""),
+            clip(r["name"]) + (" (residual)" if r["residual"] else ""),
             money(r["original_balance"]),
             "-" if r["residual"] else pct(r["coupon"]),
             num(r["wal"]),
@@ -162,19 +211,23 @@ def _print_result(result: Any) -> None:
         for c in trig:
             hit = flows.index[flows[c]]
             tg.add_row(
-                c.removeprefix("trigger_"), str(flows.loc[hit[0], "date"]) if len(hit) else "never"
+                clip(c.removeprefix("trigger_")),
+                str(flows.loc[hit[0], "date"]) if len(hit) else "never",
             )
         out.print(tg)
     ret = result.retention
     if ret is not None:
         verdict = (
-            "[green]complies[/]"
+            styled(("complies", "green"))
             if ret.compliant
-            else "[red]does not comply[/]: " + "; ".join(ret.reasons)
+            else styled(("does not comply", "red"), ": " + "; ".join(ret.reasons))
         )
         out.print(
-            f"Risk retention ({ret.form}, {ret.holder}): {money(ret.total_retained)} = "
-            f"{ret.share_of_issue:.2%} of the issue, {verdict}"
+            styled(
+                f"Risk retention ({ret.form}, {clip(ret.holder)}): {money(ret.total_retained)} = "
+                f"{ret.share_of_issue:.2%} of the issue, ",
+            )
+            + verdict
         )
 
 
@@ -241,7 +294,7 @@ def run_cmd(
             pt.add_column(col, justify="left" if col == "Class" else "right")
         for p in prices:
             pt.add_row(
-                p["class"],
+                clip(p["class"]),
                 pct(p.get("yield")),
                 pct(p.get("discount_margin")),
                 f"{p['price']:.4f}",
@@ -274,10 +327,13 @@ def validate_cmd(deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML
     deal = load_deal(deal_file)
     st = deal.structure
     out.print(
-        f"[green]valid[/]: {deal.name}: {len(deal.pool.assets):,} assets, pool "
-        f"{money(deal.pool.balance)} {deal.currency}; tranches "
-        + ", ".join(f"{t.name} {money(t.balance)}" for t in st.tranches)
-        + f"; {len(st.waterfall)} waterfall steps"
+        styled(
+            ("valid", "green"),
+            f": {clip(deal.name)}: {len(deal.pool.assets):,} assets, pool "
+            f"{money(deal.pool.balance)} {deal.currency}; tranches "
+            + ", ".join(f"{clip(t.name, 40)} {money(t.balance)}" for t in st.tranches)
+            + f"; {len(st.waterfall)} waterfall steps",
+        )
     )
 
 
