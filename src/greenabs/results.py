@@ -332,10 +332,12 @@ class RunResult:
         df.insert(0, "period", np.arange(1, self.calendar.n_periods + 1))
         return df
 
-    def _cash(self, name: str) -> FloatArray:
-        """Cash paid to a tranche, (S, K)."""
+    def _cash(self, name: str, rows: int | slice = slice(None)) -> FloatArray:
+        """Cash paid to a tranche: (K,) for one scenario, (S, K) for a slice of them."""
         r = self.waterfall.tranches[name]
-        cash: FloatArray = r["interest_paid"] + r["principal_paid"] + r["residual_paid"]
+        cash: FloatArray = (
+            r["interest_paid"][rows] + r["principal_paid"][rows] + r["residual_paid"][rows]
+        )
         return cash
 
     def _face(self, name: str, first: int) -> FloatArray:
@@ -344,18 +346,19 @@ class RunResult:
             return np.full(self.n_scenarios, float(self.deal.tranche(name).balance))
         return np.asarray(self.waterfall.tranches[name]["end_balance"][:, first - 1])
 
-    def _unpaid_interest(self, name: str) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-        """Interest never paid, (S,), and the index of the date it is written off, (S,).
+    def _unpaid_interest(
+        self, name: str, rows: int | slice = slice(None)
+    ) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        """Interest never paid and the index of the date it is written off, per scenario.
 
         Unpaid interest is carried to the next date until the deal terminates, when what is
         left is lost: that is the shortfall on the last date any interest was due.
         """
         r = self.waterfall.tranches[name]
-        due = r["interest_due"] > 0
-        k_n = due.shape[1]
-        last = (k_n - 1 - np.argmax(due[:, ::-1], axis=1)).astype(np.intp)
-        short = r["interest_shortfall"][np.arange(due.shape[0]), last]
-        return np.where(due.any(axis=1), short, 0.0), last
+        due = r["interest_due"][rows] > 0
+        last = (due.shape[-1] - 1 - np.argmax(due[..., ::-1], axis=-1)).astype(np.intp)
+        short = np.take_along_axis(r["interest_shortfall"][rows], last[..., None], axis=-1)
+        return np.where(due.any(axis=-1), short[..., 0], 0.0), last
 
     def _index_path(self, name: str) -> FloatArray | None:
         c = self.deal.tranche(name).coupon
@@ -386,7 +389,7 @@ class RunResult:
             "yield_", yield_, above=-freq, what=" (at -100% a period or below a yield has no price)"
         )
         st = self._settlement(settle)
-        pv = analytics.price_from_yield(st.times, self._cash(name)[scenario, st.first :], y, freq)
+        pv = analytics.price_from_yield(st.times, self._cash(name, scenario)[st.first :], y, freq)
         return self._per_100(float(pv), float(self._face(name, st.first)[scenario]))
 
     def yield_at(
@@ -402,7 +405,7 @@ class RunResult:
         return float(
             analytics.yield_from_price(
                 st.times,
-                self._cash(name)[scenario, st.first :],
+                self._cash(name, scenario)[st.first :],
                 p / 100.0 * face,
                 self.calendar.frequency.per_year,
             )
@@ -429,7 +432,7 @@ class RunResult:
             )
         st = self._settlement(settle)
         pv = analytics.price_from_dm(
-            st.accrual, idx[st.first :], self._cash(name)[scenario, st.first :], margin
+            st.accrual, idx[st.first :], self._cash(name, scenario)[st.first :], margin
         )
         return self._per_100(float(pv), float(self._face(name, st.first)[scenario]))
 
@@ -440,7 +443,7 @@ class RunResult:
         settlement date, for one scenario (``rows`` an index: floats) or several (a slice:
         arrays), through the same analytics functions."""
         freq = self.calendar.frequency.per_year
-        cash = self._cash(t.name)[rows, st.first :]
+        cash = self._cash(t.name, rows)[..., st.first :]
         prin = self.waterfall.tranches[t.name]["principal_paid"][rows, st.first :]
         price_amt = t.price / 100.0 * self._face(t.name, st.first)[rows]
         y = analytics.yield_from_price(st.times, cash, price_amt, freq)
@@ -473,11 +476,11 @@ class RunResult:
         for t in self.deal.structure.tranches:
             r = self.waterfall.tranches[t.name]
             prin = r["principal_paid"][scenario]
-            cash = self._cash(t.name)[scenario]
+            cash = self._cash(t.name, scenario)
             m = self._measures(t, st, scenario)
             paid_idx = np.nonzero(prin > 0.005)[0]
             cash_idx = np.nonzero(cash > 0.005)[0]
-            unpaid, _ = self._unpaid_interest(t.name)
+            unpaid, _ = self._unpaid_interest(t.name, scenario)
             rows.append(
                 {
                     "name": t.name,
@@ -503,7 +506,7 @@ class RunResult:
                     "principal_paid": float(prin.sum()),
                     "residual_paid": float(r["residual_paid"][scenario].sum()),
                     "principal_loss": float(r["writedown"][scenario].sum()),
-                    "interest_shortfall": float(unpaid[scenario]),
+                    "interest_shortfall": float(unpaid),
                     "max_interest_shortfall": float(r["interest_shortfall"][scenario].max()),
                 }
             )
