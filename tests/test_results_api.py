@@ -397,3 +397,20 @@ def test_floater_discount_margin_from_a_settlement_date_by_hand() -> None:
     # 1 + c * 31/365 = 1 + (3% + dm) * 25/365
     dm = r.tranches(settle=mid).iloc[0]["discount_margin"]
     assert dm == pytest.approx(c * 31 / 25 - 0.03, abs=1e-12)
+
+
+def test_price_and_yield_round_trip_from_any_settlement_date(stressed: RunResult) -> None:
+    r = stressed
+    cal = r.calendar
+    dates = [cal.closing, date(2026, 9, 3), cal.payment_dates[5], date(2028, 1, 17)]
+    for d in dates:
+        for name in ("A", "B"):
+            for s in (0, 2):
+                y = r.yield_at(name, 101.3, s, settle=d)
+                assert r.price(name, y, s, settle=d) == pytest.approx(101.3, rel=1e-12)
+                # a higher yield, a lower price
+                assert r.price(name, y + 0.01, s, settle=d) < 101.3
+    # the coupon paid on a date goes to the seller: the full price per 100 falls across it
+    k = 5
+    before = cal.payment_dates[k] - (cal.payment_dates[k] - cal.payment_dates[k - 1]) / 2
+    assert r.price("A", 0.0, 0, settle=before) > r.price("A", 0.0, 0, settle=cal.payment_dates[k])
