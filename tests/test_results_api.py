@@ -205,6 +205,7 @@ def _bad_calls(r: RunResult) -> list[tuple[str, Callable[[], object], str, str]]
         ("nan price", lambda: r.yield_at("A", math.nan), "price", "finite"),
         ("negative price", lambda: r.yield_at("A", -1.0), "price", "above 0"),
         ("inf dm", lambda: r.price_at_dm("B", -math.inf), "dm", "finite"),
+        ("dm below -100%", lambda: r.price_at_dm("B", -13.0), "dm", "-100% a period"),
         ("nan rate", lambda: r.scenario_metrics(math.nan), "discount_rate", "finite"),
         ("early settle", lambda: r.tranches(settle=date(2026, 4, 14)), "settle", "closing"),
         ("late settle", lambda: r.price("A", 0.05, settle="2099-01-01"), "settle", "last"),

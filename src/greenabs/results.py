@@ -431,8 +431,18 @@ class RunResult:
                 f"(floating tranches: {', '.join(floating) or 'none'})",
             )
         st = self._settlement(settle)
+        path = idx[st.first :]
+        live = st.accrual > 0
+        if live.any():
+            floor = float(np.max(-1.0 / st.accrual[live] - path[live]))
+            if margin <= floor:
+                raise _argument(
+                    "dm",
+                    f"expected a finite number above {floor:g} (a discount rate, index plus "
+                    f"margin, at or below -100% a period has no price), got {margin!r}",
+                )
         pv = analytics.price_from_dm(
-            st.accrual, idx[st.first :], self._cash(name, scenario)[st.first :], margin
+            st.accrual, path, self._cash(name, scenario)[st.first :], margin
         )
         return self._per_100(float(pv), float(self._face(name, st.first)[scenario]))
 
