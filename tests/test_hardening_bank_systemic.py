@@ -570,3 +570,119 @@ def test_stress_functions_are_typed() -> None:
     ns = {"BankSpec": BankSpec, "DealSpec": DealSpec}
     assert typing.get_type_hints(StressMapping.stressed_bank, localns=ns)["bank"] is BankSpec
     assert typing.get_type_hints(StressMapping.stressed_deal, localns=ns)["deal"] is DealSpec
+
+
+_CELL = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(["", "0", "-0", "1e308", "-1e308", "5e-324", "x", "nan", "inf", "1/2"]),
+)
+_COLS = ["gdp_growth", "npl_ratio", "fx_reserves", "cpi", "stock_market_cap", "gdp_nominal"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(_CELL, min_size=6, max_size=6), min_size=1, max_size=10),
+    method=st.sampled_from(["entropy", "critic", "pca", "equal", "ciss"]),
+    fill=st.sampled_from([None, "ffill", "interpolate", "mean"]),
+    norm=st.sampled_from([None, "minmax", "zscore", "ecdf"]),
+)
+def test_any_indicator_table_gives_a_finite_index_or_a_named_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    method: str,
+    fill: str | None,
+    norm: str | None,
+) -> None:
+    from greenabs import systemic
+
+    f = tmp_path_factory.mktemp("data") / "data.csv"
+    body = "".join(f"{2000 + i}," + ",".join(r) + "\n" for i, r in enumerate(rows))
+    f.write_text("year," + ",".join(_COLS) + "\n" + body, encoding="utf-8")
+    try:
+        data = systemic.load_indicators(f)
+        r = systemic.build_index(
+            data,
+            method,
+            fill=fill,
+            normalisation=None if method == "ciss" else norm,
+            min_coverage=0.0,
+        )
+    except DataError as exc:
+        assert str(exc).startswith(str(f))
+        return
+    for part in (r.composite, r.weights, r.contributions, r.sub_indices):
+        assert np.isfinite(part.to_numpy(dtype=float)).all()
+
+
+_NUMERIC_FIELDS = [
+    ("cash_reserves",),
+    ("other_assets",),
+    ("other_liabilities",),
+    ("undrawn_commitments",),
+    ("rwa_operational",),
+    ("capital", "cet1"),
+    ("capital", "deductions"),
+    ("income", "other_income"),
+    ("income", "operating_expense"),
+    ("income", "tax_rate"),
+    ("loans", 0, "balance"),
+    ("loans", 0, "pd"),
+    ("loans", 0, "provisions"),
+    ("deposits", 0, "balance"),
+    ("hqla", 0, "balance"),
+    ("projection", "loan_growth"),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(_NUMERIC_FIELDS),
+            st.one_of(
+                st.floats(),
+                st.sampled_from([0, -1, 1e18, 1e19, 1e308, "x", None, True, [1]]),
+            ),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    rebalance=st.booleans(),
+)
+def test_any_bank_file_gives_finite_ratios_or_a_named_error(
+    edits: list[tuple[tuple[Any, ...], Any]], rebalance: bool
+) -> None:
+    d = example()
+    for path, value in edits:
+        target: Any = d
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    if rebalance:  # keep the balance sheet balanced where the numbers allow it
+        try:
+            assets = (
+                d["cash_reserves"]
+                + sum(h["balance"] for h in d["hqla"])
+                + sum(b["balance"] - b.get("provisions", 0) for b in d["loans"])
+                + sum(s["balance"] for s in d["securities"])
+            )
+            claims = (
+                sum(x["balance"] for x in d["deposits"])
+                + sum(w["balance"] for w in d["wholesale"])
+                + d["other_liabilities"]
+                + d["capital"]["cet1"]
+                + d["capital"].get("at1", 0)
+                + d["capital"].get("tier2", 0)
+            )
+            d["other_assets"] = float(claims - assets)
+        except (TypeError, KeyError):
+            pass
+    try:
+        bank = parse_bank(d, "bank.yaml")
+    except SpecError as exc:
+        assert str(exc).startswith("bank.yaml: ")
+        return
+    r = ratios(bank).as_dict()
+    for key in ("total_assets", "rwa", "net_income", "equity", "credit_cost", "delta_eve_up"):
+        assert math.isfinite(r[key]), key
