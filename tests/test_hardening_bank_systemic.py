@@ -686,3 +686,23 @@ def test_any_bank_file_gives_finite_ratios_or_a_named_error(
     r = ratios(bank).as_dict()
     for key in ("total_assets", "rwa", "net_income", "equity", "credit_cost", "delta_eve_up"):
         assert math.isfinite(r[key]), key
+
+
+def test_volatility_refuses_non_positive_closes() -> None:
+    import pandas as pd
+
+    from greenabs import systemic
+
+    closes = pd.Series([3000.0, 3010.0, 0.0, 2990.0], index=["d1", "d2", "d3", "d4"])
+    with pytest.raises(DataError, match=r"^argument closes: d3: a close must be a positive"):
+        systemic.annualised_volatility(closes)
+
+
+def test_ciss_stress_levels_lie_in_the_unit_interval() -> None:
+    from greenabs import systemic
+
+    r = systemic.build_index(systemic.china_sample(), "ciss", fill="interpolate")
+    levels = [systemic.stress_level(r, str(p)) for p in r.composite.index]
+    assert all(0.0 <= v <= 1.0 for v in levels)
+    for v in levels:
+        systemic.StressMapping().shocks(v)

@@ -139,7 +139,18 @@ def annualised_volatility(
 
     ``periods`` labels each close (e.g. its year); without it one value for the whole series.
     """
-    r = pd.Series(np.log(closes.astype(float).to_numpy()), index=closes.index).diff()
+    try:
+        values = np.asarray(closes.astype(float).to_numpy(), dtype=float)
+    except (TypeError, ValueError, AttributeError):
+        raise DataError("argument closes", Problem("", "needs a series of prices")) from None
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        where = str(closes.index[int(np.argmax(bad))])
+        raise DataError(
+            "argument closes",
+            Problem(where, f"a close must be a positive number, got {values[bad][0]}"),
+        )
+    r = pd.Series(np.log(values), index=closes.index).diff()
     if periods is None:
         return pd.Series([float(r.std() * math.sqrt(days_per_year))])
     out: pd.Series = r.groupby(periods.to_numpy()).std() * math.sqrt(days_per_year)

@@ -45,8 +45,8 @@ def stress_level(result: IndexResult, period: str) -> float:
             "argument period",
             Problem("", f"{period!r} is not among the index periods ({', '.join(labels)})"),
         )
-    if result.method == "ciss":
-        return float(result.composite.iloc[labels.index(period)])
+    if result.method == "ciss":  # in [0, 1] up to rounding of the correlations
+        return min(max(float(result.composite.iloc[labels.index(period)]), 0.0), 1.0)
     ranks = ecdf(result.composite.to_numpy(), recursive=False)
     n = len(labels)
     return float((ranks[labels.index(period)] * n - 0.5) / n)
