@@ -45,8 +45,9 @@ def main() -> None:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
-    except OSError as exc:
-        _report(str(exc))
+    except OSError as exc:  # an output file or folder that cannot be written
+        reason = exc.strerror or str(exc)
+        _report(f"{exc.filename}: {reason}" if exc.filename is not None else reason)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         _report("interrupted")

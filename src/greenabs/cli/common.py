@@ -62,7 +62,11 @@ def money(v: float) -> str:
 
 
 def pct(v: float | None, digits: int = 3) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}%}"
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if abs(v) >= 1e7:  # a flag's extreme yield: not 300 digits
+        return f"{v * 100:.{digits}e}%"
+    return f"{v:.{digits}%}"
 
 
 def num(v: float | None, digits: int = 2) -> str:

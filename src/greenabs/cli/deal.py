@@ -104,9 +104,24 @@ def _pairs(flag: str, values: list[str], result: Any) -> list[tuple[str, float]]
     return out
 
 
+def _priced(flag: str, name: str, what: str, price_of: Any) -> float:
+    """``price_of()`` as a finite float; any refusal or a non-finite price names ``flag``."""
+    try:
+        price = float(price_of())
+    except SpecError as exc:
+        raise SpecError(
+            "<argument>", [Problem(flag, f"{name}: {p.reason}") for p in exc.problems]
+        ) from None
+    except (ValueError, ArithmeticError) as exc:
+        raise SpecError("<argument>", Problem(flag, f"{name}: {exc}")) from None
+    if not math.isfinite(price):
+        raise SpecError("<argument>", Problem(flag, f"{name}: no finite price at {what}"))
+    return price
+
+
 def _prices(result: Any, at_yield: list[str], at_dm: list[str]) -> list[dict[str, Any]]:
-    """Prices at the requested yields and discount margins; one that has no finite price
-    (a yield of -100% a period or below) is refused naming the flag."""
+    """Prices at the requested yields and discount margins; one without a finite price (a
+    yield of -100% a period or below) is refused naming the flag."""
     rows = []
     freq = result.calendar.frequency.per_year
     for name, y in _pairs("--price-at-yield", at_yield, result):
@@ -115,31 +130,21 @@ def _prices(result: Any, at_yield: list[str], at_dm: list[str]) -> list[dict[str
                 "<argument>",
                 Problem(
                     "--price-at-yield",
-                    f"{name}: a yield of {y:g} is a loss of 100% or more per period; it must be "
+                    f"{name}: a yield of {y:g} is a loss of 100% or more a period; it must be "
                     f"above {-freq} (the deal pays {freq} times a year)",
                 ),
             )
-        price = float(result.price(name, y))
-        if not math.isfinite(price):
-            raise SpecError(
-                "<argument>",
-                Problem("--price-at-yield", f"{name}: no finite price at a yield of {y:g}"),
-            )
+        price = _priced(
+            "--price-at-yield", name, f"a yield of {y:g}", lambda n=name, y=y: result.price(n, y)
+        )
         rows.append({"class": name, "yield": y, "price": price})
     for name, dm in _pairs("--price-at-dm", at_dm, result):
-        try:
-            price = float(result.price_at_dm(name, dm))
-        except ValueError as exc:
-            raise SpecError("<argument>", Problem("--price-at-dm", str(exc))) from None
-        if not math.isfinite(price):
-            raise SpecError(
-                "<argument>",
-                Problem(
-                    "--price-at-dm",
-                    f"{name}: no finite price at a discount margin of {dm:g} (index plus "
-                    "margin must stay above -100% a period)",
-                ),
-            )
+        price = _priced(
+            "--price-at-dm",
+            name,
+            f"a discount margin of {dm:g} (index plus margin must stay above -100% a period)",
+            lambda n=name, dm=dm: result.price_at_dm(n, dm),
+        )
         rows.append({"class": name, "discount_margin": dm, "price": price})
     return rows
 

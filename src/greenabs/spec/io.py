@@ -421,6 +421,73 @@ _CSV = (".csv", ".txt")
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
+def _workbook_frame(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook: row 1 the header; the frame's index is the sheet row
+    number less 2 (as for CSV).  pandas would turn an error cell (``#DIV/0!``, ``#N/A``) or a
+    formula without a saved value into an empty cell, which reads as "not given": here both are
+    a DataError naming row and column."""
+    from openpyxl import load_workbook
+
+    def cells(data_only: bool) -> list[list[tuple[Any, str]]]:
+        wb = load_workbook(path, read_only=True, data_only=data_only)
+        try:
+            if not wb.worksheets:
+                return []
+            sheet = wb.worksheets[0]
+            sheet.reset_dimensions()  # the size a file claims may be wrong: read every row
+            return [[(c.value, c.data_type) for c in row] for row in sheet.iter_rows()]
+        finally:
+            wb.close()
+
+    grid = cells(data_only=False)
+    if not grid:
+        raise DataError(str(path), Problem("", "the tape is empty (no header row)"))
+    saved = cells(data_only=True) if any(t == "f" for row in grid for _, t in row) else None
+    header = ["" if v is None else str(v).strip() for v, _ in grid[0]]
+    width = len(header)
+    problems: list[Problem] = []
+    rows: list[list[Any]] = []
+    for r, row in enumerate(grid[1:], start=2):
+        values: list[Any] = []
+        for c, (value, kind) in enumerate(row):
+            if kind == "f":  # a formula: its value as Excel last saved it, if it did
+                line = saved[r - 1] if saved is not None and r - 1 < len(saved) else []
+                value, kind = line[c] if c < len(line) else (None, "n")
+                if value is None:
+                    col = header[c] if c < width else f"#{c + 1}"
+                    problems.append(
+                        Problem(
+                            f"row {r}, column {col}",
+                            "a formula with no saved value (open the tape in Excel and save it)",
+                        )
+                    )
+            if kind == "e":
+                col = header[c] if c < width else f"#{c + 1}"
+                problems.append(
+                    Problem(f"row {r}, column {col}", f"an Excel error value {_shown(value)}")
+                )
+            values.append("" if value is None else value)
+        rows.append(values)
+    if problems:
+        raise DataError(str(path), problems)
+    extra = max((len(v) for v in rows), default=0) - width
+    if extra > 0:
+        if any(v[width:] != [""] * (len(v) - width) for v in rows if len(v) > width):
+            header += [f"#{width + i + 1}" for i in range(extra)]
+        else:
+            rows = [v[:width] for v in rows]
+    width = len(header)
+    padded = [v + [""] * (width - len(v)) for v in rows]
+    keep = [i for i, h in enumerate(header) if h or any(v[i] != "" for v in padded)]
+    frame = pd.DataFrame(
+        [[v[i] for i in keep] for v in padded],
+        columns=[header[i] for i in keep],
+        index=range(len(padded)),
+        dtype=object,
+    )
+    return frame
+
+
 def _tape_frame(path: Path) -> pd.DataFrame:
     """The tape's cells as text or Excel values, "" where empty; rows keep their place in the
     file (blank rows included) so that row numbers match what the user sees."""
@@ -441,8 +508,12 @@ def _tape_frame(path: Path) -> pd.DataFrame:
                 skipinitialspace=True,
                 skip_blank_lines=False,
             )
-        frame = pd.read_excel(path, dtype=object)
+        if suffix != ".xls":
+            return _workbook_frame(path)
+        frame = pd.read_excel(path, dtype=object)  # the old format needs xlrd
         return frame.where(frame.notna(), "")
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(source, Problem("", "tape file not found")) from None
     except pd.errors.EmptyDataError:
@@ -529,7 +600,13 @@ def _row_problems(
 def parse_deal(data: Any, source: str = "<deal>", base_dir: Path | None = None) -> DealSpec:
     """A validated deal from already-parsed YAML/JSON data (a mapping)."""
     if not isinstance(data, dict):
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        got = (
+            "an empty file"
+            if data is None
+            else {list: "a list", str: "a text", bool: "true/false", int: "a number"}.get(
+                type(data), "a number" if isinstance(data, float) else f"a {type(data).__name__}"
+            )
+        )
         raise SpecError(source, Problem("", f"a deal file must be a mapping of fields (got {got})"))
     pool = data.get("pool")
     if isinstance(pool, dict) and "tape" in pool:
