@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from greenabs.cli.common import app, fmt, money, out, pct
+from greenabs.cli.common import app, clip, fmt, money, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 BANK_ROWS = (
@@ -126,7 +125,7 @@ def bank_cmd(
         if horizon_quarters
         else None
     )
-    t = Table(title=f"{bank.name}  ({bank.currency}, {bank.date})", title_justify="left")
+    t = Table(title=f"{clip(bank.name)}  ({bank.currency}, {bank.date})", title_justify="left")
     t.add_column("Ratio")
     t.add_column("Now", justify="right")
     if impact is not None:
@@ -145,8 +144,10 @@ def bank_cmd(
         checks.append(("after the deal", impact.after_ratios.breaches(impact.after)))
     for when, miss in checks:
         out.print(
-            f"Regulatory minimums {when}: "
-            + ("[green]all met[/]" if not miss else "[red]" + "; ".join(miss) + "[/]")
+            styled(
+                f"Regulatory minimums {when}: ",
+                ("all met", "green") if not miss else ("; ".join(miss), "red"),
+            )
         )
     if impact is not None:
         s = impact.sale
@@ -208,8 +209,10 @@ def bank_cmd(
         for e in pr.events:
             colour = "red" if e.kind == "failed" else "yellow"
             out.print(
-                f"[{colour}]{e.model} {e.kind}[/] in quarter {e.quarter} ({e.date}): "
-                + escape(e.reason)
+                styled(
+                    (f"{e.model} {e.kind}", colour),
+                    f" in quarter {e.quarter} ({e.date}): {e.reason}",
+                )
             )
     if json_file is not None:
         data: dict[str, Any] = {

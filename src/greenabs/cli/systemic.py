@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from greenabs.cli.common import app, fmt, money, num, out, pct
+from greenabs.cli.common import app, clip, fmt, money, num, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 
@@ -111,7 +110,7 @@ def systemic_cmd(
         regimes = systemic.markov_switching(result.composite)
     except SpecError as exc:
         why = "; ".join(p.reason for p in exc.problems)
-        out.print(f"[yellow]Markov switching skipped[/]: {escape(why)}")
+        out.print(styled(("Markov switching skipped", "yellow"), f": {why}"))
     t = Table(
         title=f"Systemic-risk index ({method}) from {data.source} ({data.frequency})",
         title_justify="left",
@@ -150,7 +149,7 @@ def systemic_cmd(
     if result.consistency_ratio is not None:
         out.print(f"AHP consistency ratio: {result.consistency_ratio:.3f}")
     for note in result.notes:
-        out.print(f"[yellow]note[/]: {note}")
+        out.print(styled(("note", "yellow"), f": {note}"))
     report: dict[str, Any] = {
         "index": result.to_dict(),
         "missing": data.missing().to_dict(orient="records"),
@@ -185,12 +184,14 @@ def systemic_cmd(
 
             d = load_deal(deal)
             base, hit = run(d).tranches(), run(mapping.stressed_deal(d, level)).tranches()
-            dt = Table(title=f"{d.name} at the stress of {stress_period}", title_justify="left")
+            dt = Table(
+                title=f"{clip(d.name)} at the stress of {stress_period}", title_justify="left"
+            )
             for col in ("Class", "WAL base", "WAL stressed", "Loss base", "Loss stressed"):
                 dt.add_column(col, justify="left" if col == "Class" else "right")
             for (_, rb), (_, rs) in zip(base.iterrows(), hit.iterrows(), strict=True):
                 dt.add_row(
-                    str(rb["name"]),
+                    clip(rb["name"]),
                     num(rb["wal"]),
                     num(rs["wal"]),
                     money(rb["principal_loss"]),
@@ -207,7 +208,7 @@ def systemic_cmd(
             bk = load_bank(bank)
             r_base, r_hit = ratios(bk), ratios(mapping.stressed_bank(bk, level))
             bt = Table(
-                title=f"{bk.name}: risk-taking at the stress of {stress_period}",
+                title=f"{clip(bk.name)}: risk-taking at the stress of {stress_period}",
                 title_justify="left",
             )
             for col in ("Measure", "Base", "Stressed"):
