@@ -706,3 +706,15 @@ def test_ciss_stress_levels_lie_in_the_unit_interval() -> None:
     assert all(0.0 <= v <= 1.0 for v in levels)
     for v in levels:
         systemic.StressMapping().shocks(v)
+
+
+def test_a_path_outgrowing_the_model_stops_with_a_reason() -> None:
+    d = example()
+    d["projection"]["loan_growth"] = 1.0  # doubling every year for 50 years: beyond 10^18
+    d["income"]["operating_expense"] = 0
+    pr = project(parse_bank(d), quarters=200)
+    end = pr.failure("OTH")
+    assert end is not None
+    assert end.kind == "stopped"
+    assert "leaves the model's range" in end.reason
+    assert len(pr.oth) == end.quarter

@@ -21,8 +21,10 @@ A bank in trouble is a result, not an error.  Each path records (:class:`PathEve
 quarter its CET1 ratio falls below its requirement (minimum plus buffers) and below the bare
 minimum, and carries on; it **stops** at the quarter the bank fails: CET1 capital after
 deductions would go below zero, the cash reserves would run out, or an issuance cannot be
-booked (e.g. its loss would wipe out CET1).  A failed path's table ends at the last quarter
-the bank stood; the failure, its quarter and the reason are in :attr:`Projection.events`.
+booked (e.g. its loss would wipe out CET1).  It also stops (kind ``stopped``) where the
+projected balance sheet leaves the model's range (an amount above 10^18 after decades of
+growth).  A path that ended early has its table end at the last quarter the bank stood; the
+event, its quarter and the reason are in :attr:`Projection.events`.
 """
 
 from __future__ import annotations
@@ -61,14 +63,14 @@ MECHANISMS: dict[str, tuple[str, ...]] = {
 """The paper's mechanism changes and the columns that measure each."""
 
 
-EventKind = Literal["below requirement", "below minimum", "failed"]
+EventKind = Literal["below requirement", "below minimum", "failed", "stopped"]
 
 
 @dataclass(frozen=True)
 class PathEvent:
     """Something that happened to one path: the first quarter its CET1 ratio fell below its
-    requirement or its minimum (the path carries on), or the quarter the bank failed (the path
-    stops there)."""
+    requirement or its minimum (the path carries on), the quarter the bank failed, or the
+    quarter the path left the model's range (amounts above 10^18): the path stops there."""
 
     model: str
     quarter: int
@@ -94,8 +96,12 @@ class Projection:
     quarters: int = 0
 
     def failure(self, model: str) -> PathEvent | None:
-        """The failure of path ``model`` (``"OTH"`` or ``"OTD"``), if it failed."""
-        return next((e for e in self.events if e.model == model and e.kind == "failed"), None)
+        """The event that ended path ``model`` (``"OTH"`` or ``"OTD"``) before the horizon: the
+        bank ``failed``, or the path ``stopped`` at the model's limits; None when it ran to the
+        horizon."""
+        return next(
+            (e for e in self.events if e.model == model and e.kind in ("failed", "stopped")), None
+        )
 
     def frame(self) -> pd.DataFrame:
         """Both paths in one long table with a ``model`` column."""
@@ -334,8 +340,8 @@ def _simulate(
             event(
                 q,
                 when,
-                "failed",
-                "the balance sheet cannot be carried on: "
+                "stopped",
+                "the projected balance sheet leaves the model's range: "
                 f"{_problems_text(problems_from(exc))}; the path stops",
             )
             break
@@ -369,8 +375,8 @@ def _simulate(
                     event(
                         q,
                         when,
-                        "failed",
-                        "the recycled lending cannot be booked: "
+                        "stopped",
+                        "the recycled lending leaves the model's range: "
                         f"{_problems_text(problems_from(exc))}; the path stops",
                     )
                     break
