@@ -345,7 +345,7 @@ def test_excel_blank_rows_keep_row_numbers(tmp_path: Path) -> None:
         load_tape(f)
     wb.active["H2"] = None
     wb.save(f)
-    assert [a.balance for a in load_tape(f)] == [100.0, 5.0]
+    assert [a.model_dump()["balance"] for a in load_tape(f)] == [100.0, 5.0]
 
 
 @pytest.mark.parametrize(
@@ -447,6 +447,24 @@ def test_bank_and_systemic_tables_print_names_literally(tmp_path: Path) -> None:
     assert "".join(f"{MARKUP}: risk-taking".split()) in flat
     assert "│ [/] " in proc.stdout
     assert "[yellow]" not in proc.stdout
+
+
+def test_control_characters_in_names_reach_no_terminal(tmp_path: Path) -> None:
+    name = "\x1b[2J\x1b[31mred\rover\x07"  # clear screen, colour, carriage return, bell
+    f = _markup_deal(tmp_path, deal_name=name, tranche="A\x1b[0m")
+    assert "\\e[2J" in f.read_text()  # YAML writes the escape as \e
+    for cmd in ("run", "validate"):
+        proc = cli(cmd, str(f))
+        assert proc.returncode == 0, proc.stderr
+        assert "\x1b" not in proc.stdout
+        assert "\r" not in proc.stdout
+        assert "\\x1b[2J\\x1b[31mred\\x0dover\\x07" in proc.stdout
+    d = deal_dict()
+    d["structure"]["waterfall"][1] = {"pay_interest": "C\x1b[8m"}
+    proc = cli("validate", str(_write(tmp_path, yaml.safe_dump(d), "bad.yaml")))
+    assert proc.returncode == 1
+    assert "\x1b" not in proc.stderr
+    assert "unknown tranche 'C\\x1b[8m'" in proc.stderr
 
 
 def test_the_consoles_take_no_markup() -> None:

@@ -1,7 +1,8 @@
 """What every command shares: the Typer app, the consoles and number formatting.
 
 The consoles print every string literally: markup (``[red]``), emoji codes (``:smile:``) and
-the highlighter are off, so a deal, tranche or file name is shown as written, never parsed.
+the highlighter are off, and control characters are written out as ``\\xNN``, so a deal,
+tranche or file name is shown as written, never interpreted by rich or by the terminal.
 Colour is given as :class:`rich.text.Text` objects (see :func:`styled`).  The highlighter is
 also what made printing a long word quadratic; with it off, printing is linear.
 """
@@ -12,10 +13,23 @@ import math
 import sys
 
 import typer
-from rich.console import Console
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.style import Style
 from rich.text import Text
 
-__all__ = ["NAME_WIDTH", "app", "clip", "err", "fmt", "money", "num", "out", "pct", "styled"]
+__all__ = [
+    "NAME_WIDTH",
+    "app",
+    "clip",
+    "err",
+    "fmt",
+    "money",
+    "num",
+    "out",
+    "pct",
+    "styled",
+    "visible",
+]
 
 app = typer.Typer(
     name="greenabs",
@@ -27,10 +41,47 @@ app = typer.Typer(
 )
 
 
+# Control characters (a YAML "\e[31m" is a real escape sequence) are shown as \xNN: the
+# terminal must not colour, move or clear anything because of a name.  Tab and newline stay.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters written out as ``\\xNN``."""
+    return text.translate(_CONTROLS)
+
+
+class _LiteralConsole(Console):
+    """A console whose every string is shown as written (see the module's docstring)."""
+
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
+        return super().render_str(
+            visible(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=False,
+            markup=False,
+            highlight=False,
+            highlighter=highlighter,
+        )
+
+
 def _console(stderr: bool) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     tty = stream is not None and stream.isatty()
-    return Console(
+    return _LiteralConsole(
         stderr=stderr,
         width=None if tty else 150,
         markup=False,
@@ -54,7 +105,9 @@ def clip(text: object, width: int = NAME_WIDTH) -> str:
 
 def styled(*parts: str | tuple[str, str]) -> Text:
     """Literal text with styled parts: ``styled(("valid", "green"), ": ", name)``."""
-    return Text.assemble(*parts)
+    return Text.assemble(
+        *(visible(p) if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts)
+    )
 
 
 def money(v: float) -> str:
