@@ -278,6 +278,60 @@ def test_tape_rows_keep_their_numbers_across_blank_lines(tmp_path: Path) -> None
         load_tape(_write(tmp_path, HEADER + "\n,,,,,,\n", "blank.csv"))
 
 
+def test_a_row_longer_than_the_header_is_refused_not_shifted(tmp_path: Path) -> None:
+    # pandas' default would take the first cells as an index and shift the row to the left
+    text = HEADER + "L1,loan,100,0.05,60,0,level,extra\nL2,loan,100,0.05,60,0,level\n"
+    with pytest.raises(DataError) as info:
+        load_tape(_write(tmp_path, text, "t.csv"))
+    assert [p.where for p in info.value.problems] == ["row 2"]
+    assert "8 cells, but the header names 7 columns" in str(info.value)
+    with pytest.raises(DataError, match="row 3: 3 cells"):
+        load_tape(_write(tmp_path, "id,type\nL1,loan\n,,lease\n", "u.csv"))
+
+
+def test_a_column_given_twice_is_refused(tmp_path: Path) -> None:
+    text = "id,type,balance,rate,original_term,age,amortization,balance\n"
+    with pytest.raises(DataError) as info:
+        load_tape(_write(tmp_path, text + "L1,loan,100,0.05,60,0,level,200\n", "t.csv"))
+    assert [(p.where, p.reason) for p in info.value.problems] == [
+        ("column 'balance'", "given twice")
+    ]
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["", "loan", "lease", "level", "inf", "nan", "1e400", "-1", "2026-02-30"]),
+    st.text(max_size=5),
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.lists(st.sampled_from([*HEADER.strip().split(","), "due_date", "x", ""]), min_size=1),
+    rows=st.lists(st.lists(_CELLS, max_size=9), max_size=4),
+)
+def test_any_csv_tape_gives_assets_or_a_data_error(
+    tmp_path: Path, header: list[str], rows: list[list[str]]
+) -> None:
+    import csv
+    import io as text_io
+
+    buf = text_io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    f = _write(tmp_path, buf.getvalue(), "fuzz.csv")
+    try:
+        assets = load_tape(f)
+    except DataError as exc:
+        assert str(exc).startswith(str(f))
+        return
+    for a in assets:  # whatever loads is finite
+        for v in a.model_dump().values():
+            assert not isinstance(v, float) or math.isfinite(v)
+
+
 def _workbook(tmp_path: Path, rows: list[list[Any]]) -> tuple[Path, Any]:
     from openpyxl import Workbook
 

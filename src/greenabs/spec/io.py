@@ -8,6 +8,8 @@ column, and the reason.
 from __future__ import annotations
 
 import gc
+import re
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -501,13 +503,20 @@ def _tape_frame(path: Path) -> pd.DataFrame:
         raise DataError(source, Problem("", "a directory, not a tape file"))
     try:
         if suffix in _CSV:
-            return pd.read_csv(
+            # header=None: a row longer than the header is an error, not (pandas' default)
+            # a hidden index column that shifts every cell of the tape one column left
+            raw = pd.read_csv(
                 path,
+                header=None,
                 dtype=str,
                 keep_default_na=False,
                 skipinitialspace=True,
                 skip_blank_lines=False,
+                index_col=False,
             )
+            frame = raw.iloc[1:].reset_index(drop=True)
+            frame.columns = list(raw.iloc[0])
+            return frame
         if suffix != ".xls":
             return _workbook_frame(path)
         frame = pd.read_excel(path, dtype=object)  # the old format needs xlrd
@@ -516,6 +525,14 @@ def _tape_frame(path: Path) -> pd.DataFrame:
         raise
     except FileNotFoundError:
         raise DataError(source, Problem("", "tape file not found")) from None
+    except pd.errors.ParserError as exc:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if ragged is None:
+            raise DataError(source, Problem("", f"cannot read the tape ({exc})")) from None
+        want, line, got = ragged.groups()
+        raise DataError(
+            source, Problem(f"row {line}", f"{got} cells, but the header names {want} columns")
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(source, Problem("", "the tape is empty (no header row)")) from None
     except UnicodeDecodeError as exc:
@@ -541,6 +558,9 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
     p = Path(path)
     frame = _tape_frame(p)
     frame.columns = [str(c).strip() for c in frame.columns]
+    twice = sorted(c for c, n in Counter(frame.columns).items() if n > 1)
+    if twice:
+        raise DataError(str(p), [Problem(f"column {_shown(c)}", "given twice") for c in twice])
     blank = frame.astype(str).apply(lambda c: c.str.strip().eq("")).all(axis=1)
     frame = frame[~blank]
     if frame.empty:
