@@ -521,6 +521,18 @@ def test_control_characters_in_names_reach_no_terminal(tmp_path: Path) -> None:
     assert "unknown tranche 'C\\x1b[8m'" in proc.stderr
 
 
+def test_numbers_print_compactly_however_large() -> None:
+    from greenabs.cli.common import money, num, pct
+
+    assert money(1234.5) == "1,234.50"
+    assert money(2e300) == "2.000000e+300"
+    assert num(3e300) == "3.00e+300"
+    assert pct(1e300) == "1.000e+302%"
+    assert pct(0.0325) == "3.250%"
+    assert money(float("inf")) == "inf"
+    assert num(float("nan")) == "-"
+
+
 def test_the_consoles_take_no_markup() -> None:
     from greenabs.cli.common import err, out
 

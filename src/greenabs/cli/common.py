@@ -111,6 +111,8 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 
 def money(v: float) -> str:
+    if math.isfinite(v) and abs(v) >= 1e18:  # beyond any balance sheet: not 300 digits
+        return f"{v:.6e}"
     return f"{v:,.2f}"
 
 
@@ -123,7 +125,9 @@ def pct(v: float | None, digits: int = 3) -> str:
 
 
 def num(v: float | None, digits: int = 2) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{digits}e}" if abs(v) >= 1e18 else f"{v:.{digits}f}"
 
 
 def fmt(v: float, kind: str) -> str:
