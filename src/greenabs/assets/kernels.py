@@ -32,7 +32,6 @@ between backends to rounding (sums run in a different order).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -148,12 +147,21 @@ def _row(k: KernelInput, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
     )
 
 
+def _accrued_rate(k: KernelInput) -> FloatArray:
+    """Interest accrued at the cut-off per unit of balance (the kernels' state)."""
+    bal = np.asarray(k.balance0, dtype=np.float64)
+    out: FloatArray = np.divide(
+        np.asarray(k.accrued0, dtype=np.float64), bal, out=np.zeros_like(bal), where=bal > 0
+    )
+    return out
+
+
 def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
     """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M)."""
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
     n_f = k.n_fields
     bal = np.repeat(k.balance0[None, :], n_s, axis=0).astype(np.float64)
-    acc = np.repeat(k.accrued0[None, :], n_s, axis=0).astype(np.float64)
+    acc = np.repeat(_accrued_rate(k)[None, :], n_s, axis=0)
     out = {f: np.zeros((n_s, n_m)) for f in FIELDS[:n_f]}
     lvl = {f: np.zeros((n_a, n_m)) for f in FIELDS[:n_f]} if loan_level else None
     smm_last, mdr_last = len(k.smm_vals) - 1, len(k.mdr_vals) - 1
@@ -204,261 +212,26 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     return out, lvl
 
 
-_numba_kernel: Any = None
-BLOCK = 128
-"""Loans per block in the Numba kernel: a block's schedule tables (about 40 bytes per loan and
-month) stay in a core's cache while every scenario runs through them."""
-
-
-def _build_numba() -> Any:
-    import numba
-
-    step = numba.njit(inline="always", fastmath={"reassoc", "contract", "nsz"})(month_step)
-    fstep = numba.njit(inline="always", fastmath={"reassoc", "contract", "nsz"})(foreclosure_step)
-
-    @numba.njit(parallel=True, fastmath={"reassoc", "contract", "nsz"})
-    def kernel(  # pragma: no cover - compiled
-        n_m: int,
-        tabulated: bool,
-        balance0: Any,
-        accrued0: Any,
-        age0: Any,
-        term: Any,
-        prepayable: Any,
-        step_m: Any,
-        code: Any,
-        rates: Any,
-        tab_accrual: Any,
-        tab_pay: Any,
-        tab_frac: Any,
-        smm_vals: Any,
-        smm_off: Any,
-        mdr_vals: Any,
-        mdr_off: Any,
-        mdr_stop: Any,
-        smm_mult: Any,
-        mdr_mult: Any,
-        mdq: float,
-        dq_lag: int,
-        cure: float,
-        dmonth: Any,
-        has_dt: bool,
-        bom: float,
-        advance: int,
-        rec_lag: int,
-        severity: float,
-        out: Any,
-        lvl: Any,
-        loan_level: bool,
-    ) -> None:
-        n_s = smm_mult.shape[0]
-        n_a = balance0.shape[0]
-        smm_last = smm_vals.shape[0] - 1
-        mdr_last = mdr_vals.shape[0] - 1
-        sm_last = smm_mult.shape[1] - 1
-        dm_last = mdr_mult.shape[1] - 1
-        lag = dq_lag if mdq > 0.0 else 0
-        floating = rates.shape[0] > 1
-        adv_p = 1.0 if advance == 2 else 0.0
-        rl = max(rec_lag, 1)
-        for start in range(0, n_a, BLOCK):
-            stop = min(start + BLOCK, n_a)
-            nb = stop - start
-            # 1. the block's schedule and base curve rates, once for all scenarios
-            accr_t = np.empty((n_m, nb))
-            frac_t = np.empty((n_m, nb))
-            pay_t = np.empty((n_m, nb))  # 1.0 on payment months, else 0.0
-            smm_t = np.empty((n_m, nb))
-            mdr_t = np.empty((n_m, nb))
-            for ii in numba.prange(nb):
-                i = start + ii
-                growth = -1.0  # (1 + r)^n at the next payment; -1: not yet known
-                for j in range(n_m):
-                    age = age0[i] + j + 1
-                    if tabulated:
-                        if j >= tab_frac.shape[0]:  # past the schedule: all left is due
-                            accr, payf, frac = 0.0, True, 1.0
-                        else:
-                            accr, payf, frac = tab_accrual[j, i], tab_pay[j, i], tab_frac[j, i]
-                    else:
-                        left = term[i] - age
-                        r = rates[min(j, rates.shape[0] - 1), i]
-                        if left < 0:  # past maturity: all that is left is due
-                            accr, payf, frac = 0.0, True, 1.0
-                        else:
-                            accr = r / 12.0
-                            st = step_m[i]
-                            payf = left == 0 if code[i] == 3 else (st == 1 or age % st == 0)
-                            if not payf:
-                                frac = 0.0
-                            elif left == 0:
-                                frac = 1.0
-                            else:
-                                n = left // st + 1
-                                if code[i] == 0:
-                                    rp = r * st / 12.0
-                                    if rp > 1e-12:
-                                        if floating or growth < 0.0:
-                                            growth = (1.0 + rp) ** n
-                                        frac = rp / (growth - 1.0)
-                                        growth /= 1.0 + rp  # one payment fewer next time
-                                    else:
-                                        frac = 1.0 / n
-                                elif code[i] == 1:
-                                    frac = 1.0 / n
-                                else:
-                                    frac = 0.0
-                    accr_t[j, ii] = accr
-                    pay_t[j, ii] = 1.0 if payf else 0.0
-                    frac_t[j, ii] = frac
-                    smm_t[j, ii] = smm_vals[min(smm_off[i] + j, smm_last)] if prepayable[i] else 0.0
-                    mdr_t[j, ii] = (
-                        0.0 if age > mdr_stop[i] else mdr_vals[min(mdr_off[i] + j, mdr_last)]
-                    )
-            # 2. every scenario through the block's months, in parallel
-            for s in numba.prange(n_s):
-                bal = balance0[start:stop].copy()
-                acc = accrued0[start:stop].copy()
-                dqb = np.zeros(nb)
-                ring = np.zeros((max(lag, 1), nb))
-                units = np.zeros(nb)
-                cum = np.ones(nb)
-                u_ring = np.zeros((rl, nb))
-                d_ring = np.zeros((rl, nb))
-                level = loan_level and s == 0
-                simple = lag == 0 and advance == 0 and not level
-                for j in range(n_m):
-                    sm = smm_mult[s, min(j, sm_last)]
-                    dm = mdr_mult[s, min(j, dm_last)]
-                    t_beg = 0.0
-                    t_int = 0.0
-                    t_sp = 0.0
-                    t_pp = 0.0
-                    t_d = 0.0
-                    t_end = 0.0
-                    if simple:
-                        # the common case: the same step with delinquency and foreclosure
-                        # switched off, in a loop the compiler vectorises
-                        for ii in range(nb):
-                            mdr = min(mdr_t[j, ii] * dm, 1.0)
-                            if has_dt and dmonth[s, start + ii] == j:
-                                mdr = 1.0
-                            b, a, _q, _nd, begin, it, sp, pp, d = step(
-                                bal[ii], acc[ii], 0.0, 0.0, accr_t[j, ii], pay_t[j, ii],
-                                frac_t[j, ii], min(smm_t[j, ii] * sm, 1.0), mdr, 0.0, 0.0, bom,
-                            )  # fmt: skip
-                            bal[ii] = b
-                            acc[ii] = a
-                            t_beg += begin
-                            t_int += it
-                            t_sp += sp
-                            t_pp += pp
-                            t_d += d
-                            t_end += b
-                        out[0, s, j] += t_beg
-                        out[1, s, j] += t_int
-                        out[2, s, j] += t_sp
-                        out[3, s, j] += t_pp
-                        out[4, s, j] += t_d
-                        out[5, s, j] += t_end
-                        continue
-                    t_dq = 0.0
-                    t_ap = 0.0
-                    t_ai = 0.0
-                    t_rec = 0.0
-                    t_loss = 0.0
-                    slot = j % max(lag, 1)
-                    rslot = j % rl
-                    for ii in range(nb):
-                        mdr = min(mdr_t[j, ii] * dm, 1.0)
-                        if has_dt and dmonth[s, start + ii] == j:
-                            mdr = 1.0
-                        back = ring[slot, ii] if lag > 0 else 0.0
-                        accr = accr_t[j, ii]
-                        frac = frac_t[j, ii]
-                        b, a, q, nd, begin, it, sp, pp, d = step(
-                            bal[ii], acc[ii], dqb[ii], back, accr, pay_t[j, ii], frac,
-                            min(smm_t[j, ii] * sm, 1.0), mdr, mdq if lag > 0 else 0.0, cure, bom,
-                        )  # fmt: skip
-                        if lag > 0:
-                            ring[slot, ii] = nd
-                        bal[ii] = b
-                        acc[ii] = a
-                        dqb[ii] = q
-                        ap = 0.0
-                        ai = 0.0
-                        rec = 0.0
-                        loss = 0.0
-                        if advance > 0:
-                            un, cu, u_new, ap, ai, rec, loss = fstep(
-                                units[ii], cum[ii], u_ring[rslot, ii], d_ring[rslot, ii], d,
-                                frac, accr, severity, adv_p, 1.0,
-                            )  # fmt: skip
-                            units[ii] = un
-                            cum[ii] = cu
-                            u_ring[rslot, ii] = u_new
-                            d_ring[rslot, ii] = d
-                        t_beg += begin
-                        t_int += it
-                        t_sp += sp
-                        t_pp += pp
-                        t_d += d
-                        t_end += b + q
-                        t_dq += q
-                        t_ap += ap
-                        t_ai += ai
-                        t_rec += rec
-                        t_loss += loss
-                        if level:
-                            i = start + ii
-                            lvl[0, i, j] = begin
-                            lvl[1, i, j] = it
-                            lvl[2, i, j] = sp
-                            lvl[3, i, j] = pp
-                            lvl[4, i, j] = d
-                            lvl[5, i, j] = b + q
-                            lvl[6, i, j] = q
-                            if advance > 0:
-                                lvl[7, i, j] = ap
-                                lvl[8, i, j] = ai
-                                lvl[9, i, j] = rec
-                                lvl[10, i, j] = loss
-                    out[0, s, j] += t_beg
-                    out[1, s, j] += t_int
-                    out[2, s, j] += t_sp
-                    out[3, s, j] += t_pp
-                    out[4, s, j] += t_d
-                    out[5, s, j] += t_end
-                    out[6, s, j] += t_dq
-                    if advance > 0:
-                        out[7, s, j] += t_ap
-                        out[8, s, j] += t_ai
-                        out[9, s, j] += t_rec
-                        out[10, s, j] += t_loss
-
-    return kernel
-
-
 def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
     """Numba kernel (scenarios in parallel); same contract as :func:`project_numpy`."""
-    global _numba_kernel
-    if _numba_kernel is None:
-        _numba_kernel = _build_numba()
+    from greenabs.assets.kernels_numba import kernel
+
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
     n_f = k.n_fields
     out = np.zeros((n_f, n_s, n_m))
     lvl = np.zeros((n_f, n_a, n_m) if loan_level else (n_f, 1, 1))
     has_dt = k.default_month is not None and k.default_month.size > 0
-    dmonth = k.default_month if has_dt else np.zeros((1, 1), dtype=np.int64)
+    # default months as float64 (exact): a compare of the loop's own width vectorises
+    dmonth = k.default_month if has_dt else np.full((1, n_a), -1)
     c = np.ascontiguousarray
-    _numba_kernel(
-        n_m, k.tabulated, c(k.balance0, np.float64), c(k.accrued0, np.float64),
+    kernel(
+        n_m, k.tabulated, c(k.balance0, np.float64), _accrued_rate(k),
         c(k.age0, np.int64), c(k.term, np.int64), c(k.prepayable), c(k.step, np.int64),
         c(k.code, np.int64), c(np.atleast_2d(k.rates), np.float64), c(k.tab_accrual),
         c(k.tab_pay), c(k.tab_frac), c(k.smm_vals, np.float64), c(k.smm_off, np.int64),
         c(k.mdr_vals, np.float64), c(k.mdr_off, np.int64), c(k.mdr_stop, np.int64),
         c(k.smm_mult, np.float64), c(k.mdr_mult, np.float64), float(k.mdq), int(k.dq_lag),
-        float(k.cure), c(dmonth, np.int64), has_dt, float(k.bom), int(k.advance),
+        float(k.cure), c(dmonth, np.float64), has_dt, float(k.bom), int(k.advance),
         int(k.rec_lag), float(k.severity), out, lvl, loan_level,
     )  # fmt: skip
     pool = {f: out[i] for i, f in enumerate(FIELDS[:n_f])}

@@ -7,7 +7,8 @@ test that compiles it on the host).  A fast loop may specialise the inputs (no d
 foreclosure) but cannot change the algebra.
 
 They are written in a small subset of Python that translates to C: one assignment per line to
-a plain name, arithmetic, ``np.minimum`` / ``np.maximum``, and a final ``return`` of names.
+a plain name, arithmetic, ``minimum`` / ``maximum`` (element-wise for NumPy, the scalar
+``min`` / ``max`` for Numba: :func:`scalar`), and a final ``return`` of names.
 
 Order of events of month ``j`` for one asset (SIFMA Standard Formulas, section C.3), on the
 performing balance ``b`` at the start of the month:
@@ -17,7 +18,9 @@ performing balance ``b`` at the start of the month:
    balance goes delinquent (its accrued interest is lost);
 1. defaults ``D = b * mdr`` leave the performing balance (their accrued interest is lost; an
    asset whose default time is this month has ``mdr = 1``);
-2. interest accrues on the surviving balance ``b - D`` at ``accr``;
+2. interest accrues on the surviving balance ``b - D`` at ``accr`` (the state keeps interest
+   accrued and unpaid per unit of performing balance, so prepaid and defaulted balance take
+   their share without a division);
 3. scheduled principal ``P = (b - D) * f`` is due (``f`` is the scheduled fraction, 1 - AF);
 4. voluntary prepayment: with ``bom = 1`` (the Standard Formulas) ``V = b * (1 - f) * SMM``
    on the same beginning-of-month balance as the defaults; with ``bom = 0`` (the "defaults
@@ -31,18 +34,30 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+import types
 from typing import Any
 
 import numpy as np
 
-__all__ = ["foreclosure_step", "month_step", "to_c"]
+__all__ = ["foreclosure_step", "month_step", "performing_step", "scalar", "to_c"]
 
 TINY = 1e-300
+minimum = np.minimum
+maximum = np.maximum
+
+
+def scalar(fn: Any) -> Any:
+    """``fn`` reading the scalar ``min`` and ``max`` (what Numba compiles to fast, vectorisable
+    code; NumPy's ufuncs on scalars are several times slower there)."""
+    glob = {**fn.__globals__, "minimum": min, "maximum": max}
+    out = types.FunctionType(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__qualname__ = fn.__qualname__ + "_scalar"
+    return out
 
 
 def month_step(
     b: Any,
-    acc: Any,
+    ar: Any,
     dqb: Any,
     back: Any,
     accr: Any,
@@ -54,25 +69,45 @@ def month_step(
     cure: Any,
     bom: Any,
 ) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any]:
-    """One month of one asset; returns the new state ``(b, acc, dqb)``, the newly delinquent
-    balance ``nd`` and the flows ``(begin, interest, scheduled, prepaid, default)``."""
+    """One month of one asset.  State: performing balance ``b``, interest accrued and unpaid
+    per unit of it ``ar``, delinquent balance ``dqb``; ``back`` is the delinquent balance
+    returning this month.  Returns the new ``(b, ar, dqb)``, the newly delinquent balance
+    ``nd`` and the flows ``(begin, interest, scheduled, prepaid, default)``."""
     begin = b + dqb
     d = b * mdr
     b2 = b - d
-    a = acc * (1.0 - mdr)
     d = d + back * (1.0 - cure)
     nd = b2 * mdq
-    a = a * (1.0 - mdq)
-    b2 = b2 - nd + back * cure
+    kept = b2 - nd
+    b2 = kept + back * cure
+    ar = ar * kept / maximum(b2, TINY)
     dqb = dqb + nd - back
-    a = a + b2 * accr
+    r = ar + accr
     sp = b2 * f
     left = b2 - sp
-    pp = bom * np.minimum(b * (1.0 - f) * smm, left) + (1.0 - bom) * left * smm
-    it = a * (pw + (1.0 - pw) * pp / np.maximum(b2, TINY))
-    acc = a - it
+    pp = bom * minimum(b * (1.0 - f) * smm, left) + (1.0 - bom) * left * smm
+    it = r * (pw * b2 + (1.0 - pw) * (sp + pp))
+    ar = (1.0 - pw) * r
     b = left - pp
-    return b, acc, dqb, nd, begin, it, sp, pp, d
+    return b, ar, dqb, nd, begin, it, sp, pp, d
+
+
+def performing_step(
+    b: Any, ar: Any, accr: Any, pw: Any, f: Any, smm: Any, mdr: Any, bom: Any
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """:func:`month_step` without delinquency (``dqb = back = mdq = 0``), the common case, in
+    a form the compiler vectorises.  Returns ``(b, ar, interest, scheduled, prepaid,
+    default)``; a test holds it equal to :func:`month_step`."""
+    d = b * mdr
+    b2 = b - d
+    r = ar + accr
+    sp = b2 * f
+    left = b2 - sp
+    pp = bom * minimum(b * (1.0 - f) * smm, left) + (1.0 - bom) * left * smm
+    it = r * (pw * b2 + (1.0 - pw) * (sp + pp))
+    ar = (1.0 - pw) * r
+    b = left - pp
+    return b, ar, it, sp, pp, d
 
 
 def foreclosure_step(
@@ -100,11 +135,11 @@ def foreclosure_step(
     advanced interest, recovery and loss.
     """
     adb = u_rel * cum
-    loss = np.minimum(sev * d_rel, adb)
+    loss = minimum(sev * d_rel, adb)
     rec = adb - loss
     fcl = units * cum + d
     a_int = adv_i * fcl * accr
-    u_new = d / np.maximum(cum, TINY)
+    u_new = d / maximum(cum, TINY)
     units = units - u_rel + u_new
     cum2 = cum * (1.0 - adv_p * f)
     a_prin = units * (cum - cum2)
@@ -120,10 +155,11 @@ def to_c(fn: Any) -> str:
     params = [a.arg for a in func.args.args]
 
     class _C(ast.NodeTransformer):
-        def visit_Attribute(self, node: ast.Attribute) -> Any:
+        def visit_Name(self, node: ast.Name) -> Any:
             names = {"minimum": "fmin", "maximum": "fmax"}
-            if isinstance(node.value, ast.Name) and node.value.id == "np":
-                return ast.Name(id=names[node.attr], ctx=ast.Load())
+            return ast.Name(id=names.get(node.id, node.id), ctx=node.ctx)
+
+        def visit_Attribute(self, node: ast.Attribute) -> Any:
             raise ValueError(f"{fn.__name__}: attribute {ast.unparse(node)} has no C form")
 
     def expr(node: ast.expr) -> str:
