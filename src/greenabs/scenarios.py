@@ -210,6 +210,15 @@ class Scenarios:
         for name, arr in (("smm_mult", self.smm_mult), ("mdr_mult", self.mdr_mult)):
             if arr.shape[1] not in (1, n_months):
                 raise _bad(name, f"needs 1 or {n_months} months per scenario, got {arr.shape[1]}")
+        paths = {"cpr_path": self.cpr_path, "cdr_path": self.cdr_path}
+        paths.update({f"index_paths[{k!r}]": v for k, v in self.index_paths.items()})
+        for name, path in paths.items():
+            if path is not None and path.shape[1] < n_months:
+                raise _bad(
+                    name,
+                    f"covers {path.shape[1]} months, the projection has {n_months}: give a value "
+                    "for every month",
+                )
 
     def take(self, start: int, stop: int) -> Scenarios:
         """Scenarios ``start .. stop - 1`` (a block); random streams keep their numbers."""

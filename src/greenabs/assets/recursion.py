@@ -80,7 +80,7 @@ def month_step(
     nd = b2 * mdq
     kept = b2 - nd
     b2 = kept + back * cure
-    ar = ar * kept / maximum(b2, TINY)
+    ar = ar * (kept + TINY) / (b2 + TINY)
     dqb = dqb + nd - back
     r = ar + accr
     sp = b2 * f
