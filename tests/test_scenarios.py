@@ -143,7 +143,8 @@ def test_backends_agree_on_every_scenario_input(backend: str) -> None:
         ref = project(cp, sc, loan_level=True)
         got = project(cp, sc, loan_level=True, backend=backend)
         _close(ref, got)
-        assert ref.loan_level is not None and got.loan_level is not None
+        assert ref.loan_level is not None
+        assert got.loan_level is not None
         for k in ref.loan_level:
             np.testing.assert_allclose(got.loan_level[k], ref.loan_level[k], rtol=1e-10, atol=1e-6)
 
