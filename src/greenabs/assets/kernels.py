@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from greenabs.assets.recursion import foreclosure_step, month_step
 
-__all__ = ["FIELDS", "KernelInput", "available_backends", "project"]
+__all__ = ["FIELDS", "KernelInput", "accrued_rate", "available_backends", "project"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -147,7 +147,7 @@ def _row(k: KernelInput, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
     )
 
 
-def _accrued_rate(k: KernelInput) -> FloatArray:
+def accrued_rate(k: KernelInput) -> FloatArray:
     """Interest accrued at the cut-off per unit of balance (the kernels' state)."""
     bal = np.asarray(k.balance0, dtype=np.float64)
     out: FloatArray = np.divide(
@@ -161,7 +161,7 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
     n_f = k.n_fields
     bal = np.repeat(k.balance0[None, :], n_s, axis=0).astype(np.float64)
-    acc = np.repeat(_accrued_rate(k)[None, :], n_s, axis=0)
+    acc = np.repeat(accrued_rate(k)[None, :], n_s, axis=0)
     out = {f: np.zeros((n_s, n_m)) for f in FIELDS[:n_f]}
     lvl = {f: np.zeros((n_a, n_m)) for f in FIELDS[:n_f]} if loan_level else None
     smm_last, mdr_last = len(k.smm_vals) - 1, len(k.mdr_vals) - 1
@@ -225,7 +225,7 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     dmonth = k.default_month if has_dt else np.full((1, n_a), -1)
     c = np.ascontiguousarray
     kernel(
-        n_m, k.tabulated, c(k.balance0, np.float64), _accrued_rate(k),
+        n_m, k.tabulated, c(k.balance0, np.float64), accrued_rate(k),
         c(k.age0, np.int64), c(k.term, np.int64), c(k.prepayable), c(k.step, np.int64),
         c(k.code, np.int64), c(np.atleast_2d(k.rates), np.float64), c(k.tab_accrual),
         c(k.tab_pay), c(k.tab_frac), c(k.smm_vals, np.float64), c(k.smm_off, np.int64),
