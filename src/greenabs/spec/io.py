@@ -10,8 +10,7 @@ from __future__ import annotations
 import gc
 import re
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +45,12 @@ M = TypeVar("M", bound=BaseModel)
 
 _TAGS = set(FAMILIES) | set(STEP_TYPES)
 _ASSETS: TypeAdapter[list[Any]] = TypeAdapter(list[AssetSpec])
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, shortened with an ellipsis past ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _path(loc: Sequence[int | str]) -> str:
@@ -131,20 +136,13 @@ ALIAS_EXTRA = 100_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _shown(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, shortened with an ellipsis past ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _where(mark: Mark | None) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
 class _StrictConstructor(SafeConstructor):
-    """PyYAML's safe constructor (plain data only) that refuses a key given twice in a mapping
-    and reports a value Python cannot hold (30 February, an integer of 5,000 digits) at its
-    line instead of raising a bare ValueError."""
+    """PyYAML's safe constructor (plain data only) that refuses a key given twice in a mapping;
+    its scalar constructors are guarded (:func:`_guarded`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -175,28 +173,44 @@ class _StrictConstructor(SafeConstructor):
                 lines[key] = key_node.start_mark.line
         return mapping
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:
+
+def _guarded(kind: str, construct: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """PyYAML's constructor of one scalar type, whose failures on text it did not expect (an
+    explicit ``!!int x``, ``!!timestamp ""``, 30 February, 5,000 digits) become a
+    ConstructorError at the scalar's line instead of a bare ValueError, KeyError, ..."""
+
+    def guarded(loader: Any, node: Any) -> Any:
         try:
-            return super().construct_yaml_int(node)
-        except ValueError as exc:
+            return construct(loader, node)
+        except (ValueError, KeyError, IndexError, AttributeError, OverflowError, TypeError) as e:
+            detail = str(e) if isinstance(e, ValueError | OverflowError) else ""
+            if detail.startswith(("could not convert", "invalid literal")):
+                detail = ""
             raise ConstructorError(
-                None, None, f"not a usable integer ({exc})", node.start_mark
+                None,
+                None,
+                f"{_shown(node.value, 40)} is not a valid {kind}"
+                + (f" ({detail})" if detail else ""),
+                node.start_mark,
             ) from None
 
-    def construct_yaml_timestamp(self, node: ScalarNode) -> date:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except (ValueError, OverflowError) as exc:
-            raise ConstructorError(
-                None, None, f"not a valid date ({exc})", node.start_mark
-            ) from None
+    return guarded
 
 
 # PyYAML dispatches on a table of functions, not on methods: point it at the guarded ones
 _StrictConstructor.yaml_constructors = {
     **SafeConstructor.yaml_constructors,
-    "tag:yaml.org,2002:int": _StrictConstructor.construct_yaml_int,
-    "tag:yaml.org,2002:timestamp": _StrictConstructor.construct_yaml_timestamp,
+    **{
+        f"tag:yaml.org,2002:{tag}": _guarded(
+            kind, SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{tag}"]
+        )
+        for tag, kind in (
+            ("int", "integer"),
+            ("float", "number"),
+            ("bool", "true/false value"),
+            ("timestamp", "date"),
+        )
+    },
 }
 
 
@@ -402,15 +416,18 @@ def read_yaml(path: Path) -> Any:
             return None
         _check_tree(node, source)
         return loader.construct_document(node)
+    except SpecError:
+        raise
     except yaml.YAMLError as exc:
         raise SpecError(source, _yaml_problem(exc, text)) from None
     except RecursionError:
         raise SpecError(
             source, Problem("", f"lists and mappings nest deeper than {MAX_YAML_DEPTH} levels")
         ) from None
-    except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+    except Exception as exc:  # whatever the input: a SpecError, never a traceback
+        reason = f"{type(exc).__name__}: {exc}"
         raise SpecError(
-            source, Problem("", f"cannot read the YAML ({_shown(str(exc), 300)})")
+            source, Problem("", f"cannot read the YAML ({_shown(reason, 300)})")
         ) from None
     finally:
         if loader is not None and hasattr(loader, "dispose"):
