@@ -724,3 +724,20 @@ def test_a_directory_or_garbage_as_the_deal(tmp_path: Path) -> None:
     proc = cli("validate", str(garbage))
     assert proc.returncode == 1
     assert "not UTF-8" in proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    # ``greenabs systemic china | head -1``: a broken pipe is no traceback and no noise
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greenabs.cli", "systemic", "china"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert stderr == ""
+    assert proc.returncode in (0, 1)  # 0 if it had written everything before the reader left
