@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 import greenabs
-from greenabs.assets.kernels import available_backends
+from greenabs.assets.backends import available_backends
 from greenabs.calendar import build_calendar
 from greenabs.collateral import project_pool
 from greenabs.waterfall import run_waterfall

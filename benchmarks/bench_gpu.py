@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_deal import make_deal, median_time
 
 import greenabs
-from greenabs.assets.kernels import available_backends
+from greenabs.assets.backends import available_backends
 from greenabs.collateral import project_pool
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from greenabs.assets import LeaseSpec, LoanSpec, ProjectedSpec, ReceivableSpec
-from greenabs.assets.kernels import available_backends
+from greenabs.assets.backends import available_backends
 from greenabs.collateral import project_pool
 from greenabs.spec.deal import AssumptionsSpec
 

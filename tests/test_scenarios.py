@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greenabs.assets import LeaseSpec, ProjectedSpec, ReceivableSpec
-from greenabs.assets.kernels import available_backends
+from greenabs.assets.backends import available_backends
 from greenabs.assets.recursion import foreclosure_step, month_step, performing_step, to_c
 from greenabs.collateral import compile_pool_for, project
 from greenabs.errors import SpecError

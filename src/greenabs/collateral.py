@@ -25,6 +25,7 @@ from greenabs.assets import (
     RateTable,
     compile_pool,
 )
+from greenabs.assets.backends import resolve_backend
 from greenabs.calendar import add_months
 from greenabs.errors import Problem, SpecError
 from greenabs.scenarios import Scenarios
@@ -297,6 +298,7 @@ def project(
     kernels' state stays bounded; the flows do not depend on the block size.
     """
     sc = Scenarios.build() if scenarios is None else scenarios
+    backend = resolve_backend(backend)
     months = cp.n_asset_months if cp.advancing == "none" else cp.n_months
     sc.check(cp.n_assets, months)
     if sc.index_paths:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from greenabs.assets import kernels
+from greenabs.assets.backends import run_kernel
 from greenabs.scenarios import generator
 
 __all__ = [
@@ -353,5 +354,5 @@ class AmortisingBlock:
             rec_lag=ctx.rec_lag,
             severity=ctx.severity,
         )
-        pool, level = kernels.project(k, ctx.backend, ctx.loan_level)
+        pool, level = run_kernel(k, ctx.backend, ctx.loan_level)
         return BlockFlows(pool=pool, ids=self.ids, loan_level=level)

@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from greenabs.assets.recursion import foreclosure_step, month_step
 
-__all__ = ["FIELDS", "KernelInput", "accrued_rate", "available_backends", "project"]
+__all__ = ["FIELDS", "KernelInput", "accrued_rate", "project_numba", "project_numpy"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -237,47 +237,3 @@ def project_numba(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
     pool = {f: out[i] for i, f in enumerate(FIELDS[:n_f])}
     level = {f: lvl[i] for i, f in enumerate(FIELDS[:n_f])} if loan_level else None
     return pool, level
-
-
-def available_backends() -> list[str]:
-    """Backends that can run here: ``numpy`` always, ``numba`` when it is installed,
-    ``cupy`` when CuPy sees a CUDA device."""
-    from greenabs.assets import kernels_cuda
-
-    names = ["numpy"]
-    try:
-        import numba  # noqa: F401
-
-        names.append("numba")
-    except ImportError:  # pragma: no cover - depends on the environment
-        pass
-    if kernels_cuda.available():  # pragma: no cover - needs a GPU
-        names.append("cupy")
-    return names
-
-
-def project(k: KernelInput, backend: str, loan_level: bool) -> tuple[Flows, Flows | None]:
-    """Run the kernel of a backend (``numpy``, ``numba`` or ``auto``)."""
-    from greenabs.errors import Problem, SpecError
-
-    if backend == "auto":
-        backend = "numba" if "numba" in available_backends() else "numpy"
-    if backend == "numpy":
-        return project_numpy(k, loan_level)
-    if backend == "numba":
-        if "numba" not in available_backends():
-            raise SpecError("<argument>", Problem("backend", "numba is not installed"))
-        return project_numba(k, loan_level)
-    if backend == "cupy":
-        from greenabs.assets import kernels_cuda
-
-        if not kernels_cuda.available():
-            raise SpecError("<argument>", Problem("backend", "cupy needs CuPy and a CUDA device"))
-        return kernels_cuda.project_cupy(k, loan_level)
-    raise SpecError(
-        "<argument>",
-        Problem(
-            "backend",
-            f"unknown backend {backend!r} (use {', '.join(available_backends())} or auto)",
-        ),
-    )
