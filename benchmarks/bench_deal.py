@@ -26,8 +26,8 @@ import yaml
 
 import greenabs
 from greenabs.assets.backends import available_backends
-from greenabs.calendar import build_calendar
-from greenabs.collateral import project_pool
+from greenabs.collateral import project
+from greenabs.compile import compile_deal
 from greenabs.waterfall import run_waterfall
 
 
@@ -131,19 +131,18 @@ def main() -> None:
     data = make_deal(args.loans)
     t_load = median_time(lambda: greenabs.parse_deal(data), 3)
     deal = greenabs.parse_deal(data)
-    d = deal.dates
+    compiled = compile_deal(deal)
+    t_compile = median_time(lambda: compile_deal(deal), 3)
+    print(f"compile {args.loans:,} loans: {t_compile * 1e3:8.1f} ms")
     print(f"validate {args.loans:,} loans (pydantic): {t_load * 1e3:8.1f} ms")
     for backend in available_backends():
 
         def proj(b: str = backend) -> Any:
-            return project_pool(deal.pool.assets, deal.assumptions, d.cutoff, backend=b)
+            return project(compiled.pool, backend=b)
 
         t_proj = median_time(proj, args.repeat)
         pool = proj()
-        cal = build_calendar(
-            d.cutoff, d.closing, d.first_payment, d.frequency, d.day_count, pool.n_months
-        )
-        t_wf = median_time(lambda p=pool, c=cal: run_waterfall(deal, p, c), args.repeat)
+        t_wf = median_time(lambda p=pool: run_waterfall(compiled, p), args.repeat)
         t_run = median_time(lambda b=backend: greenabs.run(deal, backend=b), args.repeat)
         aps = args.loans * 360 / t_proj
         print(

@@ -144,11 +144,12 @@ def test_every_mapping_of_a_result_is_frozen() -> None:
 
 
 def test_freezing_does_not_copy_and_tables_stay_editable() -> None:
+    from greenabs.compile import compile_deal
     from greenabs.waterfall import run_waterfall
 
     r = greenabs.run(make_deal())
-    # the frozen pool and calendar feed another waterfall run; its arrays are frozen in place
-    wf = run_waterfall(r.deal, r.pool, r.calendar)
+    # the frozen pool feeds another waterfall run; its arrays are frozen in place
+    wf = run_waterfall(compile_deal(r.deal), r.pool)
     end = wf.tranches["A"]["end_balance"]
     assert end.flags.writeable
     again = RunResult(deal=r.deal, calendar=r.calendar, pool=r.pool, waterfall=wf, backend="x")

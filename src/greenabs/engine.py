@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
-from greenabs.calendar import build_calendar
-from greenabs.collateral import project_pool
+from greenabs.assets.backends import resolve_backend
+from greenabs.collateral import project
+from greenabs.compile import CompiledDeal, compile_deal
+from greenabs.errors import Problem, SpecError
 from greenabs.results import RunResult
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AssumptionsSpec, DealSpec
 from greenabs.waterfall import run_waterfall
 
-__all__ = ["run", "with_assumptions"]
+__all__ = ["compile_deal", "run", "with_assumptions"]
 
 
 def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
@@ -25,55 +27,61 @@ def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
 
 
 def run(
-    deal: DealSpec,
+    deal: DealSpec | CompiledDeal,
     *,
     backend: str = "numpy",
     loan_level: bool = False,
     smm_mult: npt.ArrayLike | None = None,
     mdr_mult: npt.ArrayLike | None = None,
     scenarios: Scenarios | None = None,
+    settle: date | None = None,
+    block_size: int | None = None,
 ) -> RunResult:
-    """Run a deal end to end.
+    """Run a deal end to end: compile (unless given a compiled deal), project the pool, run the
+    waterfall.
 
     Parameters
     ----------
     deal
-        A validated deal (:func:`greenabs.load_deal`).
+        A validated deal (:func:`greenabs.load_deal`) or a :class:`~greenabs.compile.CompiledDeal`
+        (:func:`compile_deal`; reuse it to rerun structures without recompiling the pool).
     backend
         Collateral kernel: ``numpy`` (reference), ``numba``, ``cupy`` (CUDA GPU) or ``auto``.
     loan_level
-        Keep per-asset monthly flows (:meth:`RunResult.loan_level`).
+        Keep per-asset monthly flows of scenario 0 (:meth:`RunResult.loan_level`).
     smm_mult, mdr_mult
-        Optional per-scenario multipliers (shape (S,)) on prepayment and default rates: the
-        same pool and structure run for S scenarios at once.
+        Shorthand for ``scenarios=Scenarios.build(smm_mult=..., mdr_mult=...)``.
+    scenarios
+        Scenario drivers (:class:`~greenabs.scenarios.Scenarios`): multipliers, default months,
+        rate and index paths, family drivers, seed.
+    settle
+        Settlement date for yields and prices (closing when not given).
+    block_size
+        Project scenarios in blocks of this many (memory stays bounded); the numbers do not
+        depend on it.
 
     Returns
     -------
     RunResult
         Tables as DataFrames; the conservation audit has passed for every period and scenario.
     """
-    pool = project_pool(
-        deal.pool.assets,
-        deal.assumptions,
-        deal.dates.cutoff,
-        smm_mult=None if smm_mult is None else np.atleast_1d(np.asarray(smm_mult, dtype=float)),
-        mdr_mult=None if mdr_mult is None else np.atleast_1d(np.asarray(mdr_mult, dtype=float)),
-        scenarios=scenarios,
+    compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
+    if scenarios is None:
+        scenarios = Scenarios.build(smm_mult=smm_mult, mdr_mult=mdr_mult)
+    elif smm_mult is not None or mdr_mult is not None:
+        raise SpecError(
+            "<argument>", Problem("scenarios", "give scenarios or multipliers, not both")
+        )
+    backend = resolve_backend(backend)
+    pool = project(
+        compiled.pool, scenarios, backend=backend, loan_level=loan_level, block_size=block_size
+    )
+    wf = run_waterfall(compiled, pool, scenarios)
+    return RunResult(
+        deal=compiled.deal,
+        calendar=compiled.calendar,
+        pool=pool,
+        waterfall=wf,
         backend=backend,
-        loan_level=loan_level,
-        advancing=deal.pool.advancing,
+        settle=settle,
     )
-    d = deal.dates
-    cal = build_calendar(
-        d.cutoff,
-        d.closing,
-        d.first_payment,
-        d.frequency,
-        d.day_count,
-        pool.n_months,
-        determination_days=d.determination_days,
-        business_day=d.business_day,
-        end_of_month=d.end_of_month,
-    )
-    wf = run_waterfall(deal, pool, cal)
-    return RunResult(deal=deal, calendar=cal, pool=pool, waterfall=wf, backend=backend)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,7 @@ from pydantic import (
 from greenabs.assets import AssetSpec
 from greenabs.calendar import BusinessDay, DayCount, DealDate, Frequency, roll
 from greenabs.errors import Problem, SpecError
+from greenabs.steps import STEPS, StepType, register_step, step_args, step_kind
 
 __all__ = [
     "AccountSpec",
@@ -458,16 +459,34 @@ STEP_TYPES: dict[str, type[_Frozen]] = {
     "draw_reserve": DrawReserve,
     "pay_residual": PayResidual,
 }
+"""The built-in steps (their actions are in :mod:`greenabs.waterfall`)."""
+for _name, _model in STEP_TYPES.items():
+    register_step(StepType(_name, _model))
 
 
 def _step_tag(v: Any) -> str | None:
     if isinstance(v, dict):
         keys = list(v)
-        return keys[0] if len(keys) == 1 and keys[0] in STEP_TYPES else None
-    for name in STEP_TYPES:
+        return keys[0] if len(keys) == 1 and keys[0] in STEPS else None
+    for name in STEPS:
         if hasattr(v, name):
             return name
     return None
+
+
+def step_union(names: list[str] | None = None) -> Any:
+    """The discriminated union of the registered steps (all when ``names`` is None)."""
+    chosen = [n for n in STEPS if names is None or n in names]
+    members = tuple(Annotated[STEPS[n].model, Tag(n)] for n in chosen)
+    return Annotated[
+        Union[members],  # noqa: UP007
+        Discriminator(
+            _step_tag,
+            custom_error_type="unknown_step",
+            custom_error_message="a step is a mapping with one key, one of: " + ", ".join(chosen),
+            custom_error_context={"steps": ", ".join(chosen)},
+        ),
+    ]
 
 
 Step = Annotated[
@@ -484,17 +503,8 @@ Step = Annotated[
         custom_error_context={"steps": ", ".join(STEP_TYPES)},
     ),
 ]
-"""One waterfall step, written in YAML as a mapping with a single key."""
-
-
-def step_kind(step: BaseModel) -> str:
-    """The action name of a step (its single field)."""
-    return next(iter(type(step).model_fields))
-
-
-def step_args(step: BaseModel) -> Any:
-    """The arguments model of a step."""
-    return getattr(step, step_kind(step))
+"""One built-in waterfall step, written in YAML as a mapping with a single key (the deal model
+that :func:`deal_model` builds accepts every registered step)."""
 
 
 class StructureSpec(_Frozen):
@@ -628,6 +638,10 @@ def cross_check(deal: DealSpec) -> list[str]:
                 if args.tranche in tranches and not deal.tranche(args.tranche).residual:
                     out.append(f"{path}: tranche {args.tranche!r} is not marked residual: true")
                 principal_paid.add(args.tranche)
+            else:
+                check = STEPS[kind].check if kind in STEPS else None
+                if check is not None:
+                    out.extend(check(path, args, deal))
     for i, t in enumerate(st.tranches):
         if t.name not in principal_paid:
             out.append(
