@@ -214,7 +214,7 @@ def test_receivable_collected_after_lag_and_delay() -> None:
     r = ReceivableSpec(id="s", balance=1e6, due_date=date(2026, 12, 31), collection_lag_months=6)
     base = project_pool([r], NONE, CUTOFF).flows["scheduled_principal"][0]
     assert np.nonzero(base)[0].tolist() == [9 + 6 - 1]
-    late = project_pool([r], assume(receivable_delay_months=24), CUTOFF).flows
+    late = project_pool([r], assume(receivable={"delay_months": 24}), CUTOFF).flows
     assert np.nonzero(late["scheduled_principal"][0])[0].tolist() == [9 + 6 + 24 - 1]
     assert late["interest"].sum() == 0.0
     # receivables do not prepay

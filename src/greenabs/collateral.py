@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ import pandas as pd
 
 from greenabs import curves
 from greenabs.assets import (
+    FAMILIES,
     AssetSpecBase,
     BlockFlows,
     CollateralBlock,
@@ -159,11 +161,13 @@ class CompiledPool:
     """A pool compiled once under a set of assumptions: blocks of arrays, rate tables and the
     monthly grid.  Projecting it for any scenarios reuses all of it.
 
-    ``positions[b]`` are the indices, in the deal's asset order, of block ``b``'s assets.
+    ``positions[b]`` are the indices, in the deal's asset order, of block ``b``'s assets and
+    ``kinds[b]`` its family.
     """
 
     blocks: tuple[CollateralBlock, ...]
     positions: tuple[IntArray, ...]
+    kinds: tuple[str, ...]
     assumptions: AssumptionsSpec
     cutoff: date
     n_asset_months: int
@@ -207,12 +211,8 @@ def compile_pool_for(
     index_paths = {
         k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in assumptions.rates.items()
     }
-    ctx_c = CompileContext(
-        cutoff=cutoff,
-        index_paths=index_paths,
-        receivable_delay_months=assumptions.receivable_delay_months,
-    )
-    order: dict[str, list[int]] = {}
+    ctx_c = CompileContext(cutoff=cutoff, index_paths=index_paths, sections=_sections(assumptions))
+    order: dict[str, list[int]] = {}  # family -> positions, in order of first appearance
     for i, a in enumerate(assets):
         order.setdefault(a.type, []).append(i)
     blocks = compile_pool(assets, ctx_c)
@@ -225,6 +225,7 @@ def compile_pool_for(
     return CompiledPool(
         blocks=tuple(blocks),
         positions=tuple(np.asarray(v, dtype=np.int64) for v in order.values()),
+        kinds=tuple(order),
         assumptions=assumptions,
         cutoff=cutoff,
         n_asset_months=n_asset_months,
@@ -241,6 +242,17 @@ def compile_pool_for(
 
 
 _ADVANCE = {"none": 0, "interest": 1, "principal_and_interest": 2}
+
+
+def _sections(assumptions: AssumptionsSpec) -> dict[str, Any]:
+    """Each registered family's assumptions section (its defaults when the deal has none)."""
+    out: dict[str, Any] = {}
+    for name, fam in FAMILIES.items():
+        model = getattr(fam, "assumptions", None)
+        if model is not None:
+            given = getattr(assumptions, name, None)
+            out[name] = given if isinstance(given, model) else model()
+    return out
 
 
 def _scenario_context(
@@ -315,7 +327,7 @@ def project(
     for start in range(0, sc.n, size):
         stop = min(sc.n, start + size)
         flows, lvl = _project_block(
-            cp, sc.take(start, stop), start, backend, loan_level and start == 0
+            cp, sc.take(start, stop), sc.offset + start, backend, loan_level and start == 0
         )
         parts.append(flows)
         if lvl is not None:
@@ -354,7 +366,14 @@ def _project_block(
     ctx = _scenario_context(cp, sc, first, backend, loan_level)
     n_months = cp.n_months
     results: list[BlockFlows] = []
-    for block, pos, varying in _blocks_for(cp, sc):
+    sections = _sections(a)
+    for kind in cp.kinds:
+        for name in getattr(FAMILIES[kind], "drivers", ()):
+            if name not in sc.drivers:
+                why = f"the {kind} family needs the driver {name!r} (scenarios.drivers)"
+                raise SpecError("<argument>", Problem(f"drivers[{name!r}]", why))
+    for (block, pos, varying), kind in zip(_blocks_for(cp, sc), cp.kinds, strict=True):
+        ctx = replace(ctx, assumptions=sections.get(kind))
         dm = (
             None if sc.default_month is None else np.ascontiguousarray(sc.default_month[:, pos] - 1)
         )
@@ -367,9 +386,7 @@ def _project_block(
             paths = dict(cp.index_paths)
             paths.update({k: v[s] for k, v in sc.index_paths.items()})
             ctx_c = CompileContext(
-                cutoff=cp.cutoff,
-                index_paths=paths,
-                receivable_delay_months=a.receivable_delay_months,
+                cutoff=cp.cutoff, index_paths=paths, sections=_sections(cp.assumptions)
             )
             one = compile_pool([cp.assets[int(i)] for i in pos], ctx_c)[0]
             one_sc = sc.take(s, s + 1)

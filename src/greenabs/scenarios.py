@@ -87,6 +87,9 @@ class Scenarios:
     index_paths: Mapping[str, FloatArray] = field(default_factory=dict)
     drivers: Mapping[str, FloatArray] = field(default_factory=dict)
     seed: int | None = None
+    offset: int = 0
+    """Index of the first scenario in the set these were taken from (random streams follow
+    the global index)."""
 
     @classmethod
     def build(
@@ -236,4 +239,5 @@ class Scenarios:
             index_paths=MappingProxyType({k: v[start:stop] for k, v in self.index_paths.items()}),
             drivers=MappingProxyType({k: v[start:stop] for k, v in self.drivers.items()}),
             seed=self.seed,
+            offset=self.offset + start,
         )

@@ -38,6 +38,7 @@ __all__ = [
     "resolve_steps",
     "step_args",
     "step_kind",
+    "unregister_step",
 ]
 
 ResolvedStep = tuple[str, Any]
@@ -55,12 +56,6 @@ class StepType:
 
 
 STEPS: dict[str, StepType] = {}
-_version = [0]
-
-
-def registry_version() -> int:
-    """Increases whenever a step is registered (models built from the registry follow it)."""
-    return _version[0]
 
 
 def register_step(step: StepType) -> StepType:
@@ -70,8 +65,12 @@ def register_step(step: StepType) -> StepType:
         why = f"the model of step {step.name!r} must have one field named {step.name!r}"
         raise SpecError("<argument>", Problem("step", why))
     STEPS[step.name] = step
-    _version[0] += 1
     return step
+
+
+def unregister_step(name: str) -> None:
+    """Remove a step type from the registry (a plug-in's tests clean up with it)."""
+    STEPS.pop(name, None)
 
 
 _loaded = [False]

@@ -28,7 +28,7 @@ from greenabs.assets.base import (
 from greenabs.assets.leases import LeaseFamily, LeaseSpec
 from greenabs.assets.loans import Amortization, LoanFamily, LoanSpec
 from greenabs.assets.projected import CashflowRow, ProjectedFamily, ProjectedSpec
-from greenabs.assets.receivables import ReceivableFamily, ReceivableSpec
+from greenabs.assets.receivables import ReceivableAssumptions, ReceivableFamily, ReceivableSpec
 
 __all__ = [
     "FAMILIES",
@@ -47,19 +47,50 @@ __all__ = [
     "ProjectedSpec",
     "ProjectionContext",
     "RateTable",
+    "ReceivableAssumptions",
     "ReceivableSpec",
     "TabulatedSchedule",
+    "asset_union",
     "compile_pool",
+    "load_entry_points",
     "register",
+    "unregister",
 ]
 
 FAMILIES: dict[str, type[AssetFamily]] = {}
 
 
 def register(family: type[AssetFamily]) -> type[AssetFamily]:
-    """Add an asset family to the registry (usable as a class decorator)."""
+    """Add an asset family to the registry (usable as a class decorator).  The deal model, the
+    tape columns and the JSON Schema include it from then on."""
     FAMILIES[family.type_name] = family
     return family
+
+
+def unregister(type_name: str) -> None:
+    """Remove a family from the registry (a plug-in's tests clean up with it)."""
+    FAMILIES.pop(type_name, None)
+
+
+_loaded = [False]
+
+
+def load_entry_points() -> None:
+    """Register the families that installed packages declare (group ``greenabs.assets``),
+    once."""
+    if _loaded[0]:
+        return
+    _loaded[0] = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="greenabs.assets"):
+        register(ep.load())
+
+
+def asset_union() -> Any:
+    """The discriminated union of every registered asset spec (by its ``type`` field)."""
+    specs = tuple(f.spec for f in FAMILIES.values())
+    return Annotated[Union[specs], Field(discriminator="type")]  # noqa: UP007
 
 
 _BUILT_IN: tuple[type[AssetFamily], ...] = (
@@ -72,13 +103,9 @@ for _family in _BUILT_IN:
     register(_family)
 
 
-def _union() -> Any:
-    specs = tuple(f.spec for f in FAMILIES.values())
-    return Annotated[Union[specs], Field(discriminator="type")]  # noqa: UP007
-
-
-AssetSpec = _union()
-"""Any registered asset spec, discriminated by its ``type`` field."""
+AssetSpec = asset_union()
+"""Any built-in asset spec, discriminated by its ``type`` field (the deal model that
+:func:`greenabs.spec.deal.deal_model` builds accepts every registered family)."""
 
 
 def compile_pool(assets: Sequence[AssetSpecBase], ctx: CompileContext) -> list[CollateralBlock]:

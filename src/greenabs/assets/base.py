@@ -188,11 +188,16 @@ class CollateralBlock(Protocol):
 
 @dataclass(frozen=True)
 class CompileContext:
-    """What compiling needs beyond the specs: the cut-off and the assumed index paths."""
+    """What compiling needs beyond the specs: the cut-off, the assumed index paths and each
+    family's own assumptions section (``sections[type_name]``, a validated model)."""
 
     cutoff: date
     index_paths: dict[str, FloatArray] = field(default_factory=dict)
-    receivable_delay_months: int = 0
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def section(self, type_name: str) -> Any:
+        """The assumptions section of a family (its defaults when the deal gives none)."""
+        return self.sections.get(type_name)
 
     def index_path(self, name: str, n_months: int) -> FloatArray:
         """Monthly values of an index over ``n_months`` (last value carried forward)."""
@@ -203,7 +208,14 @@ class CompileContext:
 
 
 class AssetFamily(Protocol):
-    """A registered asset family."""
+    """A registered asset family.
+
+    Optional class attributes: ``assumptions``, a pydantic model of the family's own
+    assumptions section (``assumptions.<type_name>`` in a deal file; compile and project read
+    it as ``ctx.section(type_name)`` / ``ctx.assumptions``), and ``drivers``, the names of the
+    per-scenario driver arrays the family reads from ``ProjectionContext.drivers`` (a run
+    without them is refused, naming the driver).
+    """
 
     type_name: ClassVar[str]
     spec: ClassVar[type[AssetSpecBase]]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from greenabs.assets.base import (
     AmortisingBlock,
@@ -17,14 +17,14 @@ from greenabs.assets.base import (
 )
 from greenabs.calendar import DealDate, months_between
 
-__all__ = ["ReceivableFamily", "ReceivableSpec"]
+__all__ = ["ReceivableAssumptions", "ReceivableFamily", "ReceivableSpec"]
 
 
 class ReceivableSpec(AssetSpecBase):
     """One receivable: ``balance`` due on ``due_date``, expected to be collected
     ``collection_lag_months`` later.  It earns no interest and does not prepay; defaults apply
     (``age`` places it on a default curve).  A stress on the payer's delay
-    (``assumptions.receivable_delay_months``) pushes every collection later."""
+    (``assumptions.receivable.delay_months``) pushes every collection later."""
 
     type: Literal["receivable"] = "receivable"
     balance: float = Field(gt=0, description="Face amount owed")
@@ -33,23 +33,34 @@ class ReceivableSpec(AssetSpecBase):
     age: int = Field(0, ge=0, description="Months since the receivable arose")
 
 
+class ReceivableAssumptions(BaseModel):
+    """The receivable family's assumptions section (``assumptions.receivable``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    delay_months: int = Field(
+        0, ge=0, le=240, description="Extra months every receivable is collected late (stress)"
+    )
+
+
 class ReceivableFamily:
     """Registered family for :class:`ReceivableSpec`."""
 
     type_name: ClassVar[str] = "receivable"
     spec: ClassVar[type[AssetSpecBase]] = ReceivableSpec
+    assumptions: ClassVar[type[BaseModel]] = ReceivableAssumptions
 
     @staticmethod
     def compile(specs: Sequence[ReceivableSpec], ctx: CompileContext) -> AmortisingBlock:
         """Each receivable pays its whole balance in its collection month."""
         n = len(specs)
+        section = ctx.section("receivable")
+        delay = 0 if section is None else section.delay_months
         month = np.fromiter(
             (
                 max(
                     1,
-                    months_between(ctx.cutoff, s.due_date)
-                    + s.collection_lag_months
-                    + ctx.receivable_delay_months,
+                    months_between(ctx.cutoff, s.due_date) + s.collection_lag_months + delay,
                 )
                 for s in specs
             ),

@@ -50,7 +50,7 @@ def _overrides(
     if recovery_rate is not None or recovery_lag is not None:
         ch["recovery"] = {"rate": recovery_rate, "lag_months": recovery_lag}
     if receivable_delay is not None:
-        ch["receivable_delay_months"] = receivable_delay
+        ch["receivable"] = {"delay_months": receivable_delay}
     if no_call:
         ch["call_exercise"] = False
     return ch

@@ -19,10 +19,18 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    create_model,
     model_validator,
 )
 
-from greenabs.assets import AssetSpec
+from greenabs import steps as _steps
+from greenabs.assets import (
+    FAMILIES,
+    AssetSpec,
+    ReceivableAssumptions,
+    asset_union,
+    load_entry_points,
+)
 from greenabs.calendar import BusinessDay, DayCount, DealDate, Frequency, roll
 from greenabs.errors import Problem, SpecError
 from greenabs.steps import STEPS, StepType, register_step, step_args, step_kind
@@ -47,6 +55,8 @@ __all__ = [
     "TargetSpec",
     "TrancheSpec",
     "TriggerSpec",
+    "deal_model",
+    "step_union",
 ]
 
 
@@ -198,8 +208,9 @@ class AssumptionsSpec(_Frozen):
         description="Index paths: a flat rate or monthly values from the cut-off, each from "
         "-10% to 100%",
     )
-    receivable_delay_months: int = Field(
-        0, ge=0, le=240, description="Extra months every receivable is collected late"
+    receivable: ReceivableAssumptions = Field(
+        default_factory=ReceivableAssumptions,
+        description="The receivable family's section: delay_months (collection stress)",
     )
     call_exercise: bool = Field(True, description="Exercise the clean-up call when allowed")
     prepayment_timing: Literal["beginning_of_month", "after_defaults"] = Field(
@@ -666,3 +677,59 @@ def cross_check(deal: DealSpec) -> list[str]:
                 out.append(f"{path}.account: a reserve_shortfall trigger needs an account")
             ref(path + ".account", trg.account, accounts, "account")
     return out
+
+
+def _registry_key() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """What the deal model depends on: the registered families and steps."""
+    return (
+        tuple((name, id(fam)) for name, fam in FAMILIES.items()),
+        tuple((name, id(st.model)) for name, st in STEPS.items()),
+    )
+
+
+_BUILT_IN = _registry_key()
+_MODELS: dict[Any, type[DealSpec]] = {}
+
+
+def deal_model() -> type[DealSpec]:
+    """The deal model for the asset families and steps registered now (including those of
+    installed packages' entry points): :class:`DealSpec` itself while only the built-in ones
+    are, otherwise a subclass whose pool, structure and assumptions accept the plug-ins (its
+    JSON Schema lists them).  Built once per registry state."""
+    load_entry_points()
+    _steps.load_entry_points()
+    key = _registry_key()
+    if key == _BUILT_IN:
+        return DealSpec
+    if key in _MODELS:
+        return _MODELS[key]
+    step = step_union()
+    assets: Any = tuple[asset_union(), ...]  # type: ignore[misc]
+    pool = create_model("PoolSpec", __base__=PoolSpec, assets=(assets, Field(min_length=1)))
+    structure = create_model(
+        "StructureSpec",
+        __base__=StructureSpec,
+        waterfall=(tuple[step, ...], Field(min_length=1)),  # type: ignore[valid-type]
+        waterfall_after_default=(
+            tuple[step, ...] | None,  # type: ignore[valid-type]
+            Field(None, description="Post-acceleration order; built from seniority when not given"),
+        ),
+    )
+    sections: dict[str, Any] = {}
+    for name, fam in FAMILIES.items():
+        model = getattr(fam, "assumptions", None)
+        if model is not None and name not in AssumptionsSpec.model_fields:
+            sections[name] = (
+                model,
+                Field(default_factory=model, description=f"{name} assumptions"),
+            )
+    assumptions = create_model("AssumptionsSpec", __base__=AssumptionsSpec, **sections)
+    deal = create_model(
+        "DealSpec",
+        __base__=DealSpec,
+        pool=(pool, ...),
+        structure=(structure, ...),
+        assumptions=(assumptions, Field(default_factory=assumptions)),
+    )
+    _MODELS[key] = deal
+    return deal

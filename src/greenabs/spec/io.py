@@ -26,9 +26,10 @@ from yaml.reader import Reader, ReaderError
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from greenabs.assets import FAMILIES, AssetSpec, AssetSpecBase
+from greenabs.assets import FAMILIES, AssetSpecBase, asset_union, load_entry_points
 from greenabs.errors import DataError, Problem, SpecError
-from greenabs.spec.deal import STEP_TYPES, DealSpec
+from greenabs.spec.deal import DealSpec, deal_model
+from greenabs.steps import STEPS
 
 __all__ = [
     "deal_schema",
@@ -43,8 +44,17 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 
-_TAGS = set(FAMILIES) | set(STEP_TYPES)
-_ASSETS: TypeAdapter[list[Any]] = TypeAdapter(list[AssetSpec])
+
+def _is_tag(part: str) -> bool:
+    """Whether a pydantic location part is a union tag (a family or step name), not a field."""
+    return part in FAMILIES or part in STEPS
+
+
+def _assets_adapter() -> TypeAdapter[list[Any]]:
+    """Validator of a list of assets of any registered family."""
+    load_entry_points()
+    items: Any = list[asset_union()]  # type: ignore[misc]
+    return TypeAdapter(items)
 
 
 def _shown(value: Any, limit: int = 80) -> str:
@@ -61,7 +71,7 @@ def _path(loc: Sequence[int | str]) -> str:
             out += f"[{part}]"
             prev_int = True
             continue
-        if prev_int and part in _TAGS:
+        if prev_int and _is_tag(part):
             prev_int = False
             continue
         prev_int = False
@@ -582,6 +592,7 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
     frame = frame[~blank]
     if frame.empty:
         raise DataError(str(p), Problem("", "the tape has no rows"))
+    load_entry_points()
     known = {name for fam in FAMILIES.values() for name in fam.spec.model_fields}
     problems = [
         Problem(f"column {_shown(c)}", f"unknown column (allowed: {', '.join(sorted(known))})")
@@ -609,7 +620,7 @@ def load_tape(path: str | Path) -> list[AssetSpecBase]:
         for row in frame.to_dict(orient="records")
     ]
     try:
-        return _ASSETS.validate_python(records)
+        return _assets_adapter().validate_python(records)
     except ValidationError as exc:
         raise DataError(str(p), _row_problems(exc, records, rows)) from None
 
@@ -621,7 +632,7 @@ def _row_problems(
     for err in exc.errors():
         loc = list(err["loc"])
         row = loc.pop(0) if loc and isinstance(loc[0], int) else None
-        if loc and loc[0] in _TAGS:
+        if loc and isinstance(loc[0], str) and _is_tag(loc[0]):
             loc.pop(0)
         col = _path(loc)
         if row is None:
@@ -662,7 +673,7 @@ def parse_deal(data: Any, source: str = "<deal>", base_dir: Path | None = None) 
         if not tape.is_absolute() and base_dir is not None:
             tape = base_dir / tape
         data = {**data, "pool": {**pool, "assets": load_tape(tape), "tape": name}}
-    return validate_model(DealSpec, data, source)
+    return validate_model(deal_model(), data, source)
 
 
 def load_deal(path: str | Path) -> DealSpec:
@@ -673,7 +684,7 @@ def load_deal(path: str | Path) -> DealSpec:
 
 def deal_schema() -> dict[str, Any]:
     """JSON Schema of the deal file, for editors (``pool`` takes ``assets`` or ``tape``)."""
-    schema = DealSpec.model_json_schema()
+    schema = deal_model().model_json_schema()
     pool = schema["$defs"]["PoolSpec"]
     pool["required"] = [r for r in pool.get("required", []) if r != "assets"]
     pool["anyOf"] = [{"required": ["assets"]}, {"required": ["tape"]}]
