@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -333,3 +334,24 @@ def test_systemic_bad_inputs(tmp_path: Path) -> None:
     proc = cli("systemic", "china", "--method", "magic")
     assert proc.returncode == 1
     assert "unknown method 'magic'" in proc.stderr
+
+
+def test_settle_flag_prices_from_the_settlement_date(tmp_path: Path) -> None:
+    import greenabs
+
+    out = tmp_path / "r.json"
+    proc = cli(
+        "run", str(EXAMPLES / "ib_green_2014.yaml"), "-q", "--settle", "2015-01-10",
+        "--price-at-yield", "A=0.05", "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(out.read_text())["prices"][0]["price"]
+    deal = greenabs.load_deal(EXAMPLES / "ib_green_2014.yaml")
+    want = greenabs.run(deal, settle=date(2015, 1, 10)).price("A", 0.05)
+    assert got == pytest.approx(want, abs=1e-4)
+    assert got != pytest.approx(greenabs.run(deal).price("A", 0.05), abs=1e-3)
+    for bad, why in (("2015-13-01", "YYYY-MM-DD"), ("2010-01-10", "before closing")):
+        proc = cli("run", str(EXAMPLES / "ib_green_2014.yaml"), "-q", "--settle", bad)
+        assert proc.returncode == 1
+        assert why in proc.stderr
+        assert "Traceback" not in proc.stderr

@@ -23,7 +23,8 @@ def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
     """A copy of the deal with some assumptions replaced (validated again)."""
     data = deal.assumptions.model_dump()
     data.update(changes)
-    return deal.model_copy(update={"assumptions": AssumptionsSpec.model_validate(data)})
+    model: type[AssumptionsSpec] = type(deal.assumptions)  # plug-in sections included
+    return deal.model_copy(update={"assumptions": model.model_validate(data)})
 
 
 def run(

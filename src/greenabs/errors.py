@@ -21,6 +21,11 @@ __all__ = [
 from dataclasses import dataclass
 
 
+ARGUMENT = "<argument>"
+"""The ``source`` of an error in a function argument or a command-line flag (the problem names
+the argument); such messages carry no file name."""
+
+
 class GreenabsError(Exception):
     """Base class of every error greenabs raises on purpose."""
 
@@ -53,7 +58,8 @@ class SpecError(GreenabsError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        head = f"{self.source}: " if self.source else ""
+        # an argument of a function or a flag is named by the problem itself
+        head = f"{self.source}: " if self.source and self.source != ARGUMENT else ""
         if len(self.problems) == 1:
             return head + str(self.problems[0])
         lines = [f"{head}{len(self.problems)} problems"]

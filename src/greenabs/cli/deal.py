@@ -56,6 +56,20 @@ def _overrides(
     return ch
 
 
+def _settle(text: str | None) -> Any:
+    """The ``--settle`` date, or a clear error naming the flag."""
+    if text is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise SpecError(
+            "<argument>", Problem("--settle", f"expected a date YYYY-MM-DD, got {text!r}")
+        ) from None
+
+
 def _apply(deal: Any, changes: dict[str, Any]) -> Any:
     from pydantic import ValidationError
 
@@ -279,6 +293,10 @@ def run_cmd(
     no_call: Annotated[
         bool, typer.Option("--no-call", help="Do not exercise the clean-up call")
     ] = False,
+    settle: Annotated[
+        str | None,
+        typer.Option(help="Settlement date for yields and prices, YYYY-MM-DD (default: closing)"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
@@ -289,7 +307,7 @@ def run_cmd(
     deal = _apply(
         deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag, receivable_delay, no_call)
     )
-    result = run(deal, backend=backend, loan_level=loan_level)
+    result = run(deal, backend=backend, loan_level=loan_level, settle=_settle(settle))
     prices = _prices(result, price_at_yield or [], price_at_dm or [])
     if not quiet:
         _print_result(result)
