@@ -20,7 +20,6 @@ __all__ = [
 
 from dataclasses import dataclass
 
-
 ARGUMENT = "<argument>"
 """The ``source`` of an error in a function argument or a command-line flag (the problem names
 the argument); such messages carry no file name."""

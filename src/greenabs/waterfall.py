@@ -283,7 +283,7 @@ def _run_steps(
             outstanding = _total([s.bal[t] for t in names])
             full = accelerated | turbo | terminal
             limit = np.where(full, outstanding, np.minimum(s.pda, outstanding))
-            amount = np.minimum(avail, limit)
+            amount = np.maximum(np.minimum(avail, limit), 0.0)  # principal is never negative
             sequential = (args.mode == "sequential") | seq | accelerated
             left = amount.copy()
             seq_pay = {}
@@ -298,7 +298,7 @@ def _run_steps(
                 for t in names
             }
             for t in names:
-                p = np.where(sequential, seq_pay[t], pro[t])
+                p = np.minimum(np.where(sequential, seq_pay[t], pro[t]), s.bal[t])
                 s.bal[t] = s.bal[t] - p
                 s.rec_t[t]["principal_paid"][k] += p
             avail = avail - amount
@@ -319,7 +319,7 @@ def _run_steps(
             t = args.tranche
             full = accelerated | terminal
             limit = np.where(full, s.bal[t], np.minimum(s.pda, s.bal[t]))
-            prin = np.minimum(avail, limit)
+            prin = np.maximum(np.minimum(avail, limit), 0.0)
             s.bal[t] = s.bal[t] - prin
             s.pda = np.maximum(s.pda - prin, 0.0)
             s.rec_t[t]["principal_paid"][k] += prin

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from greenabs.assets.base import (
+    MAX_AMOUNT,
     AmortisingBlock,
     AssetFamily,
     AssetSpecBase,
@@ -32,6 +33,7 @@ from greenabs.assets.receivables import ReceivableAssumptions, ReceivableFamily,
 
 __all__ = [
     "FAMILIES",
+    "MAX_AMOUNT",
     "AmortisingBlock",
     "Amortization",
     "AssetFamily",

@@ -33,6 +33,7 @@ from greenabs.scenarios import generator
 
 __all__ = [
     "FLOW_FIELDS",
+    "MAX_AMOUNT",
     "AmortisingBlock",
     "AssetFamily",
     "AssetSpecBase",
@@ -44,6 +45,10 @@ __all__ = [
     "RateTable",
     "TabulatedSchedule",
 ]
+
+MAX_AMOUNT = 1e15
+"""Largest amount an input may carry (a balance, a cash flow, a fee): double precision keeps
+cents exact to about 1e13 and a deal's audit to 1e-12 of its cash beyond that."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

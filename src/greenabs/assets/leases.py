@@ -35,6 +35,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from greenabs.assets.base import (
+    MAX_AMOUNT,
     AmortisingBlock,
     AssetSpecBase,
     CompileContext,
@@ -54,7 +55,6 @@ MAX_IMPLICIT_RATE = 1.0
 more (rentals worth far more than the net investment) is refused as a data error."""
 MAX_TERM_MONTHS = 600
 """Most months of rentals a lease may have (``remaining_term``, or rentals times period)."""
-MAX_AMOUNT = 1e15
 """Largest balance, rental or residual value of one lease, in currency units."""
 _SHORT = 1e-12
 """Relative shortfall of rentals below the balance still read as an implicit rate of 0."""

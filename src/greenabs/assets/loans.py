@@ -9,7 +9,13 @@ from typing import ClassVar, Literal, Self
 import numpy as np
 from pydantic import Field, model_validator
 
-from greenabs.assets.base import AmortisingBlock, AssetSpecBase, CompileContext, LoanSchedule
+from greenabs.assets.base import (
+    MAX_AMOUNT,
+    AmortisingBlock,
+    AssetSpecBase,
+    CompileContext,
+    LoanSchedule,
+)
 from greenabs.calendar import Frequency
 
 __all__ = ["Amortization", "LoanFamily", "LoanSpec"]
@@ -38,7 +44,7 @@ class LoanSpec(AssetSpecBase):
     """
 
     type: Literal["loan"] = "loan"
-    balance: float = Field(gt=0, description="Current principal balance")
+    balance: float = Field(gt=0, le=MAX_AMOUNT, description="Current principal balance")
     rate: float | None = Field(None, ge=0, lt=1, description="Annual interest rate (decimal)")
     original_term: int = Field(gt=0, le=600, description="Original term in months")
     age: int = Field(0, ge=0, description="Months since origination")

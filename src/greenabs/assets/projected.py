@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from greenabs.assets.base import (
+    MAX_AMOUNT,
     AmortisingBlock,
     AssetSpecBase,
     CompileContext,
@@ -25,8 +26,8 @@ class CashflowRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     date: DealDate
-    principal: float = Field(0.0, ge=0)
-    interest: float = Field(0.0, ge=0)
+    principal: float = Field(0.0, ge=0, le=MAX_AMOUNT)
+    interest: float = Field(0.0, ge=0, le=MAX_AMOUNT)
 
 
 class ProjectedSpec(AssetSpecBase):

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from greenabs.assets.base import (
+    MAX_AMOUNT,
     AmortisingBlock,
     AssetSpecBase,
     CompileContext,
@@ -27,7 +28,7 @@ class ReceivableSpec(AssetSpecBase):
     (``assumptions.receivable.delay_months``) pushes every collection later."""
 
     type: Literal["receivable"] = "receivable"
-    balance: float = Field(gt=0, description="Face amount owed")
+    balance: float = Field(gt=0, le=MAX_AMOUNT, description="Face amount owed")
     due_date: DealDate
     collection_lag_months: int = Field(0, ge=0, le=240, description="Expected delay past due")
     age: int = Field(0, ge=0, description="Months since the receivable arose")

@@ -26,6 +26,7 @@ from pydantic import (
 from greenabs import steps as _steps
 from greenabs.assets import (
     FAMILIES,
+    MAX_AMOUNT,
     AssetSpec,
     ReceivableAssumptions,
     asset_union,
@@ -249,7 +250,7 @@ class TrancheSpec(_Frozen):
     """A class of securities, in order of seniority in ``structure.tranches``."""
 
     name: Name
-    balance: float = Field(gt=0)
+    balance: float = Field(gt=0, le=MAX_AMOUNT)
     coupon: CouponSpec | None = None
     residual: bool = Field(False, description="Equity class: receives what is left")
     deferrable: bool = Field(False, description="Unpaid interest is carried forward, not an EoD")
@@ -269,8 +270,12 @@ class FeeSpec(_Frozen):
     name: Name
     rate: float | None = Field(None, ge=0, le=0.2, description="Annual rate on the base")
     base: Literal["pool_balance", "original_pool_balance", "notes_balance"] = "pool_balance"
-    amount: float | None = Field(None, ge=0, description="Amount per year, accrued by day count")
-    once: float | None = Field(None, ge=0, description="Paid once, on the first payment date")
+    amount: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Amount per year, accrued by day count"
+    )
+    once: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Paid once, on the first payment date"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -281,10 +286,10 @@ class FeeSpec(_Frozen):
 class TargetSpec(_Frozen):
     """A balance target: a fixed ``amount``, or ``percent`` of a balance, with a ``floor``."""
 
-    amount: float | None = Field(None, ge=0)
+    amount: float | None = Field(None, ge=0, le=MAX_AMOUNT)
     percent: float | None = Field(None, ge=0, le=1)
     of: Literal["pool_balance", "original_pool_balance", "notes_balance"] = "pool_balance"
-    floor: float = Field(0.0, ge=0)
+    floor: float = Field(0.0, ge=0, le=MAX_AMOUNT)
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -298,7 +303,7 @@ class AccountSpec(_Frozen):
     waterfall, the excess over target released to available funds."""
 
     name: Name
-    initial: float = Field(0.0, ge=0, description="Funded at closing")
+    initial: float = Field(0.0, ge=0, le=MAX_AMOUNT, description="Funded at closing")
     target: TargetSpec | None = None
 
 
@@ -307,7 +312,7 @@ class OCTargetSpec(_Frozen):
 
     percent: float = Field(ge=0, le=1)
     of: Literal["pool_balance", "original_pool_balance"] = "original_pool_balance"
-    floor: float = Field(0.0, ge=0)
+    floor: float = Field(0.0, ge=0, le=MAX_AMOUNT)
 
 
 class TriggerKind(StrEnum):
@@ -574,7 +579,13 @@ def cross_check(deal: DealSpec) -> list[str]:
     tranches = [t.name for t in st.tranches]
     fees = [f.name for f in st.fees]
     accounts = [a.name for a in st.accounts]
-    for path, names in (("tranches", tranches), ("fees", fees), ("accounts", accounts)):
+    triggers = [t.name for t in st.triggers]
+    for path, names in (
+        ("tranches", tranches),
+        ("fees", fees),
+        ("accounts", accounts),
+        ("triggers", triggers),
+    ):
         for d in sorted(_dupes(names)):
             out.append(f"structure.{path}: name {d!r} is used twice")
     pool_bal = deal.pool.balance
@@ -623,6 +634,9 @@ def cross_check(deal: DealSpec) -> list[str]:
         for i, step in enumerate(steps):
             kind, args = step_kind(step), step_args(step)
             path = f"structure.{label}[{i}].{kind}"
+            listed = list(getattr(args, "tranches", ())) + list(getattr(args, "fees", ()))
+            for d in sorted(_dupes(listed)):
+                out.append(f"{path}: {d!r} is listed twice")
             if kind == "pay_fees":
                 for f in args.fees:
                     ref(path, f, fees, "fee")

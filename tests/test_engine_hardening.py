@@ -1,0 +1,67 @@
+"""Engine regressions from the hostile-input review (issue 13): whatever validates runs, and
+what cannot run is refused at validation, naming the field."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+
+import greenabs
+from greenabs.errors import SpecError
+from tests.conftest import BASE, deal_dict, make_deal
+
+
+def _refused(data: dict[str, Any], where: str, reason: str) -> None:
+    with pytest.raises(SpecError) as err:
+        greenabs.parse_deal(data)
+    assert any(p.where.startswith(where) and reason in p.reason for p in err.value.problems), (
+        err.value
+    )
+
+
+def test_a_class_listed_twice_in_a_step_is_refused() -> None:
+    st = copy.deepcopy(BASE["structure"])
+    st["waterfall"][3] = {"pay_principal": ["A", "A", "B"]}
+    _refused(deal_dict(structure=st), "structure.waterfall[3].pay_principal", "listed twice")
+
+
+def test_duplicate_trigger_names_are_refused() -> None:
+    st = copy.deepcopy(BASE["structure"])
+    trg = {"name": "t", "kind": "cumulative_loss", "threshold": 0.05}
+    st["triggers"] = [trg, {**trg, "threshold": 0.1}]
+    _refused(deal_dict(structure=st), "structure.triggers", "used twice")
+
+
+@pytest.mark.parametrize("amount", [1e16, float("inf"), float("nan")])
+def test_amounts_beyond_the_limit_are_refused(amount: float) -> None:
+    st = copy.deepcopy(BASE["structure"])
+    st["tranches"][0]["balance"] = amount
+    with pytest.raises(SpecError) as err:
+        greenabs.parse_deal(deal_dict(structure=st))
+    assert "structure.tranches[0].balance" in str(err.value)
+
+
+def test_a_deal_near_the_amount_limit_runs_and_audits() -> None:
+    """1e14 of pool: the audit tolerance grows with the cash (one cent would be below the
+    float precision of such sums)."""
+    data = deal_dict()
+    for a in data["pool"]["assets"]:
+        a["balance"] *= 1e6
+    for t in data["structure"]["tranches"]:
+        t["balance"] *= 1e6
+    r = greenabs.run(greenabs.parse_deal(data), mdr_mult=[1.0, 5.0])
+    assert np.all(np.isfinite(r.waterfall.deal["audit_difference"]))
+
+
+def test_pro_rata_principal_is_never_negative_and_never_above_the_balance() -> None:
+    st = copy.deepcopy(BASE["structure"])
+    st["waterfall"][3] = {"pay_principal": {"tranches": ["A", "B"], "mode": "pro_rata"}}
+    deal = make_deal(structure=st)
+    r = greenabs.run(deal, smm_mult=[0.0, 1.0, 5.0], mdr_mult=[0.0, 3.0, 10.0])
+    for name in ("A", "B"):
+        rec = r.waterfall.tranches[name]
+        assert rec["principal_paid"].min() >= 0.0
+        assert rec["end_balance"].min() >= 0.0
