@@ -10,25 +10,31 @@ Quick start::
     result.tranche_cashflows("A")
 """
 
-from greenabs.engine import run, with_assumptions
+from greenabs.compile import CompiledDeal, compile_deal
+from greenabs.engine import run, simulate, with_assumptions
 from greenabs.errors import ConservationError, DataError, GreenabsError, SpecError
 from greenabs.results import RunResult
+from greenabs.scenarios import Scenarios
 from greenabs.spec import DealSpec, deal_schema, load_deal, load_tape, parse_deal
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompiledDeal",
     "ConservationError",
     "DataError",
     "DealSpec",
     "GreenabsError",
     "RunResult",
+    "Scenarios",
     "SpecError",
     "__version__",
+    "compile_deal",
     "deal_schema",
     "load_deal",
     "load_tape",
     "parse_deal",
     "run",
+    "simulate",
     "with_assumptions",
 ]

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import numpy.typing as npt
+import pandas as pd
 
 from greenabs.assets.backends import resolve_backend
 from greenabs.collateral import project
@@ -16,7 +17,7 @@ from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AssumptionsSpec, DealSpec
 from greenabs.waterfall import run_waterfall
 
-__all__ = ["compile_deal", "run", "with_assumptions"]
+__all__ = ["compile_deal", "run", "simulate", "with_assumptions"]
 
 
 def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
@@ -86,3 +87,34 @@ def run(
         backend=backend,
         settle=settle,
     )
+
+
+def simulate(
+    deal: DealSpec | CompiledDeal,
+    scenarios: Scenarios,
+    *,
+    block_size: int = 500,
+    backend: str = "numpy",
+    discount_rate: float | None = None,
+    settle: date | None = None,
+) -> pd.DataFrame:
+    """Per-scenario results of many scenarios with memory bounded by ``block_size``.
+
+    Each block of scenarios is projected, run through the waterfall and reduced to one row per
+    (scenario, tranche) (:meth:`RunResult.scenario_metrics`: principal loss, loss rate,
+    interest shortfall, WAL, yield, duration, discount margin, discounted loss); the period
+    records of a block are dropped before the next one runs.  The rows do not depend on the
+    block size: scenario ``s`` draws its random numbers from its own stream.
+    """
+    compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
+    if not isinstance(block_size, int) or block_size < 1:
+        why = f"expected a whole number of scenarios >= 1, got {block_size!r}"
+        raise SpecError("<argument>", Problem("block_size", why))
+    frames = []
+    for start in range(0, scenarios.n, block_size):
+        block = scenarios.take(start, min(scenarios.n, start + block_size))
+        result = run(compiled, scenarios=block, backend=backend, settle=settle)
+        frame = result.scenario_metrics(discount_rate)
+        frame["scenario"] += start
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
