@@ -1,4 +1,5 @@
-"""The README's Python example runs as written (documentation that is tested stays true)."""
+"""The Python examples of the README and of docs/engine.md run as written (documentation that
+is tested stays true)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
-def test_readme_python_example_runs() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc", ["README.md", "docs/engine.md"])
+def test_python_examples_run(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "the README has a Python example"
+    assert blocks, f"{doc} has a Python example"
     proc = subprocess.run(
         [sys.executable, "-c", "\n".join(blocks)],
         cwd=ROOT,
