@@ -154,3 +154,8 @@ def test_business_day_rolling_on_the_china_market_calendar() -> None:
     assert roll(date(2026, 1, 31), BusinessDay.modified_following) == date(2026, 1, 30)
     cal = _cal(date(2026, 7, 31), date(2026, 9, 1), 3, business_day=BusinessDay.following)
     assert date(2026, 10, 8) in cal.payment_dates
+
+
+def test_end_of_month_keeps_the_first_payment_as_given() -> None:
+    cal = _cal(date(2026, 3, 31), date(2026, 5, 26), 5, end_of_month=True)
+    assert cal.payment_dates[:3] == (date(2026, 5, 26), date(2026, 6, 30), date(2026, 7, 31))

@@ -101,3 +101,28 @@ def test_floating_tranche_coupons_follow_scenario_index_paths() -> None:
     base = greenabs.run(deal)
     np.testing.assert_allclose(due[0], base.waterfall.tranches["A"]["interest_due"][0])
     assert due[1, 1] > due[0, 1] * 1.9  # 6% against 3%
+
+
+def test_structure_comparisons_rerun_only_the_waterfall(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = greenabs.compile_deal(make_deal())
+    first = greenabs.run(compiled)
+    import greenabs.engine as engine
+
+    def no_projection(*_: object, **__: object) -> None:
+        raise AssertionError("the pool was projected again")
+
+    monkeypatch.setattr(engine, "project", no_projection)
+    other = compiled.with_structure(balances={"A": 70_000_000})
+    again = greenabs.run(other, flows=first.pool)
+    assert again.tranches().loc[0, "original_balance"] == 70_000_000
+    small = greenabs.compile_deal(make_deal(assumptions={"recovery": {"lag_months": 3}}))
+    with pytest.raises(SpecError, match="flows"):
+        greenabs.run(small, flows=first.pool)
+
+
+def test_advancing_needs_a_lag_and_no_delinquency_at_validation() -> None:
+    pool = {**BASE["pool"], "advancing": "principal_and_interest"}
+    with pytest.raises(SpecError, match="lag_months"):
+        greenabs.parse_deal(deal_dict(pool=pool, assumptions={"recovery": {"lag_months": 0}}))
+    with pytest.raises(SpecError, match="delinquency"):
+        greenabs.parse_deal(deal_dict(pool=pool, assumptions={"delinquency": {"rate": 0.02}}))

@@ -80,7 +80,6 @@ def test_scenarios_together_equal_scenarios_one_at_a_time() -> None:
     sc = Scenarios.build(
         default_month=months,
         smm_mult=rng.uniform(0.5, 2.0, (4, cp.n_asset_months)),
-        mdr_mult=rng.uniform(0.5, 2.0, 4),
     )
     together = project(cp, sc)
     for s in range(4):
@@ -194,6 +193,8 @@ def test_projected_assets_take_default_months() -> None:
         ({"smm_mult": [np.nan]}, "smm_mult"),
         ({"index_paths": {"SHIBOR": [[0.02] * 10]}}, "index_paths"),
         ({"seed": -1}, "seed"),
+        ({"default_month": np.zeros((1, 40)), "mdr_mult": [2.0]}, "default_month"),
+        ({"cpr_path": np.full((1, 200), 0.1), "smm_mult": [2.0]}, "cpr_path"),
     ],
 )
 def test_bad_scenarios_name_the_argument(kwargs: dict[str, Any], where: str) -> None:

@@ -228,7 +228,12 @@ def build_calendar(
     step = frequency.months
 
     def payment(k: int) -> date:
-        return roll(add_months(first_payment, step * k, end_of_month=end_of_month), business_day)
+        nominal = (
+            first_payment
+            if k == 0
+            else add_months(first_payment, step * k, end_of_month=end_of_month)
+        )
+        return roll(nominal, business_day)
 
     payments: list[date] = [payment(0)]
     last_month = month_ends[-1].toordinal()

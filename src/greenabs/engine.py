@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from greenabs.assets.backends import resolve_backend
-from greenabs.collateral import project
+from greenabs.collateral import PoolCashflows, project
 from greenabs.compile import CompiledDeal, compile_deal
 from greenabs.errors import Problem, SpecError
 from greenabs.results import RunResult
@@ -38,6 +38,7 @@ def run(
     scenarios: Scenarios | None = None,
     settle: date | None = None,
     block_size: int | None = None,
+    flows: PoolCashflows | None = None,
 ) -> RunResult:
     """Run a deal end to end: compile (unless given a compiled deal), project the pool, run the
     waterfall.
@@ -61,6 +62,10 @@ def run(
     block_size
         Project scenarios in blocks of this many (memory stays bounded); the numbers do not
         depend on it.
+    flows
+        Pool flows projected before (``result.pool`` of an earlier run of the same compiled
+        pool and scenarios): the run then reruns only the waterfall, as structure comparisons
+        and tranche sizing do.
 
     Returns
     -------
@@ -75,9 +80,17 @@ def run(
             "<argument>", Problem("scenarios", "give scenarios or multipliers, not both")
         )
     backend = resolve_backend(backend)
-    pool = project(
-        compiled.pool, scenarios, backend=backend, loan_level=loan_level, block_size=block_size
-    )
+    if flows is None:
+        pool = project(
+            compiled.pool, scenarios, backend=backend, loan_level=loan_level, block_size=block_size
+        )
+    elif (
+        flows.original_balance != compiled.pool.balance or flows.n_months != compiled.pool.n_months
+    ):
+        why = "these flows were projected from another pool or assumptions"
+        raise SpecError("<argument>", Problem("flows", why))
+    else:
+        pool = flows
     wf = run_waterfall(compiled, pool, scenarios)
     return RunResult(
         deal=compiled.deal,

@@ -5,7 +5,8 @@ A :class:`Scenarios` carries, each optional:
 * per-scenario multipliers on prepayment and default rates, ``(S,)``, or per scenario and
   month, ``(S, M)``;
 * per-scenario monthly **paths** of the annual prepayment (CPR) and default (CDR) rates,
-  ``(S, M)``, which replace the deal's curves (the last value carries on);
+  ``(S, M)``, covering every month of the projection, which replace the deal's curves (not
+  combined with the multiplier of the same rate);
 * **default months** ``(S, N)``: the month (1-based, month ``m`` ending ``m`` months after the
   cut-off) in which each asset of the pool (in the deal's order) defaults, ``0`` for never.
   When given, the deal's default curve is switched off: the asset defaults its performing
@@ -157,6 +158,16 @@ class Scenarios:
                 raise _bad(f"drivers[{name!r}]", "needs a leading scenario axis")
             drv[name] = arr
             sizes[f"drivers[{name!r}]"] = arr.shape[0]
+        clashes = [
+            ("cpr_path", "smm_mult"),
+            ("cdr_path", "mdr_mult"),
+            ("default_month", "mdr_mult"),
+            ("default_month", "cdr_path"),
+        ]
+        for a, b in clashes:
+            if a in sizes and b in sizes:
+                why = f"give {a} or {b}, not both: {a} replaces the curve {b} would scale"
+                raise _bad(a, why)
         counts = set(sizes.values())
         if len(counts) > 1:
             # multipliers of one scenario broadcast to any count

@@ -1,6 +1,6 @@
 """The monthly order of events of an amortising asset, defined once.
 
-Every backend runs these two functions and nothing else for the arithmetic of a month: the
+Every backend runs these functions and nothing else for the arithmetic of a month: the
 NumPy reference calls them on (scenario, asset) arrays, the Numba kernel inlines them on
 scalars, and the CUDA kernel runs their C translation (:func:`to_c`, checked against NumPy by a
 test that compiles it on the host).  A fast loop may specialise the inputs (no delinquency, no
@@ -13,11 +13,11 @@ a plain name, arithmetic, ``minimum`` / ``maximum`` (element-wise for NumPy, the
 Order of events of month ``j`` for one asset (SIFMA Standard Formulas, section C.3), on the
 performing balance ``b`` at the start of the month:
 
-0. delinquent balance that went delinquent ``dq_lag`` months ago comes back (``back``): a
-   ``cure`` share to the performing balance, the rest defaults; then ``mdq`` of the performing
-   balance goes delinquent (its accrued interest is lost);
 1. defaults ``D = b * mdr`` leave the performing balance (their accrued interest is lost; an
    asset whose default time is this month has ``mdr = 1``);
+   with delinquency, balance that went delinquent ``dq_lag`` months ago comes back
+   (``back``): a ``cure`` share to the performing balance, the rest defaults; then ``mdq`` of
+   what survived the defaults goes delinquent (its accrued interest is lost);
 2. interest accrues on the surviving balance ``b - D`` at ``accr`` (the state keeps interest
    accrued and unpaid per unit of performing balance, so prepaid and defaulted balance take
    their share without a division);

@@ -235,8 +235,10 @@ class CouponSpec(_Frozen):
     fixed: float | None = Field(None, ge=0, lt=1)
     index: Name | None = None
     margin: float = Field(0.0, gt=-1, lt=1)
-    floor: float | None = Field(None, ge=-1, lt=1)
-    cap: float | None = Field(None, gt=-1, lt=1)
+    floor: float | None = Field(
+        None, ge=0, lt=1, description="Lowest coupon (0 when not given: a note never charges)"
+    )
+    cap: float | None = Field(None, gt=0, lt=1)
     step_up: StepUpSpec | None = None
 
     @model_validator(mode="after")
@@ -680,6 +682,15 @@ def cross_check(deal: DealSpec) -> list[str]:
         out.append(
             "pool.servicing_fee: set, but structure.fees has no fee named 'servicing' to pay it"
         )
+    if deal.pool.advancing != "none":
+        if deal.assumptions.recovery.lag_months < 1:
+            out.append(
+                "assumptions.recovery.lag_months: advancing needs a liquidation lag of 1 month "
+                "or more"
+            )
+        dq = deal.assumptions.delinquency
+        if dq is not None and dq.rate > 0:
+            out.append("assumptions.delinquency: delinquency cannot be combined with advancing")
     for i, trg in enumerate(st.triggers):
         path = f"structure.triggers[{i}]"
         for tname in trg.tranches:
