@@ -250,11 +250,19 @@ def kernel(  # pragma: no cover - compiled
             srow = s * int(has_dt)  # without default months: one row of -1
             if lag == 0 and advance == 0 and not (loan_level and s == 0):
                 # the common case: no delinquency, foreclosure or loan-level capture, in a loop
-                # nest the compiler vectorises (bom a constant in each branch)
+                # nest the compiler vectorises; default months are sparse, so each month's
+                # are found through a list by month (head[j], then nxt[ii]) and flagged in hit
                 drow = dmonth[srow]
                 hit = np.zeros(nb)
+                head = np.full(n_m, -1, dtype=np.int64)
+                nxt = np.full(nb, -1, dtype=np.int64)
+                if has_dt:
+                    for ii in range(nb):
+                        mo = drow[start + ii]
+                        if 0.0 <= mo < n_m:
+                            nxt[ii] = head[int(mo)]
+                            head[int(mo)] = ii
                 for j in range(n_m):
-                    jf = float(j)
                     sm = smm_mult[s, min(j, sm_last)]
                     dm = mdr_mult[s, min(j, dm_last)]
                     t_beg = 0.0
@@ -263,9 +271,10 @@ def kernel(  # pragma: no cover - compiled
                     t_pp = 0.0
                     t_d = 0.0
                     t_end = 0.0
-                    if has_dt:  # this month's defaults, in a loop of their own
-                        for ii in range(nb):
-                            hit[ii] = 1.0 if drow[start + ii] == jf else 0.0
+                    ii = head[j]
+                    while ii >= 0:
+                        hit[ii] = 1.0
+                        ii = nxt[ii]
                     for ii in range(nb):
                         mdr = max(min(mdr_t[j, ii] * dm, 1.0), hit[ii])
                         begin = bal[ii]
@@ -281,6 +290,10 @@ def kernel(  # pragma: no cover - compiled
                         t_pp += pp
                         t_d += d
                         t_end += b
+                    ii = head[j]
+                    while ii >= 0:
+                        hit[ii] = 0.0
+                        ii = nxt[ii]
                     out[0, s, j] += t_beg
                     out[1, s, j] += t_int
                     out[2, s, j] += t_sp
