@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from greenabs.assets.recursion import foreclosure_step, month_step
+from greenabs.assets.recursion import foreclosure_step, month_step, performing_step
 
 __all__ = ["FIELDS", "KernelInput", "accrued_rate", "project_numba", "project_numpy"]
 
@@ -176,7 +176,6 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         d_ring = np.zeros((k.rec_lag, n_s, n_a))
         units = np.zeros((n_s, n_a))
         cum = np.ones((n_s, n_a))
-    zero = np.zeros((n_s, n_a))
     for j in range(n_m):
         accrual, pay, f = _row(k, j)
         smm_i = k.smm_vals[np.minimum(k.smm_off + j, smm_last)] * prep
@@ -188,13 +187,16 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         mdr = np.minimum(mdr_i[None, :] * dm, 1.0)
         if dmonth is not None:
             mdr = np.where(dmonth == j, 1.0, mdr)
-        back = ring[j % lag] if lag else zero
-        bal, acc, dq_bal, nd, begin, intr, sp, pp, dflt = month_step(
-            bal, acc, dq_bal, back, accrual, pay, f, smm, mdr, k.mdq if lag else 0.0,
-            k.cure, k.bom,
-        )  # fmt: skip
         if lag:
+            bal, acc, dq_bal, nd, begin, intr, sp, pp, dflt = month_step(
+                bal, acc, dq_bal, ring[j % lag], accrual, pay, f, smm, mdr, k.mdq, k.cure, k.bom
+            )
             ring[j % lag] = nd
+        else:  # the same algebra without delinquency (held equal by a test)
+            begin = bal
+            bal, acc, intr, sp, pp, dflt = performing_step(
+                bal, acc, accrual, pay, f, smm, mdr, k.bom
+            )
         fields = [begin, intr, sp, pp, dflt, bal + dq_bal, dq_bal]
         if k.advance:
             slot = j % k.rec_lag
