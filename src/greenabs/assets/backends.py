@@ -17,18 +17,21 @@ BACKENDS = ("numpy", "numba", "cupy")
 """Every backend greenabs knows, available here or not."""
 
 
+def _has_numba() -> bool:
+    """Whether Numba can be imported (found without importing it: the import is slow)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 def available_backends() -> list[str]:
     """Backends that can run here: ``numpy`` always, ``numba`` when it is installed,
     ``cupy`` when CuPy sees a CUDA device."""
     from greenabs.assets import kernels_cuda
 
     names = ["numpy"]
-    try:
-        import numba  # noqa: F401
-
+    if _has_numba():
         names.append("numba")
-    except ImportError:  # pragma: no cover - depends on the environment
-        pass
     if kernels_cuda.available():  # pragma: no cover - needs a GPU
         names.append("cupy")
     return names
@@ -37,13 +40,14 @@ def available_backends() -> list[str]:
 def resolve_backend(name: str) -> str:
     """A user's backend choice as the backend that will run; a clear error naming the argument
     when it is unknown or not available here."""
-    here = available_backends()
+    if name == "numpy":
+        return name
     if name == "auto":
-        return "numba" if "numba" in here else "numpy"
+        return "numba" if _has_numba() else "numpy"
     if name not in BACKENDS:
         known = ", ".join([*BACKENDS, "auto"])
         raise SpecError("<argument>", Problem("backend", f"unknown backend {name!r} ({known})"))
-    if name not in here:
+    if name not in available_backends():
         why = "numba is not installed" if name == "numba" else "cupy needs CuPy and a CUDA device"
         raise SpecError("<argument>", Problem("backend", why))
     return name
