@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenabs.assets import LeaseSpec, ProjectedSpec, ReceivableSpec
+from greenabs.assets import LeaseSpec, LoanSpec, ProjectedSpec, ReceivableSpec
 from greenabs.assets.backends import available_backends
 from greenabs.assets.recursion import foreclosure_step, month_step, performing_step, to_c
 from greenabs.collateral import compile_pool_for, project
@@ -263,3 +263,20 @@ def test_c_translation_equals_numpy(tmp_path: Path) -> None:
             outs = [d() for _ in range(n_out)]
             cfn(*args, *[ctypes.byref(o) for o in outs])
             np.testing.assert_allclose([o.value for o in outs], fn(*args), rtol=1e-13, atol=1e-9)
+
+
+def test_floating_assets_follow_each_scenarios_index_path() -> None:
+    floater = LoanSpec(
+        id="F", balance=1e6, index="LPR1Y", margin=0.01, original_term=60, reset_months=12
+    )
+    a = assume(rates={"LPR1Y": 0.03})
+    cp = compile_pool_for([floater, *LOANS[:3]], a, CUTOFF)
+    m = cp.n_asset_months
+    sc = Scenarios.build(index_paths={"LPR1Y": [[0.03] * m, [0.05] * m]}, seed=1)
+    got = project(cp, sc).flows
+    for s, level in enumerate((0.03, 0.05)):
+        flat = project(
+            compile_pool_for([floater, *LOANS[:3]], assume(rates={"LPR1Y": level}), CUTOFF)
+        )
+        for k in got:
+            np.testing.assert_allclose(got[k][s], flat.flows[k][0], rtol=1e-12, atol=1e-9)

@@ -198,14 +198,14 @@ def compile_pool_for(
     if advancing != "none":
         if assumptions.recovery.lag_months < 1:
             raise SpecError(
-                "<deal>",
+                "<argument>",
                 Problem(
                     "assumptions.recovery.lag_months", "advancing needs a liquidation lag >= 1"
                 ),
             )
         if assumptions.delinquency is not None and assumptions.delinquency.rate > 0:
             raise SpecError(
-                "<deal>",
+                "<argument>",
                 Problem("assumptions.delinquency", "delinquency cannot be combined with advancing"),
             )
     index_paths = {
