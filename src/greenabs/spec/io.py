@@ -645,9 +645,7 @@ def _row_problems(
     return out
 
 
-def parse_deal(
-    data: Any, source: str = "argument data", base_dir: Path | None = None
-) -> DealSpec:
+def parse_deal(data: Any, source: str = "argument data", base_dir: Path | None = None) -> DealSpec:
     """A validated deal from already-parsed YAML/JSON data (a mapping)."""
     if not isinstance(data, dict):
         got = (
