@@ -452,7 +452,7 @@ def vanishes_at_the_horizon(deal: DealSpec, r: RunResult) -> bool:
 
 
 @settings(
-    max_examples=max(1, round(150 * SOAK)),
+    max_examples=max(1, round(250 * SOAK)),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
