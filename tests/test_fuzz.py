@@ -1625,9 +1625,10 @@ def test_a_floating_coupon_with_a_negative_floor(tmp_path: Path, floor: float) -
 @pytest.mark.xfail(
     strict=True,
     reason="D3: an asset's age has no upper bound for receivables and projected assets "
-    "(assets/receivables.py and assets/projected.py: age = Field(0, ge=0)); collateral.py "
-    "_table builds np.arange(0, max_age + n_months + 2): MemoryError, OverflowError or "
-    "IndexError (and at ages near 1e9 it allocates gigabytes) instead of a SpecError",
+    "(assets/receivables.py:34 and assets/projected.py:45, age = Field(0, ge=0)); "
+    "collateral.py:120 (_table) builds np.arange(0, max_age + n_months + 2) from the largest "
+    "age (collateral.py:223): MemoryError, OverflowError or IndexError instead of a "
+    "SpecError naming the field (and ages near 1e9 allocate gigabytes before anything fails)",
 )
 @pytest.mark.parametrize(
     ("asset", "age"),

@@ -497,16 +497,15 @@ def _projected_with_delinquency(principal: list[float]) -> DealSpec:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="D9: 5% of the pool vanishes.  assets/projected.py ProjectedFamily.compile marks "
-    "the row that completes a schedule with absolute tolerances of 1e-9 "
-    "('cumsum(prin) >= bal0 - 1e-9', 'before > 1e-9'), below the rounding of amounts of ~1e7 "
-    "(np.cumsum and the pairwise prin.sum differ by an ulp): no row gets frac 1, so "
-    "assets/base.py AmortisingBlock.project ('after an asset's last scheduled payment "
-    "whatever is left is due') never applies; balance cured from delinquency stays "
-    "performing to the end of the table, goes delinquent again in the month after it "
-    "(recursion.month_step takes mdq before the scheduled principal) and returns after "
-    "collateral.py's horizon (n_asset_months = table months + dq_lag): it is neither "
-    "collected, defaulted nor lost",
+    reason="D9: 5% of the pool vanishes.  assets/projected.py:90-93 (ProjectedFamily.compile) "
+    "marks the row completing a schedule with absolute tolerances of 1e-9 ('before > 1e-9', "
+    "'cumsum(prin) >= bal0 - 1e-9'), below the rounding of amounts of ~1e7 (np.cumsum and the "
+    "pairwise prin.sum differ by an ulp): no row gets frac 1, so assets/base.py:339 "
+    "('after an asset's last scheduled payment whatever is left is due') never applies; "
+    "balance cured from delinquency stays performing to the end of the table, goes "
+    "delinquent again in the month after it (recursion.month_step takes mdq before the "
+    "scheduled principal) and comes back after the horizon of collateral.py:222 "
+    "(n_asset_months = table months + dq_lag): neither collected, defaulted nor lost",
 )
 def test_delinquent_balance_at_the_horizon_is_not_lost() -> None:
     deal = _projected_with_delinquency([6777217.0, 9999999.913625555, 1000.6800571251661])
@@ -554,15 +553,15 @@ def _principal_cash(r: RunResult) -> float:
             "principal_and_interest",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="D10: under principal advancing the clean-up call (waterfall.py "
-                "run_waterfall: 'call = live & (pool_end <= pool_factor * orig) ...', proceeds "
-                "'price * pool_end + future_rec[k]') tests and prices the performing balance "
-                "only: loans in foreclosure are out of pool_end, and future_rec holds their "
-                "recoveries but not the principal still to be advanced on them.  With every "
-                "loan in foreclosure the pool is bought for its recoveries alone: 233,333 "
-                "instead of the 400,000 the deal collects without the call, the notes written "
-                "down by the difference (and RunResult.summary()['call_date'] is None whenever "
-                "the proceeds are 0, results.py 'call_proceeds > 0')",
+                reason="D10: under principal advancing the clean-up call tests and prices "
+                "the performing balance only (waterfall.py:413 'pool_end <= pool_factor * "
+                "orig', waterfall.py:415 'price * pool_end + future_rec[k]'; future_rec, "
+                "waterfall.py:390-392, sums recoveries only): loans in foreclosure and the "
+                "principal still to be advanced on them are left out.  With every loan in "
+                "foreclosure the pool is bought for its recoveries alone, 233,333 instead of "
+                "the 400,000 the deal collects without the call, and the notes are written "
+                "down by the difference; results.py:656 then reports no call_date when the "
+                "proceeds are 0",
             ),
         ),
     ],
