@@ -388,7 +388,9 @@ def run_waterfall(
     normal = st.normal
     after_default = st.after_default
     # future recoveries after each period (the call buyer pays their expected value)
-    rec_left = np.flip(np.cumsum(np.flip(pf["recovery"], axis=0), axis=0), axis=0)
+    # (under advancing also the principal still to be advanced on loans in foreclosure)
+    still = pf["recovery"] + pf["advanced_principal"]
+    rec_left = np.flip(np.cumsum(np.flip(still, axis=0), axis=0), axis=0)
     future_rec = np.concatenate([rec_left[1:], np.zeros((1, n_s))], axis=0)
     alive = np.ones(n_s, dtype=np.bool_)
     for k in range(n_k):

@@ -86,13 +86,15 @@ class ProjectedFamily:
                 prin[m - 1, i] += r.principal
                 intr[m - 1, i] += r.interest
         bal0 = prin.sum(axis=0)
+        # the row of each asset's last principal repays whatever is left (exactly 1, whatever
+        # the rounding of the running sums); rows after it carry no balance
+        rows = np.arange(n_months)[:, None]
+        last_row = n_months - 1 - np.argmax((prin > 0)[::-1], axis=0)
         before = bal0[None, :] - np.vstack([np.zeros((1, n)), np.cumsum(prin, axis=0)[:-1]])
-        safe = np.where(before > 1e-9, before, 1.0)
-        live = before > 1e-9
-        frac = np.where(live, prin / safe, 0.0)
-        last = np.cumsum(prin, axis=0) >= bal0[None, :] - 1e-9
-        first_last = last & ~np.vstack([np.zeros((1, n), dtype=np.bool_), last[:-1]])
-        frac = np.where(first_last, 1.0, frac)
+        live = rows <= last_row[None, :]
+        safe = np.where(live & (before > 0), before, 1.0)
+        frac = np.where(live, np.clip(prin / safe, 0.0, 1.0), 0.0)
+        frac = np.where(rows == last_row[None, :], 1.0, frac)
         return AmortisingBlock(
             ids=tuple(s.id for s in specs),
             n_months=n_months,

@@ -82,6 +82,9 @@ def parse_bank(data: Any, source: str = "argument data", base_dir: Path | None =
     data = dict(data)
     for key, model in _SECTIONS.items():
         if isinstance(data.get(key), str):
+            if data[key].strip() in ("", ".", ".."):
+                why = f"expected a CSV file with the {key} rows, got {data[key]!r}"
+                raise SpecError(source, Problem(key, why))
             path = Path(data[key])
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
