@@ -535,13 +535,6 @@ def test_a_par_call_on_a_pool_in_foreclosure_pays_what_the_pool_would(advancing:
     check_notes_identity(called.deal, called)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D14: results.py:656 (RunResult.summary) finds the call from 'call_proceeds > 0': "
-    "a call exercised for nothing (every loan defaulted, no recovery) terminates the deal and "
-    "writes the notes down at once, yet summary()['call_date'] is None and the CLI prints "
-    "'Clean-up call: not exercised'.  Record the call per scenario in the waterfall",
-)
 def test_a_call_for_nothing_is_reported() -> None:
     loan = {"id": "L", "type": "loan", "balance": 1e6, "rate": 0.05, "original_term": 12}
     deal = parse_deal(

@@ -653,7 +653,7 @@ class RunResult:
         scenario = self._scenario(scenario)
         flows = self.deal_flows(scenario)
         orig = self.pool.original_balance
-        called = np.nonzero(self.waterfall.deal["call_proceeds"][scenario] > 0)[0]
+        called = np.nonzero(self.waterfall.deal["called"][scenario] > 0)[0]
         interest = float(flows["interest_collected"].sum())
         cash_in = float(
             (

@@ -75,6 +75,7 @@ DEAL_FIELDS = (
     "principal_collected",
     "recovery_collected",
     "call_proceeds",
+    "called",
     "available_funds",
     "reserve_draws",
     "residual_released",
@@ -506,6 +507,7 @@ def run_waterfall(
         d["principal_collected"][k] = prin
         d["recovery_collected"][k] = recv
         d["call_proceeds"][k] = proceeds
+        d["called"][k] = call
         d["reserve_draws"][k] = s.draws
         d["residual_released"][k] = released
         d["pool_begin_balance"][k] = pool_begin

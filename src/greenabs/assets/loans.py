@@ -47,7 +47,7 @@ class LoanSpec(AssetSpecBase):
     balance: float = Field(gt=0, le=MAX_AMOUNT, description="Current principal balance")
     rate: float | None = Field(None, ge=0, lt=1, description="Annual interest rate (decimal)")
     original_term: int = Field(gt=0, le=600, description="Original term in months")
-    age: int = Field(0, ge=0, description="Months since origination")
+    age: int = Field(0, ge=0, le=600, description="Months since origination")
     amortization: Amortization = Amortization.level
     frequency: Frequency = Frequency.monthly
     index: str | None = Field(None, description="Floating-rate index name (see assumptions.rates)")

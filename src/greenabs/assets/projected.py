@@ -42,7 +42,7 @@ class ProjectedSpec(AssetSpecBase):
     cashflows: tuple[CashflowRow, ...] = Field(min_length=1)
     balance: float | None = Field(None, gt=0, description="If given, must equal total principal")
     prepayable: bool = False
-    age: int = Field(0, ge=0)
+    age: int = Field(0, ge=0, le=600, description="Months since the asset arose")
 
     def outstanding(self) -> float:
         """Total principal still to be paid."""

@@ -31,7 +31,7 @@ class ReceivableSpec(AssetSpecBase):
     balance: float = Field(gt=0, le=MAX_AMOUNT, description="Face amount owed")
     due_date: DealDate
     collection_lag_months: int = Field(0, ge=0, le=240, description="Expected delay past due")
-    age: int = Field(0, ge=0, description="Months since the receivable arose")
+    age: int = Field(0, ge=0, le=600, description="Months since the receivable arose")
 
 
 class ReceivableAssumptions(BaseModel):

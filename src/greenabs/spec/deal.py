@@ -245,6 +245,16 @@ class CouponSpec(_Frozen):
     def _one(self) -> Self:
         if (self.fixed is None) == (self.index is None):
             raise ValueError("give fixed, or index with margin")
+        if self.fixed is not None:
+            extra = [k for k in ("floor", "cap") if getattr(self, k) is not None]
+            if self.margin != 0.0:
+                extra.insert(0, "margin")
+            if extra:
+                raise ValueError(
+                    f"a fixed coupon takes no {', '.join(extra)} (they apply to index)"
+                )
+        if self.floor is not None and self.cap is not None and self.floor > self.cap:
+            raise ValueError(f"floor ({self.floor}) is above cap ({self.cap})")
         return self
 
 
