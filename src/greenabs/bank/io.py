@@ -26,6 +26,7 @@ from greenabs.bank.spec import (
 )
 from greenabs.errors import DataError, Problem, SpecError
 from greenabs.spec.io import error_reason, read_yaml, validate_model
+from greenabs.tables import ragged_row_problem, read_csv_cells
 
 __all__ = ["load_bank", "parse_bank"]
 
@@ -42,10 +43,16 @@ _CLASSES = tuple(Classification.model_fields)
 
 def _section_rows(path: Path, model: type[BaseModel]) -> list[Any]:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = read_csv_cells(path)
     except FileNotFoundError:
         raise DataError(str(path), Problem("", "file not found")) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except pd.errors.ParserError as exc:
+        problem = ragged_row_problem(exc)
+        reason = Problem("", f"cannot read the table ({exc})") if problem is None else problem
+        raise DataError(str(path), reason) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(str(path), Problem("", "the table is empty (no header row)")) from None
+    except (OSError, ValueError) as exc:
         raise DataError(str(path), Problem("", f"cannot read the table ({exc})")) from None
     rows = []
     for rec in frame.to_dict(orient="records"):

@@ -8,7 +8,6 @@ column, and the reason.
 from __future__ import annotations
 
 import gc
-import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from greenabs.assets import FAMILIES, AssetSpecBase, asset_union, load_entry_poi
 from greenabs.errors import DataError, Problem, SpecError
 from greenabs.spec.deal import DealSpec, deal_model
 from greenabs.steps import STEPS
+from greenabs.tables import ragged_row_problem, read_csv_cells
 
 __all__ = [
     "deal_schema",
@@ -530,20 +530,7 @@ def _tape_frame(path: Path) -> pd.DataFrame:
         raise DataError(source, Problem("", "a directory, not a tape file"))
     try:
         if suffix in _CSV:
-            # header=None: a row longer than the header is an error, not (pandas' default)
-            # a hidden index column that shifts every cell of the tape one column left
-            raw = pd.read_csv(
-                path,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                skip_blank_lines=False,
-                index_col=False,
-            )
-            frame = raw.iloc[1:].reset_index(drop=True)
-            frame.columns = list(raw.iloc[0])
-            return frame
+            return read_csv_cells(path, skip_blank_lines=False)
         if suffix != ".xls":
             return _workbook_frame(path)
         frame = pd.read_excel(path, dtype=object)  # the old format needs xlrd
@@ -553,13 +540,10 @@ def _tape_frame(path: Path) -> pd.DataFrame:
     except FileNotFoundError:
         raise DataError(source, Problem("", "tape file not found")) from None
     except pd.errors.ParserError as exc:
-        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if ragged is None:
+        problem = ragged_row_problem(exc)
+        if problem is None:
             raise DataError(source, Problem("", f"cannot read the tape ({exc})")) from None
-        want, line, got = ragged.groups()
-        raise DataError(
-            source, Problem(f"row {line}", f"{got} cells, but the header names {want} columns")
-        ) from None
+        raise DataError(source, problem) from None
     except pd.errors.EmptyDataError:
         raise DataError(source, Problem("", "the tape is empty (no header row)")) from None
     except UnicodeDecodeError as exc:

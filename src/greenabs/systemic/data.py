@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from greenabs.errors import DataError, Problem
+from greenabs.tables import ragged_row_problem, read_csv_cells
 
 __all__ = [
     "CATALOGUE",
@@ -289,12 +290,14 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             return pd.read_excel(path, dtype=object)
-        return pd.read_csv(
-            path, dtype=str, comment="#", keep_default_na=False, skipinitialspace=True
-        )
+        return read_csv_cells(path, comment="#")
     except FileNotFoundError:
         raise DataError(str(path), Problem("", "file not found")) from None
-    except (OSError, ValueError, pd.errors.ParserError, zipfile.BadZipFile) as exc:
+    except pd.errors.ParserError as exc:
+        problem = ragged_row_problem(exc)
+        reason = Problem("", f"cannot read the data ({exc})") if problem is None else problem
+        raise DataError(str(path), reason) from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(str(path), Problem("", f"cannot read the data ({exc})")) from None
     except Exception as exc:  # a broken workbook: the Excel readers raise their own errors
         raise DataError(str(path), Problem("", f"cannot read the workbook ({exc})")) from None
