@@ -359,6 +359,19 @@ def _blocks_for(
     return out
 
 
+def _complete(flows: dict[str, FloatArray], cp: CompiledPool) -> dict[str, FloatArray]:
+    """Every pool field, in order: without advancing, recoveries and losses are the defaults
+    shifted by the recovery lag; a field no block produced is zero."""
+    a = cp.assumptions
+    if cp.advancing == "none":
+        lag, rr = a.recovery.lag_months, a.recovery.rate
+        shifted = np.zeros_like(flows["default"])
+        shifted[:, lag:] = flows["default"][:, : shifted.shape[1] - lag]
+        flows = {**flows, "recovery": shifted * rr, "loss": shifted * (1.0 - rr)}
+    shape = flows["default"].shape
+    return {k: flows[k] if k in flows else np.zeros(shape) for k in POOL_FIELDS}
+
+
 def _project_block(
     cp: CompiledPool, sc: Scenarios, first: int, backend: str, loan_level: bool
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray] | None]:
@@ -413,30 +426,16 @@ def _project_block(
         )
         for k in keys
     }
-    lag = a.recovery.lag_months
-    if cp.advancing == "none":
-        rr = a.recovery.rate
-        shifted = np.zeros_like(flows["default"])
-        shifted[:, lag:] = flows["default"][:, : n_months - lag]
-        flows["recovery"] = shifted * rr
-        flows["loss"] = shifted * (1.0 - rr)
-    for k in POOL_FIELDS:
-        flows.setdefault(k, np.zeros((n_s, n_months)))
-    flows = {k: flows[k] for k in POOL_FIELDS}
+    flows = _complete(flows, cp)
     level = None
     if loan_level:
-        level = {
-            k: np.vstack([_pad(r.loan_level[k], n_months) for r in results if r.loan_level])
-            for k in results[0].pool
-        }
-        if cp.advancing == "none":
-            rr = a.recovery.rate
-            shifted_l = np.zeros_like(level["default"])
-            shifted_l[:, lag:] = level["default"][:, : n_months - lag]
-            level["recovery"] = shifted_l * rr
-            level["loss"] = shifted_l * (1.0 - rr)
-        n_a = level["default"].shape[0]
-        level = {k: level.get(k, np.zeros((n_a, n_months))) for k in POOL_FIELDS}
+        level = _complete(
+            {
+                k: np.vstack([_pad(r.loan_level[k], n_months) for r in results if r.loan_level])
+                for k in results[0].pool
+            },
+            cp,
+        )
     return flows, level
 
 
