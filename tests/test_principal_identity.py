@@ -22,6 +22,7 @@ and every scenario must keep:
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 import greenabs
 from greenabs import DealSpec, RunResult, parse_deal
+from greenabs.scenarios import Scenarios
 
 RTOL = 1e-9
 """Relative tolerance of an identity (of the original balance it concerns)."""
@@ -315,7 +317,7 @@ def structures(draw: st.DrawFn, pool_balance: float, floating: bool) -> dict[str
 
 
 @st.composite
-def deals(draw: st.DrawFn) -> tuple[DealSpec, list[float], list[float]]:
+def deals(draw: st.DrawFn) -> Case:
     floating = draw(st.booleans())
     advancing = draw(st.integers(0, 3)) == 0
     pool_assets = draw(pools(floating))
@@ -341,11 +343,56 @@ def deals(draw: st.DrawFn) -> tuple[DealSpec, list[float], list[float]]:
     # size the notes against the validated pool (leases' balances come from their rentals)
     balance = parse_deal(base).pool.balance
     base["structure"] = draw(structures(balance, floating))
+    deal = parse_deal(base, "random.yaml")
+    return Case(deal, draw(scenario_drivers(deal, floating)), draw(st.sampled_from(RESIZES)))
+
+
+@dataclass(frozen=True)
+class Case:
+    """A random deal, its scenario drivers and a resize of its notes (rerun on the compiled
+    deal)."""
+
+    deal: DealSpec
+    drivers: dict[str, Any]
+    resize: float | None
+
+
+RESIZES = (None, None, 0.5, 0.9)
+DRIVERS = ("multipliers", "multipliers", "monthly multipliers", "default months", "rate paths")
+
+
+@st.composite
+def scenario_drivers(draw: st.DrawFn, deal: DealSpec, floating: bool) -> dict[str, Any]:
+    """Keyword arguments of Scenarios.build: 2 to 4 scenarios of multipliers (the plain
+    ``run(deal, smm_mult=[...], mdr_mult=[...])``), multipliers by month, default months of
+    each asset, CPR/CDR paths, or index paths."""
     n = draw(st.integers(2, 4))
     mult = st.sampled_from([0.0, 0.5, 1.0, 2.0, 5.0, 20.0])
     smm = draw(st.lists(mult, min_size=n, max_size=n))
     mdr = draw(st.lists(mult, min_size=n, max_size=n))
-    return parse_deal(base, "random.yaml"), smm, mdr
+    kind = draw(st.sampled_from([*DRIVERS, *(["index paths"] if floating else [])]))
+    if kind == "multipliers":
+        return {"smm_mult": smm, "mdr_mult": mdr}
+    pool = greenabs.compile_deal(deal).pool
+    months = pool.n_asset_months if deal.pool.advancing == "none" else pool.n_months
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "monthly multipliers":
+        return {
+            "smm_mult": rng.choice([0.0, 1.0, 3.0], size=(n, months)),
+            "mdr_mult": rng.choice([0.0, 1.0, 10.0], size=(n, months)),
+        }
+    if kind == "default months":  # 0: never; month m: the whole asset defaults then
+        return {"smm_mult": smm, "default_month": rng.integers(0, months + 1, (n, pool.n_assets))}
+    if kind == "rate paths":
+        return {
+            "cpr_path": rng.uniform(0, 1, (n, months)) ** 3,
+            "cdr_path": rng.uniform(0, 1, (n, months)) ** 4,
+        }
+    return {
+        "smm_mult": smm,
+        "mdr_mult": mdr,
+        "index_paths": {"LPR": rng.uniform(-0.1, 0.2, (n, months))},
+    }
 
 
 # ----------------------------------------------------------------------------- checks
@@ -444,18 +491,28 @@ def check_cash(deal: DealSpec, r: RunResult) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(case=deals())
-def test_principal_identities_hold_in_every_scenario(
-    case: tuple[DealSpec, list[float], list[float]],
-) -> None:
-    deal, smm, mdr = case
-    r = greenabs.run(deal, smm_mult=smm, mdr_mult=mdr)
-    assert r.pool.flows["end_balance"].shape[0] == len(smm)
+def test_principal_identities_hold_in_every_scenario(case: Case) -> None:
+    deal = case.deal
+    if set(case.drivers) == {"smm_mult", "mdr_mult"}:
+        r = greenabs.run(deal, smm_mult=case.drivers["smm_mult"], mdr_mult=case.drivers["mdr_mult"])
+    else:
+        r = greenabs.run(deal, scenarios=Scenarios.build(**case.drivers))
+    n = len(next(iter(case.drivers.values())))
+    assert r.pool.flows["end_balance"].shape[0] == n
     for arr in r.pool.flows.values():
         assert np.isfinite(arr).all()
     check_pool_identity(r)
     check_notes_identity(deal, r)
     check_pool_reaches_the_waterfall(deal, r)
     check_cash(deal, r)
+    if case.resize is not None:  # the same pool under smaller notes, without recompiling
+        compiled = greenabs.compile_deal(deal)
+        sizes = {t.name: t.balance * case.resize for t in deal.structure.tranches}
+        smaller = compiled.with_structure(balances=sizes)
+        r2 = greenabs.run(smaller, scenarios=Scenarios.build(**case.drivers))
+        np.testing.assert_allclose(r2.pool.flows["end_balance"], r.pool.flows["end_balance"])
+        check_notes_identity(smaller.deal, r2)
+        check_cash(smaller.deal, r2)
 
 
 # ------------------------------------------------------------------------- regressions
