@@ -11,10 +11,10 @@ import pandas as pd
 from greenabs.assets.backends import resolve_backend
 from greenabs.collateral import PoolCashflows, project
 from greenabs.compile import CompiledDeal, compile_deal
-from greenabs.errors import Problem, SpecError
+from greenabs.errors import ARGUMENT, Problem, SpecError
 from greenabs.results import RunResult
 from greenabs.scenarios import Scenarios
-from greenabs.spec.deal import AssumptionsSpec, DealSpec
+from greenabs.spec.deal import AssumptionsSpec, DealSpec, cross_check
 from greenabs.waterfall import run_waterfall
 
 __all__ = ["compile_deal", "run", "simulate", "with_assumptions"]
@@ -25,7 +25,12 @@ def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
     data = deal.assumptions.model_dump()
     data.update(changes)
     model: type[AssumptionsSpec] = type(deal.assumptions)  # plug-in sections included
-    return deal.model_copy(update={"assumptions": model.model_validate(data)})
+    new = deal.model_copy(update={"assumptions": model.model_validate(data)})
+    problems = cross_check(new)  # whole-deal rules that involve the assumptions
+    if problems:
+        parts = [p.partition(": ") for p in problems]
+        raise SpecError(ARGUMENT, [Problem(where, why) for where, _, why in parts])
+    return new
 
 
 def run(
