@@ -1703,6 +1703,72 @@ def test_scenario_multipliers_that_are_not_finite_name_the_argument() -> None:
         assert_clean_error(info.value, "<argument>", "smm_mult")
 
 
+NAME_PAIRS = {
+    "slash": ("a/b", "B"),
+    "dots": ("../../x", "B"),
+    "nul": ("A\x00", "B"),
+    "excel characters": ("[/]", "A:1*?"),
+    "shared prefix": ("x" * 30 + "1", "x" * 30 + "2"),
+}
+_D15 = (
+    "D15: results.py:741-744 (RunResult.to_csv_dir) names each file 'tranche_<name>.csv' "
+    "from the tranche name as written: a '/' or '..' makes a path outside the folder (an "
+    "error for a valid deal, or a write elsewhere where the folders exist) and a NUL byte a "
+    "ValueError that cli/__init__.py:48 (OSError only) lets through as a traceback"
+)
+_D16 = (
+    "D16: results.py:761 (RunResult.to_excel) uses 'tranche_<name>'[:31] as the sheet title: "
+    "[ ] : * ? / \\ and control characters raise openpyxl's ValueError (a traceback from "
+    "greenabs run --xlsx), and names sharing their first 23 characters give one sheet, the "
+    "other tranche's table silently lost"
+)
+WRITER_DEFECTS = {
+    ("csv", "slash"): _D15,
+    ("csv", "dots"): _D15,
+    ("csv", "nul"): _D15,
+    ("csv", "excel characters"): _D15,
+    ("xlsx", "slash"): _D16,
+    ("xlsx", "dots"): _D16,
+    ("xlsx", "nul"): _D16,
+    ("xlsx", "excel characters"): _D16,
+    ("xlsx", "shared prefix"): _D16,
+}
+
+
+def _writer_params() -> Iterator[Any]:
+    for writer in ("csv", "xlsx"):
+        for label in NAME_PAIRS:
+            reason = WRITER_DEFECTS.get((writer, label))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            yield pytest.param(writer, label, marks=marks, id=f"{writer}-{label}")
+
+
+@pytest.mark.parametrize(("writer", "label"), list(_writer_params()))
+def test_result_files_keep_every_tranche_whatever_its_name(
+    tmp_path: Path, writer: str, label: str
+) -> None:
+    first, second = NAME_PAIRS[label]
+    d = deal_dict()
+    d["structure"]["tranches"][0]["name"] = first
+    d["structure"]["tranches"][1]["name"] = second
+    d["structure"]["waterfall"][1] = {"pay_interest": first}
+    d["structure"]["waterfall"][2] = {"pay_interest": second}
+    d["structure"]["waterfall"][3]["pay_principal"]["tranches"] = [first, second]
+    result = greenabs.run(greenabs.load_deal(write_deal(tmp_path, d)))
+    n_tables = len(result.tables())
+    out = tmp_path / "out"
+    if writer == "csv":
+        files = result.to_csv_dir(out)
+        assert len({f.resolve() for f in files}) == n_tables
+        assert all(f.resolve().parent == out.resolve() for f in files)
+        assert sorted(p.name for p in out.iterdir()) == sorted(f.name for f in files)
+    else:
+        import openpyxl
+
+        book = result.to_excel(tmp_path / "r.xlsx")
+        assert len(openpyxl.load_workbook(book, read_only=True).sheetnames) == 1 + n_tables
+
+
 # -------------------------------------------------------------------------- the CLI
 def _cli_argv(*args: str) -> list[str]:
     exe = ROOT / ".venv" / "bin" / "greenabs"
@@ -1757,6 +1823,9 @@ def _cli_files(folder: Path) -> dict[str, CliCase]:
 
     return {
         "markup names": CliCase(("run", str(ok)), 0, ("[/] [bold]x[red]", "│ [/] ")),
+        "markup names to a workbook": CliCase(
+            ("run", str(ok), "-q", "--xlsx", str(folder / "r.xlsx")), 0, ("wrote",)
+        ),
         "markup file, nan fee": CliCase(
             ("run", str(nan_fee)), 1, (), (f"{nan_fee}: structure.fees[0].rate",)
         ),
@@ -1816,6 +1885,7 @@ CLI_CASE_NAMES = [
     "pay_principal A, A, B",
     "bank, partial regulation",
     "systemic, inf cell",
+    pytest.param("markup names to a workbook", marks=pytest.mark.xfail(strict=True, reason=_D16)),
 ]
 
 
