@@ -1703,6 +1703,55 @@ def test_scenario_multipliers_that_are_not_finite_name_the_argument() -> None:
         assert_clean_error(info.value, "<argument>", "smm_mult")
 
 
+_D17 = (
+    "D17: the Python API lets pydantic's ValidationError out of the error hierarchy: "
+    "engine.py:28 (with_assumptions: model.model_validate(data)) and compile.py:189 "
+    "(CompiledDeal.with_structure: TargetSpec(amount=...)) validate without "
+    "spec/io.py validate_model, so a bad value is a bare ValidationError, not a SpecError "
+    "naming the argument"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_D17)
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"default": {"cdr": math.nan}},
+        {"prepayment": {"psa": 1667}},
+        {"recovery": "x"},
+        {"colour": 1},
+    ],
+    ids=["nan cdr", "psa above 1666", "wrong type", "unknown field"],
+)
+def test_with_assumptions_refuses_by_argument(change: dict[str, Any]) -> None:
+    deal = greenabs.load_deal(EXAMPLES / "green_loans_2026_1.yaml")
+    with pytest.raises(SpecError) as info:
+        greenabs.with_assumptions(deal, **change)
+    assert_clean_error(info.value, "<argument>", *change)
+
+
+@pytest.mark.parametrize(
+    ("target", "outcome"),
+    [
+        (math.nan, "refused"),
+        (math.inf, "refused"),
+        (-1.0, "refused"),
+        pytest.param(1e300, "refused", marks=pytest.mark.xfail(strict=True, reason=_D17)),
+        (2e6, "ran"),
+    ],
+)
+def test_with_structure_refuses_bad_reserve_targets(target: float, outcome: str) -> None:
+    compiled = greenabs.compile_deal(greenabs.load_deal(EXAMPLES / "npl_disposal_2026.yaml"))
+    try:
+        changed = compiled.with_structure(reserve_targets={"liquidity_reserve": target})
+    except GreenabsError as exc:
+        assert_clean_error(exc, "reserve_targets")
+        assert outcome == "refused"
+        return
+    assert outcome == "ran"
+    check_run(changed.deal, greenabs.run(changed))
+
+
 NAME_PAIRS = {
     "slash": ("a/b", "B"),
     "dots": ("../../x", "B"),
