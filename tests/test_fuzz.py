@@ -1703,16 +1703,6 @@ def test_scenario_multipliers_that_are_not_finite_name_the_argument() -> None:
         assert_clean_error(info.value, "<argument>", "smm_mult")
 
 
-_D17 = (
-    "D17: the Python API lets pydantic's ValidationError out of the error hierarchy: "
-    "engine.py:28 (with_assumptions: model.model_validate(data)) and compile.py:189 "
-    "(CompiledDeal.with_structure: TargetSpec(amount=...)) validate without "
-    "spec/io.py validate_model, so a bad value is a bare ValidationError, not a SpecError "
-    "naming the argument"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_D17)
 @pytest.mark.parametrize(
     "change",
     [
@@ -1736,7 +1726,7 @@ def test_with_assumptions_refuses_by_argument(change: dict[str, Any]) -> None:
         (math.nan, "refused"),
         (math.inf, "refused"),
         (-1.0, "refused"),
-        pytest.param(1e300, "refused", marks=pytest.mark.xfail(strict=True, reason=_D17)),
+        (1e300, "refused"),
         (2e6, "ran"),
     ],
 )
@@ -1759,29 +1749,7 @@ NAME_PAIRS = {
     "excel characters": ("[/]", "A:1*?"),
     "shared prefix": ("x" * 30 + "1", "x" * 30 + "2"),
 }
-_D15 = (
-    "D15: results.py:741-744 (RunResult.to_csv_dir) names each file 'tranche_<name>.csv' "
-    "from the tranche name as written: a '/' or '..' makes a path outside the folder (an "
-    "error for a valid deal, or a write elsewhere where the folders exist) and a NUL byte a "
-    "ValueError that cli/__init__.py:48 (OSError only) lets through as a traceback"
-)
-_D16 = (
-    "D16: results.py:761 (RunResult.to_excel) uses 'tranche_<name>'[:31] as the sheet title: "
-    "[ ] : * ? / \\ and control characters raise openpyxl's ValueError (a traceback from "
-    "greenabs run --xlsx), and names sharing their first 23 characters give one sheet, the "
-    "other tranche's table silently lost"
-)
-WRITER_DEFECTS = {
-    ("csv", "slash"): _D15,
-    ("csv", "dots"): _D15,
-    ("csv", "nul"): _D15,
-    ("csv", "excel characters"): _D15,
-    ("xlsx", "slash"): _D16,
-    ("xlsx", "dots"): _D16,
-    ("xlsx", "nul"): _D16,
-    ("xlsx", "excel characters"): _D16,
-    ("xlsx", "shared prefix"): _D16,
-}
+WRITER_DEFECTS: dict[tuple[str, str], str] = {}  # D15, D16 fixed: results.py _safe_names
 
 
 def _writer_params() -> Iterator[Any]:
@@ -1934,7 +1902,7 @@ CLI_CASE_NAMES = [
     "pay_principal A, A, B",
     "bank, partial regulation",
     "systemic, inf cell",
-    pytest.param("markup names to a workbook", marks=pytest.mark.xfail(strict=True, reason=_D16)),
+    "markup names to a workbook",
 ]
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from greenabs.assets import MAX_AMOUNT
 from greenabs.calendar import DealCalendar, build_calendar, months_between
 from greenabs.collateral import CompiledPool, compile_pool_for
 from greenabs.errors import Problem, SpecError
@@ -128,6 +129,12 @@ def _structure(deal: DealSpec, cal: DealCalendar) -> CompiledStructure:
     )
 
 
+def _is_amount(value: object) -> bool:
+    """A finite number from 0 to :data:`~greenabs.assets.MAX_AMOUNT` (not a bool)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return ok and math.isfinite(value) and 0 <= value <= MAX_AMOUNT  # type: ignore[operator,arg-type]
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledDeal:
     """A deal compiled for running: ``deal`` (the spec it came from, updated by
@@ -162,8 +169,8 @@ class CompiledDeal:
 
         for name, value in (balances or {}).items():
             check_name("balances", name, names)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                why = f"tranche {name!r}: a balance is a finite number above 0, got {value!r}"
+            if not (_is_amount(value) and value > 0):
+                why = f"tranche {name!r}: a balance is above 0, at most {MAX_AMOUNT:g}: {value!r}"
                 raise SpecError("<argument>", Problem("balances", why))
             i = names.index(name)
             tranches[i] = tranches[i].model_copy(update={"balance": float(value)})
@@ -185,10 +192,12 @@ class CompiledDeal:
             check_name("reserve_targets", name, acc_names)
             if isinstance(target, TargetSpec):
                 spec = target
-            elif isinstance(target, int | float) and math.isfinite(target) and target >= 0:
+            elif _is_amount(target):
                 spec = TargetSpec(amount=float(target))
             else:
-                why = f"account {name!r}: a target is an amount >= 0 or a TargetSpec"
+                why = (
+                    f"account {name!r}: a target is an amount up to {MAX_AMOUNT:g} or a TargetSpec"
+                )
                 raise SpecError("<argument>", Problem("reserve_targets", why))
             i = acc_names.index(name)
             accounts[i] = accounts[i].model_copy(update={"target": spec})

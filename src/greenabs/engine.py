@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy.typing as npt
 import pandas as pd
+from pydantic import ValidationError
 
 from greenabs.assets.backends import resolve_backend
 from greenabs.collateral import PoolCashflows, project
@@ -15,6 +16,7 @@ from greenabs.errors import ARGUMENT, Problem, SpecError
 from greenabs.results import RunResult
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AssumptionsSpec, DealSpec, cross_check
+from greenabs.spec.io import problems_from
 from greenabs.waterfall import run_waterfall
 
 __all__ = ["compile_deal", "run", "simulate", "with_assumptions"]
@@ -25,7 +27,11 @@ def with_assumptions(deal: DealSpec, **changes: Any) -> DealSpec:
     data = deal.assumptions.model_dump()
     data.update(changes)
     model: type[AssumptionsSpec] = type(deal.assumptions)  # plug-in sections included
-    new = deal.model_copy(update={"assumptions": model.model_validate(data)})
+    try:
+        assumptions = model.model_validate(data)
+    except ValidationError as exc:  # each problem named by its field path
+        raise SpecError(ARGUMENT, problems_from(exc, "assumptions")) from None
+    new = deal.model_copy(update={"assumptions": assumptions})
     problems = cross_check(new)  # whole-deal rules that involve the assumptions
     if problems:
         parts = [p.partition(": ") for p in problems]

@@ -77,6 +77,48 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def _cells_for_excel(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with control characters in its text cells written as ``\\xNN`` (a workbook
+    cannot hold them; a name from a deal file may)."""
+    import re
+
+    bad = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+    def clean(v: Any) -> Any:
+        return bad.sub(lambda m: f"\\x{ord(m.group()):02x}", v) if isinstance(v, str) else v
+
+    text = [
+        c
+        for c in df.columns
+        if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])
+    ]
+    if not text:
+        return df
+    out = df.copy()
+    for c in text:
+        out[c] = out[c].map(clean)
+    return out
+
+
+def _safe_names(names: list[str], limit: int, taken: set[str] | None = None) -> list[str]:
+    """File and sheet names for tables named after tranches: letters, digits, ``-`` and ``_``
+    kept (anything else, path separators and dots included, becomes ``_``), at most ``limit``
+    characters, unique without regard to case (``~2``, ``~3``... added where two would
+    coincide), in the order given."""
+    used = {t.lower() for t in taken or set()}
+    out = []
+    for name in names:
+        base = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:limit] or "_"
+        safe, n = base, 1
+        while safe.lower() in used:
+            n += 1
+            tail = f"~{n}"
+            safe = base[: limit - len(tail)] + tail
+        used.add(safe.lower())
+        out.append(safe)
+    return out
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [_clean(r) for r in df.to_dict(orient="records")]
 
@@ -739,8 +781,9 @@ class RunResult:
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         files = []
-        for name, df in self.tables(scenario).items():
-            f = out / f"{name}.csv"
+        tables = self.tables(scenario)
+        for (_, df), safe in zip(tables.items(), _safe_names(list(tables), 120), strict=True):
+            f = out / f"{safe}.csv"
             df.to_csv(f, index=False)
             files.append(f)
         return files
@@ -756,7 +799,9 @@ class RunResult:
             }
         )
         with pd.ExcelWriter(out, engine="openpyxl") as xl:
-            summary.to_excel(xl, sheet_name="deal", index=False)
-            for name, df in self.tables(scenario).items():
-                df.to_excel(xl, sheet_name=name[:31], index=False)
+            tables = self.tables(scenario)
+            sheets = dict(zip(tables, _safe_names(list(tables), 31, taken={"deal"}), strict=True))
+            _cells_for_excel(summary).to_excel(xl, sheet_name="deal", index=False)
+            for name, df in tables.items():
+                _cells_for_excel(df).to_excel(xl, sheet_name=sheets[name], index=False)
         return out
