@@ -274,6 +274,12 @@ def _check_run(deal: DealSpec, r: RunResult) -> None:
             assert (rec[f] <= t.balance + tol).all(), f"{t.name}: {f} above the original"
         paid_off = rec["principal_paid"].sum(axis=1) + rec["writedown"].sum(axis=1)
         np.testing.assert_allclose(paid_off, t.balance, rtol=1e-9, atol=1e-6, err_msg=t.name)
+        assert (rec["principal_paid"] <= rec["begin_balance"] + tol).all(), f"{t.name}: overpaid"
+        assert (rec["interest_paid"] >= -tol).all(), f"{t.name}: interest paid negative"
+        assert (rec["interest_paid"] <= rec["interest_due"] + tol).all(), f"{t.name}: over due"
+        assert (rec["residual_paid"] >= -tol).all(), f"{t.name}: residual paid negative"
+        if not t.residual:
+            assert (np.abs(rec["residual_paid"]) <= tol).all(), f"{t.name}: residual to debt"
     draws = np.zeros_like(collections)
     for name, rec in wf.accounts.items():
         draws += rec["withdrawal"] - rec["deposit"]
@@ -292,6 +298,7 @@ def _check_run(deal: DealSpec, r: RunResult) -> None:
         payments += rec["paid"]
         gross += np.abs(rec["paid"])
         assert (rec["paid"] >= -1e-6).all(), f"fee {name!r} paid negative"
+        assert (rec["paid"] <= rec["due"] + 1e-6 + 1e-12 * rec["due"]).all(), f"fee {name!r}"
     # collections + reserve draws = payments + retained, per scenario and payment date
     diff = collections + draws - payments
     tol = np.maximum(0.01, 1e-12 * gross)
@@ -1749,18 +1756,10 @@ NAME_PAIRS = {
     "excel characters": ("[/]", "A:1*?"),
     "shared prefix": ("x" * 30 + "1", "x" * 30 + "2"),
 }
-WRITER_DEFECTS: dict[tuple[str, str], str] = {}  # D15, D16 fixed: results.py _safe_names
 
 
-def _writer_params() -> Iterator[Any]:
-    for writer in ("csv", "xlsx"):
-        for label in NAME_PAIRS:
-            reason = WRITER_DEFECTS.get((writer, label))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(writer, label, marks=marks, id=f"{writer}-{label}")
-
-
-@pytest.mark.parametrize(("writer", "label"), list(_writer_params()))
+@pytest.mark.parametrize("label", list(NAME_PAIRS))
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
 def test_result_files_keep_every_tranche_whatever_its_name(
     tmp_path: Path, writer: str, label: str
 ) -> None:
