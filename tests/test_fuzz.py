@@ -967,31 +967,59 @@ def _indicator_slice() -> tuple[str, list[list[str]]]:
 INDICATOR_COMMENTS, INDICATOR_ROWS = _indicator_slice()
 
 
+def _wide(rows: list[list[str]]) -> list[list[str]]:
+    """The long slice as a wide table: a row per year, a column per indicator."""
+    names = sorted({r[1] for r in rows[1:]})
+    years = sorted({r[0] for r in rows[1:]})
+    cells = {(r[0], r[1]): r[2] for r in rows[1:]}
+    return [["year", *names]] + [[y] + [cells.get((y, n), "") for n in names] for y in years]
+
+
+INDICATOR_TABLES = {"long": INDICATOR_ROWS, "wide": _wide(INDICATOR_ROWS)}
+
+
 @st.composite
-def indicator_cases(draw: st.DrawFn) -> tuple[list[Op], str, str | None, float, str | None]:
-    ops = draw(csv_ops(INDICATOR_ROWS[0], len(INDICATOR_ROWS) - 1))
+def indicator_cases(draw: st.DrawFn) -> IndicatorCase:
+    shape = draw(st.sampled_from(sorted(INDICATOR_TABLES)))
+    table = INDICATOR_TABLES[shape]
+    ops = draw(csv_ops(table[0], len(table) - 1))
     if draw(st.booleans()):
         ops.append(Op("droprow", (draw(st.integers(0, 200)),)))
     method = draw(st.sampled_from(["entropy", "critic", "pca", "equal", "ciss"]))
     fill = draw(st.sampled_from([None, *systemic.FILLS]))
     norm = None if method == "ciss" else draw(st.sampled_from([None, *systemic.NORMALISATIONS]))
-    return ops, method, fill, draw(st.sampled_from([0.0, 0.6])), norm
+    return IndicatorCase(shape, ops, method, fill, draw(st.sampled_from([0.0, 0.6])), norm)
+
+
+@dataclass(frozen=True)
+class IndicatorCase:
+    """Edits of the long or wide indicator slice, and how the index is built from it."""
+
+    shape: str
+    ops: list[Op]
+    method: str
+    fill: str | None
+    coverage: float
+    normalisation: str | None
 
 
 @fuzz(100)
 @given(case=indicator_cases())
 def test_mutated_indicator_tables_give_a_finite_index_or_are_refused(
-    case: tuple[list[Op], str, str | None, float, str | None],
+    case: IndicatorCase,
 ) -> None:
-    ops, method, fill, coverage, norm = case
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "[bold]data[red].csv"
-        text = INDICATOR_COMMENTS + _csv_text(apply_csv(INDICATOR_ROWS, ops))
-        path.write_text(text, encoding="utf-8")
+        rows = apply_csv(INDICATOR_TABLES[case.shape], case.ops)
+        path.write_text(INDICATOR_COMMENTS + _csv_text(rows), encoding="utf-8")
         try:
             data = systemic.load_indicators(path)
             index = systemic.build_index(
-                data, method, fill=fill, min_coverage=coverage, normalisation=norm
+                data,
+                case.method,
+                fill=case.fill,
+                min_coverage=case.coverage,
+                normalisation=case.normalisation,
             )
         except GreenabsError as exc:
             assert_clean_error(exc, path)
