@@ -101,6 +101,11 @@ def test_floating_tranche_coupons_follow_scenario_index_paths() -> None:
     base = greenabs.run(deal)
     np.testing.assert_allclose(due[0], base.waterfall.tranches["A"]["interest_due"][0])
     assert due[1, 1] > due[0, 1] * 1.9  # 6% against 3%
+    # the tables show each scenario's coupon
+    assert r.tranche_cashflows("A", scenario=1)["coupon"].iloc[0] == pytest.approx(0.06)
+    assert r.tranches(scenario=0).loc[0, "coupon"] == pytest.approx(0.03)
+    assert len(r.scenario_metrics()) == 6
+    r.to_dict(1)
 
 
 def test_structure_comparisons_rerun_only_the_waterfall(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -369,7 +369,7 @@ class RunResult:
         scenario = self._scenario(scenario)
         rec = self.waterfall.tranches[name]
         df = pd.DataFrame({f: rec[f][scenario] for f in TRANCHE_FIELDS})
-        df.insert(0, "coupon", self.waterfall.coupons[name])
+        df.insert(0, "coupon", self._coupon_path(name, scenario))
         df.insert(0, "date", list(self.calendar.payment_dates))
         df.insert(0, "period", np.arange(1, self.calendar.n_periods + 1))
         return df
@@ -401,6 +401,12 @@ class RunResult:
         last = (due.shape[-1] - 1 - np.argmax(due[..., ::-1], axis=-1)).astype(np.intp)
         short = np.take_along_axis(r["interest_shortfall"][rows], last[..., None], axis=-1)
         return np.where(due.any(axis=-1), short[..., 0], 0.0), last
+
+    def _coupon_path(self, name: str, scenario: int) -> FloatArray:
+        """A tranche's annual coupon per period in one scenario (coupons vary by scenario only
+        where a run gave per-scenario index paths)."""
+        c: FloatArray = self.waterfall.coupons[name]
+        return c if c.ndim == 1 else c[scenario]
 
     def _index_path(self, name: str) -> FloatArray | None:
         c = self.deal.tranche(name).coupon
@@ -540,7 +546,7 @@ class RunResult:
                     "coupon": (
                         t.coupon.fixed
                         if t.coupon and t.coupon.fixed is not None
-                        else float(self.waterfall.coupons[t.name][0])
+                        else float(self._coupon_path(t.name, scenario)[0])
                     ),
                     "residual": t.residual,
                     "price": t.price,
@@ -604,9 +610,19 @@ class RunResult:
             path = (
                 self.waterfall.coupons[t.name] if rate is None else np.full(losses.shape[1], rate)
             )
-            discounted = analytics.price_from_dm(
-                st.accrual, path[st.first :], losses[:, st.first :], 0.0
-            )
+            if path.ndim == 1:
+                discounted = analytics.price_from_dm(
+                    st.accrual, path[st.first :], losses[:, st.first :], 0.0
+                )
+            else:  # the coupon follows each scenario's index path
+                discounted = np.array(
+                    [
+                        analytics.price_from_dm(
+                            st.accrual, path[s_, st.first :], losses[s_, st.first :], 0.0
+                        )
+                        for s_ in range(n_s)
+                    ]
+                )
             frames.append(
                 pd.DataFrame(
                     {
