@@ -65,3 +65,25 @@ def test_pro_rata_principal_is_never_negative_and_never_above_the_balance() -> N
         rec = r.waterfall.tranches[name]
         assert rec["principal_paid"].min() >= 0.0
         assert rec["end_balance"].min() >= 0.0
+
+
+def test_a_negative_index_never_makes_a_loan_pay_its_borrower() -> None:
+    loan = {"id": "F", "type": "loan", "balance": 1e6, "index": "LPR", "margin": 0.01}
+    d = deal_dict(
+        pool={"assets": [{**loan, "original_term": 24}]},
+        assumptions={"rates": {"LPR": -0.05}},
+    )
+    d["structure"]["tranches"] = [
+        {"name": "A", "balance": 9e5, "coupon": {"fixed": 0.0}},
+        {"name": "Sub", "balance": 1e5, "residual": True},
+    ]
+    d["structure"]["waterfall"] = [{"pay_principal": "A"}, {"pay_residual": "Sub"}]
+    d["structure"]["fees"] = []
+    r = greenabs.run(greenabs.parse_deal(d))
+    assert r.pool.flows["interest"].min() >= 0.0
+    assert r.pool.flows["interest"].sum() == 0.0  # -5% + 1% floored at 0
+
+
+def test_a_block_size_below_one_is_refused() -> None:
+    with pytest.raises(SpecError, match="block_size"):
+        greenabs.run(make_deal(), block_size=0)

@@ -321,7 +321,10 @@ def project(
                 "<argument>",
                 Problem("index_paths", f"unknown index {unknown[0]!r} (known: {known})"),
             )
-    size = sc.n if block_size is None else max(1, int(block_size))
+    if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
+        why = f"expected a whole number of scenarios >= 1, got {block_size!r}"
+        raise SpecError("<argument>", Problem("block_size", why))
+    size = sc.n if block_size is None else block_size
     parts = []
     level = None
     for start in range(0, sc.n, size):

@@ -359,7 +359,8 @@ def _trigger_breach(
         low: BoolArray = ratio < trg.threshold
         return low
     den = _total([s.int_due[t] for t in group])
-    ratio = np.divide(pf["interest"][k], den, out=np.full_like(den, np.inf), where=den > 0)
+    with np.errstate(over="ignore"):  # a denormal amount due: the ratio is huge, not a breach
+        ratio = np.divide(pf["interest"][k], den, out=np.full_like(den, np.inf), where=den > 0)
     ic: BoolArray = ratio < trg.threshold
     return ic
 

@@ -52,8 +52,8 @@ class LoanSpec(AssetSpecBase):
     frequency: Frequency = Frequency.monthly
     index: str | None = Field(None, description="Floating-rate index name (see assumptions.rates)")
     margin: float = Field(0.0, gt=-1, lt=1, description="Spread over the index (decimal)")
-    floor: float | None = Field(None, ge=-1, lt=1)
-    cap: float | None = Field(None, gt=-1, lt=1)
+    floor: float | None = Field(None, ge=0, lt=1, description="Lowest rate (0 when not given)")
+    cap: float | None = Field(None, gt=0, lt=1)
     reset_months: int | None = Field(None, gt=0, le=120, description="Months between resets")
 
     @model_validator(mode="after")
@@ -128,7 +128,8 @@ class LoanFamily:
 def _floating_rates(
     specs: Sequence[LoanSpec], age: np.ndarray, ctx: CompileContext, n_months: int
 ) -> np.ndarray:
-    """Coupon path (M, F) of floating loans: index + margin, floored and capped, held between
+    """Coupon path (M, F) of floating loans: index + margin, floored (at 0 when no floor is
+    given) and capped, held between
     resets (every ``reset_months`` of age; monthly when not given)."""
     f = len(specs)
     index = np.empty((n_months, f))
@@ -137,7 +138,8 @@ def _floating_rates(
         assert name is not None
         index[:, cols] = ctx.index_path(name, n_months)[:, None]
     margin = np.fromiter((s.margin for s in specs), np.float64, f)
-    floor = np.fromiter((-np.inf if s.floor is None else s.floor for s in specs), np.float64, f)
+    # no floor given: 0 (a loan never pays its borrower interest)
+    floor = np.fromiter((0.0 if s.floor is None else s.floor for s in specs), np.float64, f)
     cap = np.fromiter((np.inf if s.cap is None else s.cap for s in specs), np.float64, f)
     coupon = np.clip(index + margin, floor, cap)
     reset = np.fromiter((s.reset_months or 1 for s in specs), np.int64, f)
