@@ -321,6 +321,11 @@ def project(
                 "<argument>",
                 Problem("index_paths", f"unknown index {unknown[0]!r} (known: {known})"),
             )
+    for kind in cp.kinds:
+        for name in getattr(FAMILIES[kind], "drivers", ()):
+            if name not in sc.drivers:
+                why = f"the {kind} family needs the driver {name!r} (scenarios.drivers)"
+                raise SpecError("<argument>", Problem(f"drivers[{name!r}]", why))
     if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
         why = f"expected a whole number of scenarios >= 1, got {block_size!r}"
         raise SpecError("<argument>", Problem("block_size", why))
@@ -345,21 +350,14 @@ def project(
     )
 
 
-def _blocks_for(
-    cp: CompiledPool, sc: Scenarios
-) -> list[tuple[CollateralBlock, IntArray, Scenarios | None]]:
-    """Blocks to project, recompiled per scenario where a floating asset reads an index
-    whose path varies by scenario."""
-    if not sc.index_paths:
-        return [(b, pos, None) for b, pos in zip(cp.blocks, cp.positions, strict=True)]
-    out: list[tuple[CollateralBlock, IntArray, Scenarios | None]] = []
-    for b, pos in zip(cp.blocks, cp.positions, strict=True):
-        uses = {getattr(cp.assets[int(i)], "index", None) for i in pos}
-        if uses & set(sc.index_paths):
-            out.append((b, pos, sc))
-        else:
-            out.append((b, pos, None))
-    return out
+def _varying(cp: CompiledPool, sc: Scenarios) -> list[bool]:
+    """Per block: whether a floating asset of it reads an index whose path varies by scenario
+    (the block is then compiled again for each scenario)."""
+    names = set(sc.index_paths)
+    return [
+        bool(names) and bool({getattr(cp.assets[int(i)], "index", None) for i in pos} & names)
+        for pos in cp.positions
+    ]
 
 
 def _complete(flows: dict[str, FloatArray], cp: CompiledPool) -> dict[str, FloatArray]:
@@ -383,17 +381,13 @@ def _project_block(
     n_months = cp.n_months
     results: list[BlockFlows] = []
     sections = _sections(a)
-    for kind in cp.kinds:
-        for name in getattr(FAMILIES[kind], "drivers", ()):
-            if name not in sc.drivers:
-                why = f"the {kind} family needs the driver {name!r} (scenarios.drivers)"
-                raise SpecError("<argument>", Problem(f"drivers[{name!r}]", why))
-    for (block, pos, varying), kind in zip(_blocks_for(cp, sc), cp.kinds, strict=True):
+    varying = _varying(cp, sc)
+    for block, pos, kind, recompile in zip(cp.blocks, cp.positions, cp.kinds, varying, strict=True):
         ctx = replace(ctx, assumptions=sections.get(kind))
         dm = (
             None if sc.default_month is None else np.ascontiguousarray(sc.default_month[:, pos] - 1)
         )
-        if varying is None:
+        if not recompile:
             results.append(block.project(replace(ctx, default_month=dm)))
             continue
         # the block's floating coupons follow each scenario's index path
@@ -401,9 +395,7 @@ def _project_block(
         for s in range(sc.n):
             paths = dict(cp.index_paths)
             paths.update({k: v[s] for k, v in sc.index_paths.items()})
-            ctx_c = CompileContext(
-                cutoff=cp.cutoff, index_paths=paths, sections=_sections(cp.assumptions)
-            )
+            ctx_c = CompileContext(cutoff=cp.cutoff, index_paths=paths, sections=sections)
             one = compile_pool([cp.assets[int(i)] for i in pos], ctx_c)[0]
             one_sc = sc.take(s, s + 1)
             per.append(
@@ -411,6 +403,7 @@ def _project_block(
                     replace(
                         _scenario_context(cp, one_sc, first + s, backend, loan_level and s == 0),
                         default_month=None if dm is None else dm[s : s + 1],
+                        assumptions=sections.get(kind),
                     )
                 )
             )
@@ -473,15 +466,9 @@ def project_pool(
     loan_level
         Also return per-asset flows of scenario 0.
     """
-    if scenarios is None:
-        scenarios = Scenarios.build(smm_mult=smm_mult, mdr_mult=mdr_mult)
-    elif smm_mult is not None or mdr_mult is not None:
-        raise SpecError(
-            "<argument>", Problem("scenarios", "give scenarios or multipliers, not both")
-        )
     return project(
         compile_pool_for(assets, assumptions, cutoff, advancing),
-        scenarios,
+        Scenarios.resolve(scenarios, smm_mult, mdr_mult),
         backend=backend,
         loan_level=loan_level,
     )

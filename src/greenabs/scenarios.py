@@ -201,6 +201,21 @@ class Scenarios:
             arr.flags.writeable = False
         return out
 
+    @classmethod
+    def resolve(
+        cls,
+        scenarios: Scenarios | None,
+        smm_mult: npt.ArrayLike | None = None,
+        mdr_mult: npt.ArrayLike | None = None,
+    ) -> Scenarios:
+        """``scenarios``, or the multipliers as scenarios (the shorthand of ``run``); giving
+        both is an error."""
+        if scenarios is None:
+            return cls.build(smm_mult=smm_mult, mdr_mult=mdr_mult)
+        if smm_mult is not None or mdr_mult is not None:
+            raise _bad("scenarios", "give scenarios or multipliers, not both")
+        return scenarios
+
     def _arrays(self) -> list[Any]:
         arrs: list[Any] = [self.smm_mult, self.mdr_mult]
         arrs += [a for a in (self.cpr_path, self.cdr_path, self.default_month) if a is not None]

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from greenabs.calendar import DealCalendar
 from greenabs.collateral import STOCKS, PoolCashflows
 from greenabs.compile import CompiledDeal, CompiledStructure, tranche_coupons
-from greenabs.errors import ConservationError
+from greenabs.errors import ConservationError, Problem, SpecError
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AccountSpec, FeeSpec, TargetSpec, TriggerSpec
 from greenabs.steps import STEPS, ResolvedStep
@@ -118,7 +118,8 @@ def _scenario_coupons(
     for name, c in varying.items():
         if c.ndim == 2:
             if c.shape[0] != n_s:
-                raise ConservationError(f"index paths have {c.shape[0]} scenarios, flows {n_s}")
+                why = f"index paths have {c.shape[0]} scenarios, the pool flows {n_s}"
+                raise SpecError("<argument>", Problem("scenarios", why))
             base[name] = c
     return base
 
