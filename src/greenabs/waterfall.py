@@ -168,7 +168,8 @@ def _target(
 class WaterfallState:
     """Mutable state of the waterfall over S scenarios, what a step reads and changes.
 
-    Per tranche (by name): ``bal`` outstanding balance, ``int_due`` interest due on this
+    ``fees`` and ``accounts_spec``: the fee and account specs by name.  Per tranche (by
+    name): ``bal`` outstanding balance, ``int_due`` interest due on this
     date, ``int_short`` unpaid interest carried; per fee: ``fee_due``; per account: ``acct``
     balance; ``pda`` the principal distribution amount left on this date; ``draws`` account
     withdrawals into available funds; ``k`` the period.  ``rec_t``, ``rec_f``, ``rec_a`` hold
