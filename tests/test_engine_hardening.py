@@ -87,3 +87,71 @@ def test_a_negative_index_never_makes_a_loan_pay_its_borrower() -> None:
 def test_a_block_size_below_one_is_refused() -> None:
     with pytest.raises(SpecError, match="block_size"):
         greenabs.run(make_deal(), block_size=0)
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    node: Any = data
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[int(key)] if key.isdigit() else node.setdefault(key, {})
+    last = keys[-1]
+    if last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+NEW_FIELDS = [
+    ("dates.determination_days", "five"),
+    ("dates.determination_days", -1),
+    ("dates.determination_days", 61),
+    ("dates.determination_days", float("nan")),
+    ("dates.business_day", "preceding"),
+    ("dates.business_day", 3),
+    ("dates.end_of_month", "sometimes"),
+    ("dates.cutoff", "1899-12-31"),
+    ("dates.first_payment", "2201-01-26"),
+    ("pool.advancing", "everything"),
+    ("pool.advancing", 1.5),
+    ("assumptions.prepayment_timing", "end_of_month"),
+    ("assumptions.receivable.delay_months", -1),
+    ("assumptions.receivable.delay_months", 241),
+    ("assumptions.receivable.delay_months", "late"),
+    ("assumptions.receivable.extra", 1),
+    ("assumptions.prepayment", {"psa": 1667}),
+    ("assumptions.default", {"sda": float("inf")}),
+    ("assumptions.rates", {"LPR": -0.2}),
+    ("assumptions.rates", {"LPR": float("nan")}),
+    ("pool.assets.0.age", 601),
+    ("pool.assets.0.balance", 1e16),
+    ("structure.tranches.0.coupon", {"fixed": 0.03, "margin": 0.01}),
+    ("structure.tranches.0.coupon", {"fixed": 0.03, "floor": 0.01}),
+    ("structure.fees.0", {"name": "trustee", "amount": 2e15}),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), NEW_FIELDS)
+def test_every_new_field_refuses_bad_values_by_name(path: str, value: Any) -> None:
+    data = _set(deal_dict(), path, value)
+    with pytest.raises(SpecError) as err:
+        greenabs.parse_deal(data)
+    head = path.rsplit(".", 1)[0] if path.endswith((".extra", ".0")) else path
+    head = head.replace(".0.", "[0].").replace(".0", "[0]")
+    assert any(p.where.startswith(head) for p in err.value.problems), (head, str(err.value))
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("pool.assets.0.floor", -0.01),
+        ("pool.assets.0.cap", 0.0),
+    ],
+)
+def test_floating_loan_floor_and_cap_bounds(path: str, value: Any) -> None:
+    data = deal_dict()
+    data["pool"]["assets"][0].update(index="LPR", margin=0.01)
+    data["assumptions"]["rates"] = {"LPR": 0.03}
+    with pytest.raises(SpecError) as err:
+        greenabs.parse_deal(_set(data, path, value))
+    assert "pool.assets[0]" in str(err.value)
