@@ -30,7 +30,7 @@ from greenabs.assets import (
 from greenabs.assets.backends import resolve_backend
 from greenabs.calendar import add_months
 from greenabs.errors import Problem, SpecError
-from greenabs.scenarios import Scenarios
+from greenabs.scenarios import Scenarios, generator
 from greenabs.spec.deal import AssumptionsSpec, DefaultSpec, PrepaymentSpec
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "CompiledPool",
     "PoolCashflows",
     "compile_pool_for",
+    "draw_drivers",
+    "legs",
     "project",
     "project_pool",
     "rate_tables",
@@ -59,11 +61,18 @@ POOL_FIELDS: tuple[str, ...] = (
     "delinquent",
     "advanced_principal",
     "advanced_interest",
+    "writedown",
+    "collections",
 )
 """Monthly pool fields; ``interest`` is gross interest collected, before servicing.  Balances
 count every asset not yet defaulted (loans in foreclosure are not); ``delinquent`` is the part
 of it that is delinquent.  ``advanced_principal`` and ``advanced_interest`` are the servicer's
-advances on loans in foreclosure (zero without advancing)."""
+advances on loans in foreclosure (zero without advancing).  ``writedown``: balance written
+down without a default (a revenue asset's collections short of the principal its discounted
+balance lost; counted in ``loss``).  ``collections``: all cash the pool delivered to the SPV
+(interest, principal, prepayments, recoveries and advances), whatever the asset type.  Pools
+with revenue assets add a column per revenue leg (``tariff``, ``subsidy``, ...) and ``opex``,
+the costs deducted from them (see :mod:`greenabs.assets.revenue`)."""
 
 STOCKS = ("begin_balance", "end_balance", "delinquent")
 """Fields that are balances at a date, not flows over a period."""
@@ -340,7 +349,7 @@ def project(
         parts.append(flows)
         if lvl is not None:
             level = lvl
-    flows = {k: np.concatenate([p[k] for p in parts], axis=0) for k in POOL_FIELDS}
+    flows = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     return PoolCashflows(
         month_ends=cp.month_ends,
         flows=flows,
@@ -348,6 +357,34 @@ def project(
         ids=tuple(i for b in cp.blocks for i in b.ids) if loan_level else (),
         loan_level=level,
     )
+
+
+def draw_drivers(cp: CompiledPool, n: int, seed: int, first: int = 0) -> dict[str, FloatArray]:
+    """Sample every random driver the pool's families declare
+    (:class:`~greenabs.assets.RandomDriver`) for scenarios ``first .. first + n - 1``, ready
+    for ``Scenarios.build(drivers=...)``.  Scenario ``s`` draws each driver from
+    ``generator(seed, s, driver name)``, so its values do not depend on ``n`` or ``first``."""
+    n_years = -(-cp.n_months // 12)
+    out: dict[str, FloatArray] = {}
+    for block, pos, kind in zip(cp.blocks, cp.positions, cp.kinds, strict=True):
+        for d in getattr(FAMILIES[kind], "random", ()):
+            hazards = None
+            if d.distribution == "default_month":
+                hazard = getattr(block, "hazards", None)
+                hazards = np.zeros(cp.n_assets)
+                if hazard is not None:
+                    hazards[pos] = hazard(d)
+            rows = [
+                d.sample(generator(seed, first + s, d.name), n_years, cp.n_assets, hazards)
+                for s in range(n)
+            ]
+            out[d.name] = np.asarray(rows, dtype=np.float64).reshape(n, *np.shape(rows[0]))
+    return out
+
+
+def legs(pool: PoolCashflows) -> tuple[str, ...]:
+    """The revenue-leg columns of a pool's flows (beyond :data:`POOL_FIELDS`), in order."""
+    return tuple(k for k in pool.flows if k not in POOL_FIELDS)
 
 
 def _varying(cp: CompiledPool, sc: Scenarios) -> list[bool]:
@@ -361,16 +398,29 @@ def _varying(cp: CompiledPool, sc: Scenarios) -> list[bool]:
 
 
 def _complete(flows: dict[str, FloatArray], cp: CompiledPool) -> dict[str, FloatArray]:
-    """Every pool field, in order: without advancing, recoveries and losses are the defaults
-    shifted by the recovery lag; a field no block produced is zero."""
+    """Every pool field, in order, then the revenue legs: without advancing, recoveries and
+    losses are the defaults shifted by the recovery lag; writedowns are losses; a field no
+    block produced is zero; collections are all the cash the pool delivered."""
     a = cp.assumptions
+    shape = flows["default"].shape
+    zero = np.zeros(shape)
     if cp.advancing == "none":
         lag, rr = a.recovery.lag_months, a.recovery.rate
         shifted = np.zeros_like(flows["default"])
         shifted[:, lag:] = flows["default"][:, : shifted.shape[1] - lag]
         flows = {**flows, "recovery": shifted * rr, "loss": shifted * (1.0 - rr)}
-    shape = flows["default"].shape
-    return {k: flows[k] if k in flows else np.zeros(shape) for k in POOL_FIELDS}
+    flows = {**flows, "loss": flows.get("loss", zero) + flows.get("writedown", zero)}
+    out = {k: flows[k] if k in flows else zero.copy() for k in POOL_FIELDS}
+    out["collections"] = (
+        out["interest"]
+        + out["scheduled_principal"]
+        + out["prepayment"]
+        + out["recovery"]
+        + out["advanced_interest"]
+        + out["advanced_principal"]
+    )
+    out.update({k: v for k, v in flows.items() if k not in out})
+    return out
 
 
 def _project_block(
@@ -383,7 +433,7 @@ def _project_block(
     sections = _sections(a)
     varying = _varying(cp, sc)
     for block, pos, kind, recompile in zip(cp.blocks, cp.positions, cp.kinds, varying, strict=True):
-        ctx = replace(ctx, assumptions=sections.get(kind))
+        ctx = replace(ctx, assumptions=sections.get(kind), positions=pos)
         dm = (
             None if sc.default_month is None else np.ascontiguousarray(sc.default_month[:, pos] - 1)
         )
@@ -425,10 +475,18 @@ def _project_block(
     flows = _complete(flows, cp)
     level = None
     if loan_level:
+        with_level = [r.loan_level for r in results if r.loan_level is not None]
         level = _complete(
             {
-                k: np.vstack([_pad(r.loan_level[k], n_months) for r in results if r.loan_level])
-                for k in results[0].pool
+                k: np.vstack(
+                    [
+                        _pad(lv[k], n_months)
+                        if k in lv
+                        else np.zeros((next(iter(lv.values())).shape[0], n_months))
+                        for lv in with_level
+                    ]
+                )
+                for k in dict.fromkeys(k for lv in with_level for k in lv)
             },
             cp,
         )

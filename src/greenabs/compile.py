@@ -236,4 +236,12 @@ def compile_deal(deal: DealSpec) -> CompiledDeal:
         business_day=d.business_day,
         end_of_month=d.end_of_month,
     )
+    notes = sum(t.balance for t in deal.structure.tranches)
+    if notes > pool.balance * (1 + 1e-9) + 0.005:
+        why = (
+            f"tranche balances total {notes:,.2f}, more than the pool balance "
+            f"{pool.balance:,.2f} (revenue assets at the present value of their expected "
+            "collections)"
+        )
+        raise SpecError("<argument>", Problem("structure.tranches", why))
     return CompiledDeal(deal=deal, pool=pool, calendar=cal, structure=_structure(deal, cal))

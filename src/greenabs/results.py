@@ -47,7 +47,7 @@ import pandas as pd
 
 from greenabs import analytics
 from greenabs.calendar import DealCalendar, months_between, year_fraction
-from greenabs.collateral import POOL_FIELDS, PoolCashflows
+from greenabs.collateral import POOL_FIELDS, PoolCashflows, legs
 from greenabs.errors import Problem, SpecError
 from greenabs.retention import RetentionReport, retention_report
 from greenabs.spec.deal import DealSpec, TrancheSpec
@@ -341,7 +341,7 @@ class RunResult:
         from greenabs.waterfall import period_flows
 
         pf = period_flows(self.pool, self.calendar)
-        df = pd.DataFrame({c: pf[c][scenario] for c in POOL_FIELDS})
+        df = pd.DataFrame({c: pf[c][scenario] for c in (*POOL_FIELDS, *legs(self.pool))})
         df["begin_balance"] = d["pool_begin_balance"][scenario]
         df["end_balance"] = d["pool_end_balance"][scenario]
         df.insert(0, "date", list(self.calendar.payment_dates))

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
+from greenabs.assets import agriculture, fees, forestry, power, tourism
 from greenabs.assets.base import (
     MAX_AMOUNT,
     AmortisingBlock,
@@ -23,6 +24,7 @@ from greenabs.assets.base import (
     CompileContext,
     LoanSchedule,
     ProjectionContext,
+    RandomDriver,
     RateTable,
     TabulatedSchedule,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "LoanSpec",
     "ProjectedSpec",
     "ProjectionContext",
+    "RandomDriver",
     "RateTable",
     "ReceivableAssumptions",
     "ReceivableSpec",
@@ -100,6 +103,11 @@ _BUILT_IN: tuple[type[AssetFamily], ...] = (
     LeaseFamily,
     ReceivableFamily,
     ProjectedFamily,
+    *power.FAMILIES,
+    *fees.FAMILIES,
+    *tourism.FAMILIES,
+    *forestry.FAMILIES,
+    *agriculture.FAMILIES,
 )
 for _family in _BUILT_IN:
     register(_family)

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from greenabs.assets import kernels
 from greenabs.assets.backends import run_kernel
@@ -42,6 +42,7 @@ __all__ = [
     "CompileContext",
     "LoanSchedule",
     "ProjectionContext",
+    "RandomDriver",
     "RateTable",
     "TabulatedSchedule",
 ]
@@ -72,6 +73,28 @@ class AssetSpecBase(BaseModel):
     industry: str | None = None
     region: str | None = None
     green_category: str | None = None
+    impact_mwh: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="Renewable energy generated a year (MWh), "
+        "attributable to this asset: for loans and leases that finance a project",
+    )
+    impact_tco2_avoided: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="GHG avoided a year (tCO2e), attributable"
+    )
+    impact_m3_wastewater: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Wastewater treated a year (m3), attributable"
+    )
+    impact_t_waste: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Waste treated or recycled a year (t), attributable"
+    )
+    impact_ha_managed: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Area sustainably managed (ha), attributable"
+    )
+    impact_tco2_sequestered: float | None = Field(
+        None, ge=0, le=MAX_AMOUNT, description="Carbon sequestered a year (tCO2e), attributable"
+    )
 
     def outstanding(self) -> float:
         """Cut-off balance of the asset (families without a ``balance`` field override it)."""
@@ -113,6 +136,8 @@ class ProjectionContext:
     ``rec_lag``, ``severity``: servicer advancing (0 none, 1 interest, 2 principal and
     interest), the months to liquidation and the loss severity.  ``assumptions`` is the
     family's own assumptions section of the deal file (a validated model or ``None``).
+    ``positions`` are the block's assets' indices in the deal's order (to pick a block's
+    columns out of per-asset drivers of shape (S, N_deal)).
     """
 
     n_months: int
@@ -134,6 +159,7 @@ class ProjectionContext:
     rec_lag: int = 0
     severity: float = 1.0
     assumptions: Any = None
+    positions: IntArray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -150,6 +176,48 @@ class ProjectionContext:
                 "<argument>", Problem("seed", f"{stream} draws random drivers: give a seed")
             )
         return generator(self.seed, self.first_scenario + scenario, stream)
+
+
+DriverShape = Literal["scenario", "year", "asset"]
+
+
+@dataclass(frozen=True)
+class RandomDriver:
+    """A random driver an asset family declares: what is random, how it is distributed and how
+    it enters the cash flows.
+
+    Drivers are standardised so that one array serves every asset of the family (asset
+    parameters scale them): a driver named ``name`` is given to a run as
+    ``Scenarios.build(drivers={name: array})`` with shape (S,) for ``per="scenario"``, (S, Y)
+    for ``per="year"`` (Y projection years from the cut-off, year ``y`` covering months
+    ``12y+1..12y+12``; a shorter array repeats its last year) or (S, N) for ``per="asset"``
+    (N assets of the deal, in deal order).  A run without the driver uses its ``expected``
+    effect (the deterministic, expected-value cash flows).  :meth:`sample` draws it.
+    """
+
+    name: str
+    distribution: Literal["normal", "uniform", "default_month"]
+    per: DriverShape
+    description: str
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def sample(
+        self, rng: np.random.Generator, n_years: int, n_assets: int, hazards: FloatArray | None
+    ) -> FloatArray:
+        """One scenario's values: a scalar, (Y,) or (N,) array.  ``default_month`` drivers
+        need the assets' monthly ``hazards`` (N,) (0 for assets without the risk) and give
+        each asset's first default month (1-based, 0 never) within ``n_years``."""
+        size = {"scenario": (), "year": (n_years,), "asset": (n_assets,)}[self.per]
+        if self.distribution == "normal":
+            return np.asarray(rng.standard_normal(size), dtype=np.float64)
+        if self.distribution == "uniform":
+            return np.asarray(rng.random(size), dtype=np.float64)
+        assert hazards is not None, self.name
+        u = rng.random(n_assets)
+        months = 12 * n_years
+        with np.errstate(divide="ignore"):
+            t = np.ceil(np.log1p(-u) / np.log1p(-np.minimum(hazards, 1 - 1e-15)))
+        return np.where((hazards > 0) & (t >= 1) & (t <= months), np.maximum(t, 1), 0.0)
 
 
 @dataclass(frozen=True, eq=False)
