@@ -368,7 +368,7 @@ class RevenueBlock:
             mult = np.concatenate([mult, np.repeat(mult[:, -1:], m - mult.shape[1], axis=1)], 1)
         h = np.clip(self.payer_hazard[None, None, :] * mult[:, :, None], 0.0, 1.0)
         h = np.broadcast_to(h, (mult.shape[0], m, len(self.ids)))
-        alive_e: FloatArray = np.cumprod(1.0 - h, axis=1)
+        alive_e: FloatArray = np.cumprod(1.0 - h, axis=1, dtype=np.float64)
         alive_b: FloatArray = np.concatenate([np.ones_like(alive_e[:, :1]), alive_e[:, :-1]], 1)
         return alive_b, alive_e
 
