@@ -25,11 +25,12 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from greenabs.assets import kernels
 from greenabs.assets.backends import run_kernel
 from greenabs.scenarios import generator
+from greenabs.taxonomy import resolve_category
 
 __all__ = [
     "FLOW_FIELDS",
@@ -95,6 +96,15 @@ class AssetSpecBase(BaseModel):
     impact_tco2_sequestered: float | None = Field(
         None, ge=0, le=MAX_AMOUNT, description="Carbon sequestered a year (tCO2e), attributable"
     )
+
+    @field_validator("green_category")
+    @classmethod
+    def _known_green_category(cls, value: str | None) -> str | None:
+        """A category of the Green Bond Endorsed Projects Catalogue (2021): a code, a name or
+        an alias (see :func:`greenabs.taxonomy.resolve_category`); kept as written."""
+        if value is not None:
+            resolve_category(value)
+        return value
 
     def outstanding(self) -> float:
         """Cut-off balance of the asset (families without a ``balance`` field override it)."""
