@@ -1,14 +1,18 @@
 """A self-contained HTML report of a run: summary tables and interactive charts.
 
 Charts: the cash waterfall over the deal's life (where the pool's cash went), pool cash
-flows per payment date, tranche balances, tranche cash flows, and losses with excess spread.
-plotly.js is embedded once, so the file opens without a network.
+flows per payment date, tranche balances, tranche cash flows, and losses with excess spread;
+then the pool's analytics (:mod:`greenabs.pool_analytics`): screening, composition,
+stratification, collections by revenue leg and impact per year (:mod:`greenabs.pool_charts`).
+:func:`write_pool_report` writes the pool's part alone.  plotly.js is embedded once, so the
+file opens without a network.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,7 +20,10 @@ from plotly.subplots import make_subplots
 
 from greenabs.results import RunResult
 
-__all__ = ["figures", "write_report"]
+if TYPE_CHECKING:
+    from greenabs.pool_analytics import PoolAnalytics
+
+__all__ = ["figures", "pool_section", "write_pool_report", "write_report"]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;
@@ -190,8 +197,66 @@ def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, float_format=lambda v: f"{v:,.4f}", na_rep="-")
 
 
-def write_report(result: RunResult, path: str | Path) -> Path:
-    """Write the HTML report; returns its path."""
+def pool_section(a: PoolAnalytics, include_plotlyjs: bool = False) -> list[str]:
+    """HTML parts of a pool's analytics: screening, negative list, green label, impact and
+    the pool charts."""
+    from greenabs.pool_charts import pool_figures
+
+    scr = a.screening.copy()
+    scr["value"] = [f"{v:,.4g}" if v == v else "-" for v in scr["value"]]
+    scr["result"] = [html.escape(r) for r in scr["result"]]
+    crit = ", ".join(f"{k}: {v}" for k, v in a.criteria.items())
+    parts = [
+        "<h2>Pool: securitisability screening</h2>",
+        f"<p>{html.escape(crit)}</p>",
+        _table(scr),
+    ]
+    if len(a.negative_list):
+        nl = a.negative_list.copy()
+        nl["asset_ids"] = [", ".join(ids) for ids in nl["asset_ids"]]
+        parts += ["<h2>Negative list flags</h2>", _table(nl)]
+    g = a.green
+    cls = "ok" if g["result"] == "pass" else "bad"
+    ef = a.impact["emission_factor"]
+    totals = pd.DataFrame(
+        {
+            "indicator": list(a.impact["totals"]),
+            "pool life": list(a.impact["totals"].values()),
+            "per 10,000 issued": list(a.impact["per_10k_issued"].values()),
+        }
+    )
+    parts += [
+        f"<h2>Green label</h2><p><span class='{cls}'>{html.escape(g['label'])}</span>: "
+        f"{html.escape(g['reason'])}</p>",
+        "<h2>Impact</h2>",
+        f"<p>Emission factor {ef['value']:.4f} tCO2/MWh ({html.escape(str(ef['region']))}, "
+        f"{ef['year']}, {html.escape(str(ef['scope']))}).</p>",
+        _table(totals),
+    ]
+    for i, fig in enumerate(pool_figures(a).values()):
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs and i == 0))
+    return parts
+
+
+def write_pool_report(a: PoolAnalytics, path: str | Path) -> Path:
+    """Write an HTML report of a pool's analytics alone; returns its path."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(a.name)}: pool</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(a.name)}: pool</h1>",
+        *pool_section(a, include_plotlyjs=True),
+        "</body></html>",
+    ]
+    out = Path(path)
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out
+
+
+def write_report(
+    result: RunResult, path: str | Path, analytics: PoolAnalytics | None = None
+) -> Path:
+    """Write the HTML report; returns its path.  ``analytics``: the pool's analytics (measured
+    with the defaults of :func:`~greenabs.pool_analytics.analyse_pool` when not given)."""
     s = result.summary()
     summary = pd.DataFrame(
         {"item": [k.replace("_", " ") for k in s], "value": [_fmt(k, v) for k, v in s.items()]}
@@ -218,6 +283,11 @@ def write_report(result: RunResult, path: str | Path) -> Path:
         )
     for i, (_, fig) in enumerate(figures(result).items()):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
+    if analytics is None:
+        from greenabs.pool_analytics import analyse_pool
+
+        analytics = analyse_pool(result.deal)
+    parts += pool_section(analytics)
     parts.append("</body></html>")
     out = Path(path)
     out.write_text("\n".join(parts), encoding="utf-8")

@@ -323,10 +323,17 @@ def run_cmd(
                 f"{p['price']:.4f}",
             )
         out.print(pt)
+    analytics = None
+    if json_file is not None or report is not None:
+        from greenabs.pool_analytics import analyse_pool
+
+        analytics = analyse_pool(result.deal)
     if json_file is not None:
         data = result.to_dict()
         if prices:
             data["prices"] = prices
+        assert analytics is not None
+        data["pool_analytics"] = analytics.to_dict()
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if csv_dir is not None:
@@ -338,7 +345,7 @@ def run_cmd(
     if report is not None:
         from greenabs.report import write_report
 
-        write_report(result, report)
+        write_report(result, report, analytics)
         out.print(f"wrote {report}")
 
 
