@@ -9,6 +9,26 @@ four), 2014 corporate lending rates around the PBoC benchmark (6.00% 1y, 6.15% 1
 3-5y), quarterly payments, equal-principal and bullet repayment.  Fixed seed: the same tape
 every time.
 
+Green categories and impact (added after the draws, so balances, terms and rates are those of
+the first version of the tape).  Each loan carries the code of its industry's item in the Green
+Bond Endorsed Projects Catalogue (2021 Edition) (``CATEGORIES``; the 2014 deal predates it, so
+this is how the pool would be labelled today) and annual ICMA core indicators attributable to it
+(``impact_*`` columns), assuming the loan's balance finances capacity at a 2014 unit cost
+(``IMPACT``, illustrative assumptions, not published figures):
+
+* solar PV 8,000 CNY/kW at 1,300 full-load hours a year; wind 8,000 CNY/kW at 1,900 h (the
+  2014 national average was about 1,900 h); hydro 9,000 CNY/kW at 3,600 h: MWh a year =
+  balance / (cost per MW) x hours (tCO2 avoided follow from the grid factor the user picks);
+* sewage treatment 2,000 CNY per m3/day of capacity at an 80% load: m3 a year;
+* waste incineration 400,000 CNY per t/day at an 85% load: t a year;
+* energy-saving retrofit and power-and-heat (cogeneration) upgrades: 1 tCO2 a year avoided per
+  2,500 CNY; flue-gas desulfurisation and gas supply: no ICMA core indicator;
+* forestry 15,000 CNY per ha managed, sequestering 4 tCO2 per ha a year; ecological
+  restoration 50,000 CNY per ha restored.
+
+Other industries (rail transit, green building, water supply, equipment, recycling) report no
+core indicator here.
+
 Run: python examples/make_ib_green_2014_tape.py  (writes examples/ib_green_2014_tape.csv)
 """
 
@@ -39,24 +59,44 @@ INDUSTRIES = [
     "flue-gas desulfurisation",
     "resource recycling",
 ]
-CATEGORIES = {
-    "power and heat supply": "clean energy",
-    "hydropower": "clean energy",
-    "wind power": "clean energy",
-    "solar power": "clean energy",
-    "gas supply": "clean energy",
-    "sewage treatment": "pollution prevention",
-    "solid waste treatment": "pollution prevention",
-    "flue-gas desulfurisation": "pollution prevention",
-    "resource recycling": "resource recycling",
-    "energy-saving retrofit": "energy saving",
-    "environmental equipment": "energy saving",
-    "ecological restoration": "ecological protection",
-    "forestry": "ecological protection",
-    "water supply": "green infrastructure",
-    "urban rail transit": "green infrastructure",
-    "green building": "green infrastructure",
+CATEGORIES = {  # Green Bond Endorsed Projects Catalogue (2021) codes, see greenabs.taxonomy
+    "power and heat supply": "3.1.1",  # efficient operation of energy systems
+    "hydropower": "3.2.2",  # clean energy facilities
+    "wind power": "3.2.2.1",
+    "solar power": "3.2.2.2",
+    "gas supply": "5.1.1",  # urban energy infrastructure (gas networks): an assumption
+    "sewage treatment": "5.3.1.1",
+    "solid waste treatment": "5.3.1.2",
+    "flue-gas desulfurisation": "2.1.1",
+    "resource recycling": "2.3.1",
+    "energy-saving retrofit": "1.1.2",
+    "environmental equipment": "1.3.1",
+    "ecological restoration": "4.2.2",
+    "forestry": "4.2.1",
+    "water supply": "5.4",
+    "urban rail transit": "5.5.1",
+    "green building": "5.2.1",
 }
+# annual impact per CNY of balance, by industry (see the module docstring)
+IMPACT: dict[str, dict[str, float]] = {
+    "solar power": {"impact_mwh": 1300 / 8e6},
+    "wind power": {"impact_mwh": 1900 / 8e6},
+    "hydropower": {"impact_mwh": 3600 / 9e6},
+    "sewage treatment": {"impact_m3_wastewater": 365 * 0.8 / 2000},
+    "solid waste treatment": {"impact_t_waste": 365 * 0.85 / 4e5},
+    "energy-saving retrofit": {"impact_tco2_avoided": 1 / 2500},
+    "power and heat supply": {"impact_tco2_avoided": 1 / 2500},
+    "forestry": {"impact_ha_managed": 1 / 15000, "impact_tco2_sequestered": 4 / 15000},
+    "ecological restoration": {"impact_ha_managed": 1 / 50000},
+}
+IMPACT_COLUMNS = (
+    "impact_mwh",
+    "impact_tco2_avoided",
+    "impact_m3_wastewater",
+    "impact_t_waste",
+    "impact_ha_managed",
+    "impact_tco2_sequestered",
+)
 REGIONS = ["Fujian", "Zhejiang", "Jiangsu", "Guangdong", "Shandong", "Sichuan", "Hubei", "Anhui"]
 
 
@@ -99,6 +139,14 @@ def main(out: Path) -> None:
                 "industry": ind,
                 "region": REGIONS[borrower_of_loan[i] % len(REGIONS)],
                 "green_category": CATEGORIES[ind],
+                **{
+                    col: (
+                        f"{balances[i] * IMPACT[ind][col]:.1f}"
+                        if col in IMPACT.get(ind, {})
+                        else ""
+                    )
+                    for col in IMPACT_COLUMNS
+                },
             }
         )
     with out.open("w", newline="", encoding="utf-8") as fh:
