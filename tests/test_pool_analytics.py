@@ -100,15 +100,18 @@ def test_a_small_single_obligor_pool_fails_scale_for_that_reason() -> None:
     assert n_eff["result"] == "fail"
     assert "effective number of obligors" in n_eff["reason"]
     bal = row(a, "pool_balance")
-    assert bal["result"] == "fail" and bal["value"] == pytest.approx(3e6)
-    assert "pool balance" in bal["reason"] and "< 1e+07" in bal["reason"]
+    assert bal["result"] == "fail"
+    assert bal["value"] == pytest.approx(3e6)
+    assert "pool balance" in bal["reason"]
+    assert "< 1e+07" in bal["reason"]
 
 
 def test_an_income_right_with_volatile_resource_fails_the_cash_flow_test() -> None:
     # P90 at half the P50: a year's energy has a standard deviation of 39% of P50
     a = analyse([plant("V1", term_months=12, p90_hours=700)])
     cv = row(a, "collections_cv")
-    assert cv["result"] == "fail" and cv["value"] > 0.25
+    assert cv["result"] == "fail"
+    assert cv["value"] > 0.25
     assert "coefficient of variation" in cv["reason"]
     assert row(a, "contracted_share")["value"] == 0.0  # an income right is not contracted
     assert row(a, "contracted_share")["result"] == "warn"  # by default never a failure
@@ -169,7 +172,8 @@ def test_effective_obligors_and_hhi_by_hand() -> None:
     assert c["hhi_industry"] == pytest.approx(0.4**2 + 0.6**2)  # x 40, y 60
     assert c["top1_obligor_share"] == pytest.approx(0.4)
     by_obligor = a.stratification["obligor"].set_index("group")
-    assert by_obligor.loc["A", "n"] == 2 and by_obligor.loc["A", "balance"] == pytest.approx(30e6)
+    assert by_obligor.loc["A", "n"] == 2
+    assert by_obligor.loc["A", "balance"] == pytest.approx(30e6)
 
 
 def test_negative_list_flags_a_local_government_debtor_but_not_a_ppp_subsidy() -> None:
@@ -195,10 +199,13 @@ def test_green_label_passes_and_fails_on_the_share() -> None:
     assets = [loan("G", 8e6, green_category="clean energy"), loan("N", 2e6)]
     a = analyse(assets)
     assert a.green["share_by_balance"] == pytest.approx(0.8)
-    assert a.green["label"] == "green" and a.green["result"] == "pass"
+    assert a.green["label"] == "green"
+    assert a.green["result"] == "pass"
     strict = analyse(assets, thresholds={"green_share_label": 0.9})
-    assert strict.green["result"] == "fail" and strict.green["label"] == "not green"
-    assert "N" in strict.green["reason"] and "no Catalogue category" in strict.green["reason"]
+    assert strict.green["result"] == "fail"
+    assert strict.green["label"] == "not green"
+    assert "N" in strict.green["reason"]
+    assert "no Catalogue category" in strict.green["reason"]
     pure = analyse([loan("G", 8e6, green_category="3.2.2"), plant("S")])
     assert pure.green["label"] == "pure green"
     g = pure.green_assets.set_index("id")
@@ -411,15 +418,18 @@ def test_pool_command_on_the_ib_replica(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "p.json").read_text())
     assert data["green"]["label"] == "pure green"
     assert data["impact"]["emission_factor"]["value"] == 0.6776
-    assert data["impact"]["totals"]["mwh"] > 0 and data["impact"]["totals"]["t_waste"] > 0
+    assert data["impact"]["totals"]["mwh"] > 0
+    assert data["impact"]["totals"]["t_waste"] > 0
     assert data["concentration"]["n_obligors"] == 38
     assert "collections_by_leg" not in data  # charts are in the HTML, not the JSON
     html = (tmp_path / "p.html").read_text()
     assert "Expected collections by revenue leg" in html
     bad = cli("pool", ib, "--emission-region", "Mars", "-q")
-    assert bad.returncode == 1 and "--emission-region: unknown region 'Mars'" in bad.stderr
+    assert bad.returncode == 1
+    assert "--emission-region: unknown region 'Mars'" in bad.stderr
     bad = cli("pool", ib, "--emission-year", "1999", "-q")
-    assert bad.returncode == 1 and "--emission-year" in bad.stderr
+    assert bad.returncode == 1
+    assert "--emission-year" in bad.stderr
 
 
 def test_run_json_carries_the_pool_analytics(tmp_path: Path) -> None:
