@@ -72,7 +72,7 @@ def analyse(assets: list[dict[str, Any]], notes: float = 1e6, **kw: Any) -> Pool
 def row(a: PoolAnalytics, measure: str) -> dict[str, Any]:
     rows = a.screening.loc[a.screening["measure"] == measure]
     assert len(rows) == 1, measure
-    out: dict[str, Any] = rows.iloc[0].to_dict()
+    out: dict[str, Any] = {str(k): v for k, v in rows.iloc[0].to_dict().items()}
     return out
 
 
@@ -251,7 +251,7 @@ def test_an_unknown_green_category_is_refused_naming_the_field() -> None:
 
 
 # ------------------------------------------------------------------------ impact
-FLAT = {
+FLAT: dict[str, Any] = {
     "capacity_mw": 10,
     "p50_hours": 1200,
     "seasonality": [1.0] * 12,
