@@ -85,9 +85,11 @@ class CompiledStructure:
     """The SPV as the waterfall runs it.
 
     ``names``, ``balances`` (T,) and ``residual`` per tranche in seniority order; ``coupons``
-    the annual coupon of each tranche per period (K,); fees, accounts, triggers, the OC target
-    and the call as validated specs (read once per date, never revalidated); ``normal`` and
-    ``after_default`` the waterfall steps resolved to (action, arguments) once.
+    the annual coupon of each tranche per period (K,); ``targets`` the scheduled balance of
+    each tranche with a schedule per period (K,) (its balance before the first row); fees,
+    accounts, triggers, the OC target and the call as validated specs (read once per date,
+    never revalidated); ``normal`` and ``after_default`` the waterfall steps resolved to
+    (action, arguments) once.
     """
 
     tranches: tuple[TrancheSpec, ...]
@@ -103,6 +105,22 @@ class CompiledStructure:
     call_exercise: bool
     normal: tuple[ResolvedStep, ...]
     after_default: tuple[ResolvedStep, ...]
+    targets: Mapping[str, FloatArray] | None = None
+
+
+def schedule_targets(tranches: tuple[TrancheSpec, ...], cal: DealCalendar) -> dict[str, FloatArray]:
+    """Target balance per period of each tranche with a schedule: the balance of its last row
+    dated on or before the payment date (its original balance before the first row)."""
+    out: dict[str, FloatArray] = {}
+    for t in tranches:
+        if t.schedule is None:
+            continue
+        target = np.full(cal.n_periods, t.balance)
+        for row in t.schedule:
+            target[[p >= row.date for p in cal.payment_dates]] = row.balance
+        target.flags.writeable = False
+        out[t.name] = target
+    return out
 
 
 def _structure(deal: DealSpec, cal: DealCalendar) -> CompiledStructure:
@@ -126,6 +144,7 @@ def _structure(deal: DealSpec, cal: DealCalendar) -> CompiledStructure:
         call_exercise=deal.assumptions.call_exercise,
         normal=resolve_steps(st.waterfall),
         after_default=resolve_steps(st.waterfall_after_default or default_acceleration(st)),
+        targets=schedule_targets(st.tranches, cal),
     )
 
 

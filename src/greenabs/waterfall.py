@@ -171,7 +171,8 @@ class WaterfallState:
     ``fees`` and ``accounts_spec``: the fee and account specs by name.  Per tranche (by
     name): ``bal`` outstanding balance, ``int_due`` interest due on this
     date, ``int_short`` unpaid interest carried; per fee: ``fee_due``; per account: ``acct``
-    balance; ``pda`` the principal distribution amount left on this date; ``draws`` account
+    balance; ``targets`` scheduled balances per period of tranches with a schedule;
+    ``pda`` the principal distribution amount left on this date; ``draws`` account
     withdrawals into available funds; ``k`` the period.  ``rec_t``, ``rec_f``, ``rec_a`` hold
     the per-period records (period-major (K, S)); a step adds what it pays to them, e.g.
     ``rec_a[account]["deposit"][k] += amount``.  Every array has the scenario axis S.
@@ -179,6 +180,7 @@ class WaterfallState:
 
     def __init__(self, st: CompiledStructure, n_s: int, n_k: int) -> None:
         self.names: tuple[str, ...] = st.names
+        self.targets = st.targets
         self.fees: dict[str, FeeSpec] = {f.name: f for f in st.fees}
         self.accounts_spec: dict[str, AccountSpec] = {a.name: a for a in st.accounts}
         self.bal = {n: np.full(n_s, b) for n, b in zip(st.names, st.balances, strict=True)}
@@ -260,6 +262,25 @@ def _pay_dues(
     return avail - paid
 
 
+def _pay_schedule(
+    s: WaterfallState, names: list[str], avail: FloatArray, on: BoolArray
+) -> FloatArray:
+    """Pay each scheduled tranche down to its target balance of the date, in order, from the
+    available funds (where ``on``); what cannot be paid stays outstanding for the next date.
+    The payments count against the principal distribution amount."""
+    targets = s.targets or {}
+    for t in names:
+        if t not in targets:
+            continue
+        due = np.where(on, np.maximum(s.bal[t] - targets[t][s.k], 0.0), 0.0)
+        p = np.minimum(np.maximum(avail, 0.0), due)
+        s.bal[t] = s.bal[t] - p
+        s.rec_t[t]["principal_paid"][s.k] += p
+        s.pda = np.maximum(s.pda - p, 0.0)
+        avail = avail - p
+    return avail
+
+
 def _run_steps(
     s: WaterfallState,
     steps: tuple[ResolvedStep, ...],
@@ -283,11 +304,13 @@ def _run_steps(
             avail = _pay_dues(s, s.int_due, paid_to, args.support, avail, mask)
         elif kind == "pay_principal":
             names = list(args.tranches)
-            outstanding = _total([s.bal[t] for t in names])
             full = accelerated | turbo | terminal
+            if args.mode == "schedule":
+                avail = _pay_schedule(s, names, avail, ~full)
+            outstanding = _total([s.bal[t] for t in names])
             limit = np.where(full, outstanding, np.minimum(s.pda, outstanding))
             amount = np.maximum(np.minimum(avail, limit), 0.0)  # principal is never negative
-            sequential = (args.mode == "sequential") | seq | accelerated
+            sequential = (args.mode != "pro_rata") | seq | accelerated
             left = amount.copy()
             seq_pay = {}
             for t in names:

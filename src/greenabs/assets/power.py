@@ -10,7 +10,7 @@ subsidy-receivable deal like China Resources Power's or Three Gorges' 2021 ABNs)
 Energy of projection month ``m`` (MWh)::
 
     capacity_mw x p50_hours x seasonal weight x (1 - curtailment) x availability
-        x (1 - degradation)^(years since cod) x share of the month in operation
+        x (1 - degradation)^(whole years since cod) x share of the month in operation
 
 Each leg's revenue is energy x 1,000 x its price (currency per kWh), collected its lag after
 the month of generation.  The subsidy counts full-load hours (energy / capacity) from
@@ -338,7 +338,6 @@ def _compile(specs: Sequence[PowerSpecBase], ctx: CompileContext, kind: str) -> 
     g = max(s.term_months for s in specs)
     cal, _, ends = month_grid(ctx.cutoff, g)
     starts = [ctx.cutoff, *ends[:-1]]
-    mids = [s + (e - s) / 2 for s, e in zip(starts, ends, strict=True)]
     base = np.zeros((g, n))
     window = np.zeros((g, n))
     opex = np.zeros((g, n))
@@ -347,8 +346,10 @@ def _compile(specs: Sequence[PowerSpecBase], ctx: CompileContext, kind: str) -> 
         w = w / w.sum()
         sold = (np.arange(g) < s.term_months).astype(np.float64)
         op = _operation(s.cod, ctx.cutoff, g, ends) * sold
-        years = np.array([(m - s.cod).days / 365.25 for m in mids])
-        degr = (1.0 - s.resolved("degradation")) ** np.maximum(years, 0.0)
+        # whole years of operation completed when the month starts (degradation steps once a
+        # year, as annual energy models apply it)
+        years = np.array([max(months_between(s.cod, st), 0) // 12 for st in starts])
+        degr = (1.0 - s.resolved("degradation")) ** years
         base[:, i] = (
             s.p50_hours * w[cal - 1] * degr * s.resolved("availability") * op
         ) * section.generation_factor

@@ -126,8 +126,10 @@ class RevenueSpecBase(AssetSpecBase):
         return getattr(self, name)
 
     def defaults_used(self) -> dict[str, Any]:
-        """The fields of :attr:`REPORTED` the deal left out, with the value used."""
-        return {k: self.resolved(k) for k in type(self).REPORTED if k not in self.model_fields_set}
+        """The fields of :attr:`REPORTED` the deal left out (or gave as null), with the value
+        used."""
+        given = {k for k in self.model_fields_set if getattr(self, k) is not None}
+        return {k: self.resolved(k) for k in type(self).REPORTED if k not in given}
 
 
 def annual_to_monthly(p: FloatArray) -> FloatArray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
@@ -32,7 +33,12 @@ from greenabs.assets import (
     asset_union,
     load_entry_points,
 )
+from greenabs.assets.agriculture import AgricultureAssumptions
+from greenabs.assets.fees import FeeAssumptions
+from greenabs.assets.forestry import ForestryAssumptions
+from greenabs.assets.power import PowerAssumptions
 from greenabs.assets.revenue import RevenueSpecBase
+from greenabs.assets.tourism import TourismAssumptions
 from greenabs.calendar import BusinessDay, DayCount, DealDate, Frequency, roll
 from greenabs.errors import Problem, SpecError
 from greenabs.steps import STEPS, StepType, register_step, step_args, step_kind
@@ -52,6 +58,7 @@ __all__ = [
     "PrepaymentSpec",
     "RecoverySpec",
     "RetentionSpec",
+    "ScheduleRow",
     "Step",
     "StructureSpec",
     "TargetSpec",
@@ -215,6 +222,31 @@ class AssumptionsSpec(_Frozen):
         default_factory=ReceivableAssumptions,
         description="The receivable family's section: delay_months (collection stress)",
     )
+    solar_plant: PowerAssumptions = Field(
+        default_factory=PowerAssumptions, description="Stresses on every solar plant"
+    )
+    wind_farm: PowerAssumptions = Field(
+        default_factory=PowerAssumptions, description="Stresses on every wind farm"
+    )
+    hydro_plant: PowerAssumptions = Field(
+        default_factory=PowerAssumptions, description="Stresses on every hydro plant"
+    )
+    forestry: ForestryAssumptions = Field(
+        default_factory=ForestryAssumptions, description="Stresses and price volatility of forests"
+    )
+    agriculture: AgricultureAssumptions = Field(
+        default_factory=AgricultureAssumptions,
+        description="Stresses and price volatility of agricultural sales",
+    )
+    sewage_fee: FeeAssumptions = Field(
+        default_factory=FeeAssumptions, description="Stresses on every sewage-fee asset"
+    )
+    waste_fee: FeeAssumptions = Field(
+        default_factory=FeeAssumptions, description="Stresses on every waste-fee asset"
+    )
+    tourism_ticket: TourismAssumptions = Field(
+        default_factory=TourismAssumptions, description="Stresses and volatility of visitors"
+    )
     call_exercise: bool = Field(True, description="Exercise the clean-up call when allowed")
     prepayment_timing: Literal["beginning_of_month", "after_defaults"] = Field(
         "beginning_of_month",
@@ -260,6 +292,13 @@ class CouponSpec(_Frozen):
         return self
 
 
+class ScheduleRow(_Frozen):
+    """A tranche's target balance from a payment date on."""
+
+    date: DealDate
+    balance: float = Field(ge=0, le=MAX_AMOUNT, description="Target balance after that date")
+
+
 class TrancheSpec(_Frozen):
     """A class of securities, in order of seniority in ``structure.tranches``."""
 
@@ -270,11 +309,33 @@ class TrancheSpec(_Frozen):
     deferrable: bool = Field(False, description="Unpaid interest is carried forward, not an EoD")
     price: float = Field(100.0, gt=0, le=200, description="Price per 100 of face for yield")
     rating: str | None = None
+    schedule: tuple[ScheduleRow, ...] | None = Field(
+        None,
+        min_length=1,
+        description="Target balances by date for pay_principal mode schedule: on each payment "
+        "date on or after a row's date the class is paid down to that balance (shortfalls are "
+        "carried); dates increasing, balances not increasing",
+    )
 
     @model_validator(mode="after")
     def _coupon(self) -> Self:
         if self.coupon is None and not self.residual:
             raise ValueError("a tranche that is not residual needs a coupon")
+        if self.schedule is not None:
+            rows = self.schedule
+            for a, b in pairwise(rows):
+                if b.date <= a.date:
+                    raise ValueError(f"schedule dates must increase: {b.date} after {a.date}")
+                if b.balance > a.balance:
+                    raise ValueError(
+                        f"schedule balances must not increase: {b.balance:,.2f} on {b.date} "
+                        f"after {a.balance:,.2f}"
+                    )
+            if rows[0].balance > self.balance:
+                raise ValueError(
+                    f"schedule starts at {rows[0].balance:,.2f}, above the tranche balance "
+                    f"{self.balance:,.2f}"
+                )
         return self
 
 
@@ -427,7 +488,12 @@ class InterestArgs(_Frozen):
 
 class PrincipalArgs(_Frozen):
     tranches: tuple[Name, ...] = Field(min_length=1)
-    mode: Literal["sequential", "pro_rata"] = "sequential"
+    mode: Literal["sequential", "pro_rata", "schedule"] = Field(
+        "sequential",
+        description="sequential, pro_rata, or schedule: each tranche with a schedule is paid "
+        "down to its target balance of the date (from any available funds, shortfalls carried), "
+        "then the rest of the principal distribution amount sequentially",
+    )
 
 
 class AccountArgs(_Frozen):
@@ -669,6 +735,10 @@ def cross_check(deal: DealSpec) -> list[str]:
                 for t in args.tranches:
                     ref(path, t, tranches, "tranche")
                 principal_paid |= set(args.tranches)
+                if args.mode == "schedule" and not any(
+                    t in tranches and deal.tranche(t).schedule is not None for t in args.tranches
+                ):
+                    out.append(f"{path}: mode schedule, but no listed tranche has a schedule")
             elif kind in ("fund_reserve", "draw_reserve"):
                 ref(path, args.account, accounts, "account")
                 if kind == "fund_reserve" and args.account in accounts:
@@ -684,6 +754,18 @@ def cross_check(deal: DealSpec) -> list[str]:
                 check = STEPS[kind].check if kind in STEPS else None
                 if check is not None:
                     out.extend(check(path, args, deal))
+    scheduled = {
+        t
+        for step in st.waterfall
+        if step_kind(step) == "pay_principal" and step_args(step).mode == "schedule"
+        for t in step_args(step).tranches
+    }
+    for i, t in enumerate(st.tranches):
+        if t.schedule is not None and t.name not in scheduled:
+            out.append(
+                f"structure.tranches[{i}].schedule: tranche {t.name!r} has a schedule but no "
+                "pay_principal step in mode schedule pays it"
+            )
     for i, t in enumerate(st.tranches):
         if t.name not in principal_paid:
             out.append(
@@ -727,6 +809,15 @@ def _registry_key() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int],
     )
 
 
+def _missing_sections() -> bool:
+    """Whether a registered family has an assumptions section :class:`AssumptionsSpec` does
+    not declare."""
+    return any(
+        getattr(fam, "assumptions", None) is not None and name not in AssumptionsSpec.model_fields
+        for name, fam in FAMILIES.items()
+    )
+
+
 _BUILT_IN = _registry_key()
 _MODELS: dict[Any, type[DealSpec]] = {}
 
@@ -734,12 +825,13 @@ _MODELS: dict[Any, type[DealSpec]] = {}
 def deal_model() -> type[DealSpec]:
     """The deal model for the asset families and steps registered now (including those of
     installed packages' entry points): :class:`DealSpec` itself while only the built-in ones
-    are, otherwise a subclass whose pool, structure and assumptions accept the plug-ins (its
-    JSON Schema lists them).  Built once per registry state."""
+    are and :class:`AssumptionsSpec` declares every family's section, otherwise a subclass
+    whose pool, structure and assumptions accept them all (its JSON Schema lists them).  Built
+    once per registry state."""
     load_entry_points()
     _steps.load_entry_points()
     key = _registry_key()
-    if key == _BUILT_IN:
+    if key == _BUILT_IN and not _missing_sections():
         return DealSpec
     if key in _MODELS:
         return _MODELS[key]
