@@ -301,10 +301,12 @@ def test_replacement_cost_is_deducted_and_legs_minus_opex_are_collections() -> N
     asset = sewage(operator_pd=0.1, replacement_months=1, replacement_cost=5_000.0)
     month = Scenarios.build(drivers={"sewage_fee.operator_default": [[2.0], [0.0]]})
     r = run(deal(asset), scenarios=month)
-    # scenario 0: March has no activity and costs 5,000 (nothing to deduct it from: lost);
-    # scenario 1: no default
-    np.testing.assert_allclose(r.pool.flows["collections"][0, :3], [22_400.0, 0.0, 24_000.0])
-    np.testing.assert_allclose(r.pool.flows["opex"][0, :3], 0.0)
+    # scenario 0: March has no activity and costs 5,000: nothing to deduct it from, so it is
+    # carried to April's collections; scenario 1: no default
+    np.testing.assert_allclose(
+        r.pool.flows["collections"][0, :3], [22_400.0, 0.0, 24_000.0 - 5_000.0]
+    )
+    np.testing.assert_allclose(r.pool.flows["opex"][0, :3], [0.0, 0.0, 5_000.0])
     assert_legs_make_collections(r, "fee")
     no_gap = run(deal({**asset, "replacement_months": 0}), scenarios=month)
     # no interruption: the cost is taken from March's fees

@@ -12,7 +12,8 @@ for all of them:
    ``replacement_cost``; a **receivable** sale (``transfer: receivable``) is isolated from
    it.  This is the paper's incomplete risk isolation;
 3. operating costs (``opex`` column) and replacement costs are deducted from the month's
-   collections (never below zero);
+   collections; what a month cannot bear is carried to the next (what is left at the end
+   stays with the operator);
 4. the asset's **balance** is the present value of its remaining expected collections at its
    ``discount_rate`` (monthly compounding), as US solar deals use a discounted asset
    balance.  Each month the balance falls by ``B(t-1) - B(t)``: collections pay that as
@@ -299,8 +300,15 @@ class RevenueBlock:
         ded = np.broadcast_to(cost, (n_s, m, n)).copy()
         if opex is not None:
             ded[:, :g, :] += opex * factor
-        net = np.maximum(gross - ded, 0.0)
-        return collected, gross - net, net
+        taken = np.minimum(ded, gross)
+        if (ded > gross).any():
+            # a cost the month's collections cannot bear is carried to the next month
+            carry = np.zeros((n_s, n))
+            for t in range(m):
+                want = ded[:, t] + carry
+                taken[:, t] = np.minimum(want, gross[:, t])
+                carry = want - taken[:, t]
+        return collected, taken, gross - taken
 
     @cached_property
     def _expected(self) -> tuple[FloatArray, FloatArray]:
