@@ -8,11 +8,13 @@ Quick start::
     result.tranches()            # WAL, yield, duration, losses per tranche (DataFrame)
     result.pool_cashflows()      # pool collections per payment period
     result.tranche_cashflows("A")
+    greenabs.analyse_pool(deal)  # securitisability screening, green label, impact
 """
 
 from greenabs.compile import CompiledDeal, compile_deal
 from greenabs.engine import run, simulate, with_assumptions
 from greenabs.errors import ConservationError, DataError, GreenabsError, SpecError
+from greenabs.pool_analytics import analyse_pool
 from greenabs.results import RunResult
 from greenabs.scenarios import Scenarios
 from greenabs.spec import DealSpec, deal_schema, load_deal, load_tape, parse_deal
@@ -29,6 +31,7 @@ __all__ = [
     "Scenarios",
     "SpecError",
     "__version__",
+    "analyse_pool",
     "compile_deal",
     "deal_schema",
     "load_deal",
