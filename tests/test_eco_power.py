@@ -401,3 +401,19 @@ def test_deal_dict_is_not_mutated() -> None:
     before = copy.deepcopy(d)
     run(d)
     assert d == before
+
+
+@pytest.mark.parametrize(
+    ("drivers", "reason"),
+    [
+        ({"solar_plant.resource": [[[0.0]]]}, "expected shape (S, years)"),
+        ({"solar_plant.operator_default": [[1.0, 2.0]]}, "has 2 assets, the deal has 1"),
+        ({"solar_plant.operator_default": [[1.5]]}, "whole numbers"),
+        ({"solar_plant.curtailment": [0.0]}, "expected shape (S, years)"),
+    ],
+)
+def test_bad_driver_arrays_are_refused_by_name(drivers: dict[str, Any], reason: str) -> None:
+    with pytest.raises(SpecError) as e:
+        run(deal(plant()), scenarios=Scenarios.build(drivers=drivers))
+    assert reason in str(e.value)
+    assert next(iter(drivers)) in str(e.value)

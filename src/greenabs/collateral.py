@@ -330,6 +330,7 @@ def project(
                 "<argument>",
                 Problem("index_paths", f"unknown index {unknown[0]!r} (known: {known})"),
             )
+    _check_random_drivers(cp, sc)
     for kind in cp.kinds:
         for name in getattr(FAMILIES[kind], "drivers", ()):
             if name not in sc.drivers:
@@ -385,6 +386,26 @@ def draw_drivers(cp: CompiledPool, n: int, seed: int, first: int = 0) -> dict[st
 def legs(pool: PoolCashflows) -> tuple[str, ...]:
     """The revenue-leg columns of a pool's flows (beyond :data:`POOL_FIELDS`), in order."""
     return tuple(k for k in pool.flows if k not in POOL_FIELDS)
+
+
+def _check_random_drivers(cp: CompiledPool, sc: Scenarios) -> None:
+    """The shapes and values of the declared random drivers a run gives."""
+    for kind in cp.kinds:
+        for d in getattr(FAMILIES[kind], "random", ()):
+            if d.name not in sc.drivers:
+                continue
+            v = np.asarray(sc.drivers[d.name])
+            where = f"drivers[{d.name!r}]"
+            want = {"scenario": 1, "year": 2, "asset": 2}[d.per]
+            if v.ndim != want or (d.per == "year" and v.shape[1] < 1):
+                shape = {"scenario": "(S,)", "year": "(S, years)", "asset": "(S, assets)"}
+                raise SpecError("<argument>", Problem(where, f"expected shape {shape[d.per]}"))
+            if d.per == "asset" and v.shape[1] != cp.n_assets:
+                why = f"has {v.shape[1]} assets, the deal has {cp.n_assets}"
+                raise SpecError("<argument>", Problem(where, why))
+            if d.distribution == "default_month" and (np.any(v < 0) or np.any(v != np.floor(v))):
+                why = "months are whole numbers >= 1 (0: never)"
+                raise SpecError("<argument>", Problem(where, why))
 
 
 def _varying(cp: CompiledPool, sc: Scenarios) -> list[bool]:
