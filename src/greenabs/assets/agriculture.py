@@ -275,7 +275,7 @@ def _compile(specs: Sequence[FarmSpec], ctx: CompileContext) -> AgricultureBlock
 
     output = np.fromiter((s.output_t() for s in specs), np.float64, n)
     return AgricultureBlock(
-        **common_arrays(specs, ctx.cutoff),
+        **common_arrays(specs),
         kind=kind,
         random=_drivers(kind),
         n_gen=g,

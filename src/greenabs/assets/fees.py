@@ -294,7 +294,7 @@ def _compile(specs: Sequence[FeeSpecBase], ctx: CompileContext, kind: str) -> Fe
         cap_days[:, i] = s.capacity() * active * sold
         fee[:, i] = _daily_fee(s, starts, ends) * section.fee_factor
     return FeeBlock(
-        **common_arrays(specs, ctx.cutoff),
+        **common_arrays(specs),
         kind=kind,
         random=_drivers(kind),
         n_gen=g,

@@ -378,7 +378,7 @@ def _compile(specs: Sequence[ForestSpec], ctx: CompileContext) -> ForestryBlock:
 
     area = arr("area_ha")
     return ForestryBlock(
-        **common_arrays(specs, ctx.cutoff),
+        **common_arrays(specs),
         kind=kind,
         random=_drivers(kind),
         n_gen=g,

@@ -358,7 +358,7 @@ def _compile(specs: Sequence[PowerSpecBase], ctx: CompileContext, kind: str) -> 
         opex[:, i] = s.opex_per_mw_year * s.capacity_mw / 12.0 * op
     legs = [s.resolved("legs") for s in specs]
     return PowerBlock(
-        **common_arrays(specs, ctx.cutoff),
+        **common_arrays(specs),
         kind=kind,
         random=_drivers(kind),
         n_gen=g,

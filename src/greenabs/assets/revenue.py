@@ -389,7 +389,7 @@ def _pad_months(a: FloatArray, m: int) -> FloatArray:
     return np.concatenate([a, np.zeros((a.shape[0], m - a.shape[1], a.shape[2]))], axis=1)
 
 
-def common_arrays(specs: Sequence[RevenueSpecBase], cutoff: date) -> dict[str, Any]:
+def common_arrays(specs: Sequence[RevenueSpecBase]) -> dict[str, Any]:
     """The :class:`RevenueBlock` fields every family fills the same way (ages come from the
     family)."""
     n = len(specs)

@@ -329,7 +329,7 @@ def _compile(specs: Sequence[TourismTicketSpec], ctx: CompileContext) -> Tourism
         price[:, i] = s.ticket_price * section.price_factor * (1.0 + s.price_growth) ** year
         losses[:, i] = recovery_losses(s, g)
     return TourismBlock(
-        **common_arrays(specs, ctx.cutoff),
+        **common_arrays(specs),
         kind=kind,
         random=_drivers(kind),
         n_gen=g,
