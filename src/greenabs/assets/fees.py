@@ -335,32 +335,34 @@ def _drivers(kind: str) -> tuple[RandomDriver, ...]:
     )
 
 
-class SewageFeeFamily:
+class _FeeFamily:
+    """What the two fee families share: the assumptions section and the compiler."""
+
+    type_name: ClassVar[str]
+    spec: ClassVar[type[AssetSpecBase]]
+    assumptions: ClassVar[type[BaseModel]] = FeeAssumptions
+    random: ClassVar[tuple[RandomDriver, ...]]
+
+    @classmethod
+    def compile(cls, specs: Sequence[Any], ctx: CompileContext) -> FeeBlock:
+        """All plants of the type in a pool as one block."""
+        return _compile(specs, ctx, cls.type_name)
+
+
+class SewageFeeFamily(_FeeFamily):
     """Registered family for :class:`SewageFeeSpec`."""
 
-    type_name: ClassVar[str] = "sewage_fee"
-    spec: ClassVar[type[AssetSpecBase]] = SewageFeeSpec
-    assumptions: ClassVar[type[BaseModel]] = FeeAssumptions
-    random: ClassVar[tuple[RandomDriver, ...]] = _drivers("sewage_fee")
-
-    @staticmethod
-    def compile(specs: Sequence[Any], ctx: CompileContext) -> FeeBlock:
-        """All sewage plants of a pool as one block."""
-        return _compile(specs, ctx, "sewage_fee")
+    type_name = "sewage_fee"
+    spec = SewageFeeSpec
+    random = _drivers("sewage_fee")
 
 
-class WasteFeeFamily:
+class WasteFeeFamily(_FeeFamily):
     """Registered family for :class:`WasteFeeSpec`."""
 
-    type_name: ClassVar[str] = "waste_fee"
-    spec: ClassVar[type[AssetSpecBase]] = WasteFeeSpec
-    assumptions: ClassVar[type[BaseModel]] = FeeAssumptions
-    random: ClassVar[tuple[RandomDriver, ...]] = _drivers("waste_fee")
-
-    @staticmethod
-    def compile(specs: Sequence[Any], ctx: CompileContext) -> FeeBlock:
-        """All waste plants of a pool as one block."""
-        return _compile(specs, ctx, "waste_fee")
+    type_name = "waste_fee"
+    spec = WasteFeeSpec
+    random = _drivers("waste_fee")
 
 
 FAMILIES: tuple[type[Any], ...] = (SewageFeeFamily, WasteFeeFamily)

@@ -413,46 +413,42 @@ def _drivers(kind: str) -> tuple[RandomDriver, ...]:
     )
 
 
-class SolarPlantFamily:
+class _PowerFamily:
+    """What the three plant families share: the assumptions section and the compiler."""
+
+    type_name: ClassVar[str]
+    spec: ClassVar[type[AssetSpecBase]]
+    assumptions: ClassVar[type[BaseModel]] = PowerAssumptions
+    random: ClassVar[tuple[RandomDriver, ...]]
+
+    @classmethod
+    def compile(cls, specs: Sequence[Any], ctx: CompileContext) -> PowerBlock:
+        """All plants of the type in a pool as one block."""
+        return _compile(specs, ctx, cls.type_name)
+
+
+class SolarPlantFamily(_PowerFamily):
     """Registered family for :class:`SolarPlantSpec`."""
 
-    type_name: ClassVar[str] = "solar_plant"
-    spec: ClassVar[type[AssetSpecBase]] = SolarPlantSpec
-    assumptions: ClassVar[type[BaseModel]] = PowerAssumptions
-    random: ClassVar[tuple[RandomDriver, ...]] = _drivers("solar_plant")
-
-    @staticmethod
-    def compile(specs: Sequence[Any], ctx: CompileContext) -> PowerBlock:
-        """All solar plants of a pool as one block."""
-        return _compile(specs, ctx, "solar_plant")
+    type_name = "solar_plant"
+    spec = SolarPlantSpec
+    random = _drivers("solar_plant")
 
 
-class WindFarmFamily:
+class WindFarmFamily(_PowerFamily):
     """Registered family for :class:`WindFarmSpec`."""
 
-    type_name: ClassVar[str] = "wind_farm"
-    spec: ClassVar[type[AssetSpecBase]] = WindFarmSpec
-    assumptions: ClassVar[type[BaseModel]] = PowerAssumptions
-    random: ClassVar[tuple[RandomDriver, ...]] = _drivers("wind_farm")
-
-    @staticmethod
-    def compile(specs: Sequence[Any], ctx: CompileContext) -> PowerBlock:
-        """All wind farms of a pool as one block."""
-        return _compile(specs, ctx, "wind_farm")
+    type_name = "wind_farm"
+    spec = WindFarmSpec
+    random = _drivers("wind_farm")
 
 
-class HydroPlantFamily:
+class HydroPlantFamily(_PowerFamily):
     """Registered family for :class:`HydroPlantSpec`."""
 
-    type_name: ClassVar[str] = "hydro_plant"
-    spec: ClassVar[type[AssetSpecBase]] = HydroPlantSpec
-    assumptions: ClassVar[type[BaseModel]] = PowerAssumptions
-    random: ClassVar[tuple[RandomDriver, ...]] = _drivers("hydro_plant")
-
-    @staticmethod
-    def compile(specs: Sequence[Any], ctx: CompileContext) -> PowerBlock:
-        """All hydro plants of a pool as one block."""
-        return _compile(specs, ctx, "hydro_plant")
+    type_name = "hydro_plant"
+    spec = HydroPlantSpec
+    random = _drivers("hydro_plant")
 
 
 FAMILIES: tuple[type[Any], ...] = (SolarPlantFamily, WindFarmFamily, HydroPlantFamily)
