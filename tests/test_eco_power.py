@@ -417,3 +417,101 @@ def test_bad_driver_arrays_are_refused_by_name(drivers: dict[str, Any], reason: 
         run(deal(plant()), scenarios=Scenarios.build(drivers=drivers))
     assert reason in str(e.value)
     assert next(iter(drivers)) in str(e.value)
+
+
+NAN, INF = float("nan"), float("inf")
+BAD_FIELDS = [
+    # plant fields: wrong type, non-finite, out of range
+    *[
+        (f"pool.assets[0].{k}", {k: v})
+        for k, vals in {
+            "capacity_mw": ["big", NAN, 0, 1e6],
+            "cod": ["soon", 5, "1899-12-31"],
+            "term_months": ["two", 0, 601, 1.5],
+            "p50_hours": ["many", INF, 0],
+            "p90_hours": ["x", NAN, -1],
+            "hours_sd": ["x", INF, -1],
+            "degradation": ["x", NAN, -0.1, 0.2],
+            "curtailment": ["x", NAN, -0.1],
+            "availability": ["x", INF, 0, 1.1],
+            "tariff": ["x", NAN, -0.1, 11],
+            "subsidy": ["x", INF, -0.1],
+            "tariff_lag_months": ["x", -1, 121],
+            "subsidy_lag_months": ["x", -1, 121],
+            "subsidy_hours_cap": ["x", NAN, 0],
+            "subsidy_hours_used": ["x", INF, -1],
+            "subsidy_years": ["x", 0, 41],
+            "legs": ["tariff", [1]],
+            "opex_per_mw_year": ["x", NAN, -1, 1e9],
+            "seasonality": ["flat", [NAN] * 12],
+            # fields every revenue asset has
+            "discount_rate": ["x", NAN, -0.01, 0.6],
+            "transfer": ["sale", 1],
+            "operator_pd": ["x", NAN, -0.1, 1.1],
+            "replacement_months": ["x", -1, 61],
+            "replacement_cost": ["x", INF, -1, 2e15],
+            "payer_pd": ["x", NAN, 1.5],
+            # attributable impact of any asset
+            "impact_mwh": ["x", NAN, -1],
+            "impact_tco2_avoided": ["x", INF, -1],
+            "impact_m3_wastewater": ["x", NAN, -1],
+            "impact_t_waste": ["x", INF, -1],
+            "impact_ha_managed": ["x", NAN, -1],
+            "impact_tco2_sequestered": ["x", INF, 2e15],
+        }.items()
+        for v in vals
+    ],
+]
+
+
+@pytest.mark.parametrize(("where", "change"), BAD_FIELDS, ids=lambda x: str(x)[:60])
+def test_every_new_plant_field_refuses_bad_values_by_name(
+    where: str, change: dict[str, Any]
+) -> None:
+    with pytest.raises(SpecError) as e:
+        greenabs.parse_deal(deal(plant(**change)))
+    assert any(p.where.startswith(where) for p in e.value.problems), str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("generation_factor", "x"),
+        ("generation_factor", NAN),
+        ("generation_factor", 0),
+        ("curtailment_add", 1.5),
+        ("curtailment_sd", -0.1),
+        ("price_factor", INF),
+        ("subsidy_delay_months", 121),
+        ("subsidy_delay_months", "late"),
+        ("extra", 1),
+    ],
+)
+def test_plant_assumptions_refuse_bad_values_by_name(field: str, value: Any) -> None:
+    d = deal(plant(), assumptions={"solar_plant": {field: value}})
+    with pytest.raises(SpecError) as e:
+        greenabs.parse_deal(d)
+    assert any(p.where.startswith("assumptions.solar_plant") for p in e.value.problems)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"date": "soon", "balance": 1e6},
+        {"date": "2026-04-30", "balance": "x"},
+        {"date": "2026-04-30", "balance": NAN},
+        {"date": "2026-04-30", "balance": -1},
+        {"date": "2026-04-30", "balance": 2e15},
+        {"date": "2026-04-30"},
+        {"date": "2026-04-30", "balance": 1e6, "extra": 1},
+    ],
+)
+def test_schedule_rows_refuse_bad_values_by_name(row: dict[str, Any]) -> None:
+    with pytest.raises(SpecError) as e:
+        greenabs.parse_deal(sched_deal([row]))
+    assert "structure.tranches[0].schedule" in str(e.value)
+
+
+def test_an_empty_schedule_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"structure\.tranches\[0\]\.schedule"):
+        greenabs.parse_deal(sched_deal([]))
