@@ -41,6 +41,7 @@ from greenabs.assets.revenue import RevenueSpecBase
 from greenabs.assets.tourism import TourismAssumptions
 from greenabs.calendar import BusinessDay, DayCount, DealDate, Frequency, roll
 from greenabs.errors import Problem, SpecError
+from greenabs.spec.simulation import SimulationSpec
 from greenabs.steps import STEPS, StepType, register_step, step_args, step_kind
 
 __all__ = [
@@ -628,6 +629,9 @@ class DealSpec(_Frozen):
     pool: PoolSpec
     assumptions: AssumptionsSpec = AssumptionsSpec()
     structure: StructureSpec
+    simulation: SimulationSpec | None = Field(
+        None, description="Monte Carlo settings (greenabs rate, size): see docs/montecarlo.md"
+    )
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:
@@ -798,6 +802,23 @@ def cross_check(deal: DealSpec) -> list[str]:
             if trg.account is None:
                 out.append(f"{path}.account: a reserve_shortfall trigger needs an account")
             ref(path + ".account", trg.account, accounts, "account")
+    sim = deal.simulation
+    if sim is not None:
+        if sim.rate_model is not None:
+            known = sorted(deal.assumptions.rates)
+            if not known:
+                out.append(
+                    "simulation.rate_model: the deal has no index rates to simulate "
+                    "(assumptions.rates)"
+                )
+            for name in sim.rate_model.indices or ():
+                ref("simulation.rate_model.indices", name, known, "index")
+        recovery_random = sim.recovery_model.volatility > 0
+        if recovery_random and deal.pool.advancing != "none":
+            out.append(
+                "simulation.recovery_model.volatility: random recoveries cannot be combined "
+                "with advancing (the servicer's recoveries are fixed)"
+            )
     return out
 
 
