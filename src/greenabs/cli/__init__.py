@@ -17,7 +17,7 @@ import warnings
 from greenabs.cli.common import app, err, styled
 from greenabs.errors import GreenabsError
 
-for _module in ("deal", "pool", "bank", "systemic"):  # registers the commands, in the help's order
+for _module in ("deal", "pool", "breakeven", "bank", "systemic"):  # registers, in help order
     importlib.import_module(f"greenabs.cli.{_module}")
 
 __all__ = ["app", "main"]
