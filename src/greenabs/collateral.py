@@ -418,15 +418,19 @@ def _varying(cp: CompiledPool, sc: Scenarios) -> list[bool]:
     ]
 
 
-def _complete(flows: dict[str, FloatArray], cp: CompiledPool) -> dict[str, FloatArray]:
+def _complete(
+    flows: dict[str, FloatArray], cp: CompiledPool, recovery: float | FloatArray | None = None
+) -> dict[str, FloatArray]:
     """Every pool field, in order, then the revenue legs: without advancing, recoveries and
-    losses are the defaults shifted by the recovery lag; writedowns are losses; a field no
-    block produced is zero; collections are all the cash the pool delivered."""
+    losses are the defaults shifted by the recovery lag, at the deal's recovery rate or a
+    rate per row (``recovery``, (S, 1)); writedowns are losses; a field no block produced
+    is zero; collections are all the cash the pool delivered."""
     a = cp.assumptions
     shape = flows["default"].shape
     zero = np.zeros(shape)
     if cp.advancing == "none":
-        lag, rr = a.recovery.lag_months, a.recovery.rate
+        lag = a.recovery.lag_months
+        rr: Any = a.recovery.rate if recovery is None else recovery
         shifted = np.zeros_like(flows["default"])
         shifted[:, lag:] = flows["default"][:, : shifted.shape[1] - lag]
         flows = {**flows, "recovery": shifted * rr, "loss": shifted * (1.0 - rr)}
@@ -493,7 +497,11 @@ def _project_block(
         )
         for k in keys
     }
-    flows = _complete(flows, cp)
+    if sc.recovery_rate is not None and cp.advancing != "none":
+        why = "recoveries per scenario cannot be combined with advancing"
+        raise SpecError("<argument>", Problem("recovery_rate", why))
+    rr = None if sc.recovery_rate is None else sc.recovery_rate[:, None]
+    flows = _complete(flows, cp, rr)
     level = None
     if loan_level:
         with_level = [r.loan_level for r in results if r.loan_level is not None]
@@ -510,6 +518,7 @@ def _project_block(
                 for k in dict.fromkeys(k for lv in with_level for k in lv)
             },
             cp,
+            None if sc.recovery_rate is None else float(sc.recovery_rate[0]),
         )
     return flows, level
 

@@ -13,6 +13,8 @@ A :class:`Scenarios` carries, each optional:
   balance in that month, and recovers after the recovery lag;
 * per-scenario monthly **index paths** ``{name: (S, M)}`` for floating coupons of assets and
   tranches;
+* per-scenario **recovery rates** ``(S,)`` replacing the deal's recovery rate (not with
+  servicer advancing, whose recoveries are fixed);
 * named **driver arrays** ``{name: (S, ...)}`` for asset families with random drivers of their
   own (read by the family from :class:`~greenabs.assets.ProjectionContext`);
 * a root **seed**.  Random streams derive from it through :class:`numpy.random.SeedSequence`,
@@ -89,6 +91,7 @@ class Scenarios:
     drivers: Mapping[str, FloatArray] = field(default_factory=dict)
     seed: int | None = None
     offset: int = 0
+    recovery_rate: FloatArray | None = None
     """Index of the first scenario in the set these were taken from (random streams follow
     the global index)."""
 
@@ -104,6 +107,7 @@ class Scenarios:
         index_paths: Mapping[str, npt.ArrayLike] | None = None,
         drivers: Mapping[str, npt.ArrayLike] | None = None,
         seed: int | None = None,
+        recovery_rate: npt.ArrayLike | None = None,
     ) -> Scenarios:
         """Validated scenarios; S is taken from the first array given (1 when none is)."""
         sizes: dict[str, int] = {}
@@ -144,6 +148,14 @@ class Scenarios:
                 raise _bad("default_month", "months are whole numbers >= 1 (0: never defaults)")
             dmonth = raw.astype(np.int64)
             sizes["default_month"] = dmonth.shape[0]
+        rrate = None
+        if recovery_rate is not None:
+            rrate = _float_array("recovery_rate", recovery_rate)
+            if rrate.ndim != 1 or rrate.size == 0:
+                raise _bad("recovery_rate", f"expected shape (scenarios,), got {rrate.shape}")
+            if np.any((rrate < 0) | (rrate > 1)):
+                raise _bad("recovery_rate", "recovery rates must lie between 0 and 1")
+            sizes["recovery_rate"] = rrate.shape[0]
         idx: dict[str, FloatArray] = {}
         for name, value in (index_paths or {}).items():
             arr = _rate_path(f"index_paths[{name!r}]", value, None)
@@ -196,6 +208,7 @@ class Scenarios:
             index_paths=MappingProxyType(idx),
             drivers=MappingProxyType(drv),
             seed=None if seed is None else int(seed),
+            recovery_rate=rrate,
         )
         for arr in out._arrays():
             arr.flags.writeable = False
@@ -218,7 +231,8 @@ class Scenarios:
 
     def _arrays(self) -> list[Any]:
         arrs: list[Any] = [self.smm_mult, self.mdr_mult]
-        arrs += [a for a in (self.cpr_path, self.cdr_path, self.default_month) if a is not None]
+        optional = (self.cpr_path, self.cdr_path, self.default_month, self.recovery_rate)
+        arrs += [a for a in optional if a is not None]
         return arrs + list(self.index_paths.values()) + list(self.drivers.values())
 
     def check(self, n_assets: int, n_months: int) -> None:
@@ -266,4 +280,5 @@ class Scenarios:
             drivers=MappingProxyType({k: v[start:stop] for k, v in self.drivers.items()}),
             seed=self.seed,
             offset=self.offset + start,
+            recovery_rate=cut(self.recovery_rate),
         )

@@ -210,6 +210,9 @@ class RandomDriver:
     per: DriverShape
     description: str
     params: Mapping[str, float] = field(default_factory=dict)
+    adverse: Literal["low", "high"] = "low"
+    """Which values hurt the cash flows (low output, prices, a uniform below an event
+    probability; high curtailment): the Monte Carlo ties that side to its default factor."""
 
     def sample(
         self, rng: np.random.Generator, n_years: int, n_assets: int, hazards: FloatArray | None
@@ -394,6 +397,18 @@ class AmortisingBlock:
             "remaining_term": remaining.astype(np.float64),
             "age": self.age0.astype(np.float64),
         }
+
+    def monthly_hazards(self, mdr: RateTable, n_months: int) -> FloatArray:
+        """Each asset's monthly default probability (N, ``n_months``) under the default table
+        ``mdr``, month ``j`` (0-based) read as the kernels read it (by age or period, off past
+        the SDA tail): what the Monte Carlo turns into default times."""
+        j = np.arange(n_months)[None, :]
+        idx = np.minimum(mdr.offsets(self.age0)[:, None] + j, len(mdr.values) - 1)
+        out: FloatArray = mdr.values[idx]
+        if mdr.zero_tail_months is not None:
+            stop = (self.term - mdr.zero_tail_months)[:, None]
+            out = np.where(self.age0[:, None] + j + 1 > stop, 0.0, out)
+        return out
 
     def project(self, ctx: ProjectionContext) -> BlockFlows:
         """Monthly flows for every scenario (see :mod:`greenabs.assets.kernels`)."""

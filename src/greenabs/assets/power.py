@@ -408,6 +408,7 @@ def _drivers(kind: str) -> tuple[RandomDriver, ...]:
             per="year",
             description="Standard normal z of a year's curtailment: curtailment + "
             "curtailment_sd z, kept in [0, 1]",
+            adverse="high",
         ),
         operator_driver(kind),
     )

@@ -47,6 +47,7 @@ from greenabs.assets.base import (
     BlockFlows,
     ProjectionContext,
     RandomDriver,
+    RateTable,
 )
 from greenabs.calendar import add_months
 
@@ -233,6 +234,12 @@ class RevenueBlock:
     def expected_collections(self) -> FloatArray:
         """Expected net collections (M, N) of each asset by collection month."""
         return self._expected[0]
+
+    def monthly_hazards(self, mdr: RateTable, n_months: int) -> FloatArray:
+        """The payer's monthly default probability (N, ``n_months``), constant (``payer_pd``
+        a year): what the Monte Carlo turns into payer default times (``mdr`` is the loans'
+        table, unused here)."""
+        return np.repeat(self.payer_hazard[:, None], n_months, axis=1)
 
     def hazards(self, driver: RandomDriver) -> FloatArray:
         """Monthly hazards (N,) behind a ``default_month`` driver: the operator's, for income

@@ -1,0 +1,346 @@
+"""Scenario generation: a deal's simulation settings turned into seeded scenario drivers.
+
+:class:`ScenarioModel` is built once per deal (default curves, factor structure, drivers,
+rate paths) and gives the :class:`~greenabs.scenarios.Scenarios` of any block of scenarios.
+Scenario ``s`` draws from its own streams (``generator(seed, s, "montecarlo")`` in a fixed
+order: factors, the obligors' uniforms, recovery, prepayment, rates; each eco-asset driver
+from ``generator(seed, s, driver name)``), so a scenario's numbers do not depend on the block
+size, the backend or the number of workers.  docs/montecarlo.md describes every model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from greenabs.assets import FAMILIES, RandomDriver
+from greenabs.compile import CompiledDeal
+from greenabs.errors import Problem, SpecError
+from greenabs.montecarlo.defaults import (
+    FactorDraw,
+    ItemSet,
+    conditional_curves,
+    cumulative,
+    default_months,
+    large_pool_multipliers,
+)
+from greenabs.scenarios import Scenarios, generator
+from greenabs.spec.simulation import SimulationSpec
+
+__all__ = ["BlockDraw", "ScenarioModel", "support_driver"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+STREAM = "montecarlo"
+
+
+def support_driver(name: str) -> str:
+    """The driver carrying a support provider's default month (``support:NAME``)."""
+    return f"support:{name}"
+
+
+@dataclass(frozen=True, eq=False)
+class BlockDraw:
+    """A block's scenarios and what the results report beside them: ``factor`` (S,), the
+    standardised systematic factor of each scenario (after the stress shift; low is bad)."""
+
+    scenarios: Scenarios
+    factor: FloatArray
+
+
+def factor_shift(sim: SimulationSpec) -> float:
+    """The adverse shift of the factor in standard deviations: ``Phi^-1(stress_level)``
+    (0.5: none) or ``factor_shift``."""
+    if sim.stress_level is not None:
+        level = min(max(sim.stress_level, 1e-6), 1.0 - 1e-6)
+        return float(special.ndtri(level))
+    return float(sim.factor_shift)
+
+
+def _groups(deal: CompiledDeal, field: str | None) -> tuple[IntArray, int]:
+    """Each asset's group index by ``field`` (assets without a value form one group)."""
+    assets = deal.pool.assets
+    if field is None:
+        return np.full(len(assets), -1, dtype=np.int64), 0
+    values = [str(getattr(a, field, None) or "") for a in assets]
+    names = sorted(set(values))
+    index = {v: i for i, v in enumerate(names)}
+    return np.array([index[v] for v in values], dtype=np.int64), len(names)
+
+
+class ScenarioModel:
+    """A deal's Monte Carlo scenario generator (see the module docstring)."""
+
+    def __init__(self, deal: CompiledDeal, sim: SimulationSpec, backend: str = "numpy") -> None:
+        self.deal = deal
+        self.sim = sim
+        self.backend = backend
+        cp = deal.pool
+        dm = sim.default_model
+        self.months = cp.n_asset_months if cp.advancing == "none" else cp.n_months
+        self.n_years = -(-self.months // 12)
+        self.shift = factor_shift(sim)
+        t = self.months
+        # the assets' default curves (a payer's for revenue assets)
+        hazards = np.zeros((cp.n_assets, t))
+        for block, pos in zip(cp.blocks, cp.positions, strict=True):
+            fn = getattr(block, "monthly_hazards", None)
+            if fn is not None:
+                hazards[pos] = fn(cp.mdr, t)
+        rows, curve_of = np.unique(hazards, axis=0, return_inverse=True)
+        curves = [cumulative(rows)]
+        curve_of = curve_of.reshape(-1).astype(np.int64)
+        self.weights = np.zeros(cp.n_assets)
+        for block, pos in zip(cp.blocks, cp.positions, strict=True):
+            self.weights[pos] = block.summary()["balance"]
+        group_of, self.n_groups = _groups(deal, dm.group_by)
+        rho = dm.asset_correlation
+        rho_g = dm.group_correlation if dm.group_correlation is not None else rho
+        n = cp.n_assets
+        curve_list = [curve_of]
+        groups = [group_of]
+        rhos = [np.full(n, rho)]
+        rho_gs = [np.where(group_of >= 0, rho_g, rho)]
+        self.n_assets = n
+        # operators of income rights (their default stops the activity)
+        self.operator_drivers: list[tuple[str, IntArray]] = []
+        first_curve = len(rows)
+        extra_curves: list[FloatArray] = []
+        for block, pos, kind in zip(cp.blocks, cp.positions, cp.kinds, strict=True):
+            for d in getattr(FAMILIES[kind], "random", ()):
+                if d.distribution != "default_month" or not sim.drivers:
+                    continue
+                h = block.hazards(d)  # type: ignore[attr-defined]
+                live = np.flatnonzero(h > 0)
+                if live.size == 0:
+                    continue
+                start = first_curve + sum(len(c) for c in extra_curves)
+                op_rows, op_of = np.unique(h[live], return_inverse=True)
+                n_op_months = 12 * -(-cp.n_months // 12)
+                extra_curves.append(cumulative(np.repeat(op_rows[:, None], n_op_months, axis=1)))
+                curve_list.append(start + op_of.reshape(-1).astype(np.int64))
+                groups.append(group_of[pos[live]])
+                rhos.append(np.full(live.size, rho))
+                rho_gs.append(np.where(group_of[pos[live]] >= 0, rho_g, rho))
+                self.operator_drivers.append((d.name, pos[live]))
+        # support providers (wrong-way risk through their own factor correlation)
+        self.supports = tuple(getattr(deal.deal.structure, "supports", ()) or ())
+        self.support_items: list[str] = []
+        for sup in self.supports:
+            curve = self._support_curve(sup, t)
+            if curve is None:
+                continue
+            start = first_curve + sum(len(c) for c in extra_curves)
+            extra_curves.append(curve[None, :])
+            curve_list.append(np.array([start], dtype=np.int64))
+            groups.append(np.array([-1], dtype=np.int64))
+            c = float(getattr(sup, "factor_correlation", 0.0) or 0.0)
+            rhos.append(np.array([c]))
+            rho_gs.append(np.array([c]))
+            self.support_items.append(sup.name)
+        width = max([t, *(c.shape[1] for c in extra_curves)])
+
+        def padded(c: FloatArray) -> FloatArray:
+            return np.pad(c, ((0, 0), (0, width - c.shape[1])), mode="edge")
+
+        all_curves = np.vstack([padded(c) for c in curves + extra_curves])
+        self.items = ItemSet.build(
+            all_curves,
+            np.concatenate(curve_list),
+            np.concatenate(groups),
+            np.concatenate(rhos),
+            np.concatenate(rho_gs),
+        )
+        self.asset_rows = slice(0, n)
+        self.random = [
+            (d, pos)
+            for block, pos, kind in zip(cp.blocks, cp.positions, cp.kinds, strict=True)
+            for d in getattr(FAMILIES[kind], "random", ())
+            if d.distribution != "default_month" and sim.drivers
+        ]
+        # each declared driver once (a family's driver serves all its blocks)
+        seen: dict[str, RandomDriver] = {}
+        for d, _ in self.random:
+            seen.setdefault(d.name, d)
+        self.drivers = list(seen.values())
+        self.rate_names: tuple[str, ...] = ()
+        if sim.rate_model is not None:
+            self.rate_names = sim.rate_model.indices or tuple(sorted(cp.index_paths))
+        self.rate_months = cp.n_months
+
+    def _support_curve(self, sup: Any, t: int) -> FloatArray | None:
+        """A provider's cumulative default curve over ``t`` months, from its annual default
+        probability or its rating (through the rating table); ``None`` if it never defaults."""
+        pd_ = getattr(sup, "default_probability", None)
+        rating = getattr(sup, "rating", None)
+        years = np.arange(1, t + 1) / 12.0
+        if pd_ is not None:
+            if pd_ <= 0:
+                return None
+            out: FloatArray = -np.expm1(years * math.log1p(-min(pd_, 1 - 1e-16)))
+            return out
+        if rating is not None:
+            from greenabs.rating import load_rating_table
+
+            table = load_rating_table()
+            return np.array([table.pd_at(rating, y) for y in years])
+        return None
+
+    # ------------------------------------------------------------------ one block
+    def block(self, start: int, stop: int) -> BlockDraw:
+        """Scenarios ``start .. stop - 1``."""
+        sim = self.sim
+        dm = sim.default_model
+        n_s = stop - start
+        seed = sim.seed
+        n_y = self.n_years if dm.periods == "annual" else 1
+        n_items = len(self.items.combo)
+        z = np.empty((n_s, n_y))
+        zg = np.zeros((n_s, max(self.n_groups, 1), n_y))
+        w = np.empty(n_s) if dm.copula == "t" else None
+        u = np.empty((n_s, 0 if dm.large_pool else n_items))
+        u_sup = np.empty((n_s, len(self.support_items)))
+        rec = np.empty(n_s)
+        pre = np.empty(n_s)
+        n_r = len(self.rate_names)
+        xi = np.empty((n_s, n_r, self.rate_months))
+        for j in range(n_s):
+            rng = generator(seed, start + j, STREAM)
+            z[j] = rng.standard_normal(n_y)
+            if self.n_groups:
+                zg[j] = rng.standard_normal((self.n_groups, n_y))
+            if w is not None:
+                w[j] = rng.chisquare(dm.degrees_of_freedom)
+            if dm.large_pool:  # the providers only: the assets' defaults are a pool rate
+                u_sup[j] = rng.random(len(self.support_items))
+            else:
+                u[j] = rng.random(n_items)
+            rec[j] = rng.standard_normal()
+            pre[j] = rng.standard_normal()
+            if n_r:
+                xi[j] = rng.standard_normal((n_r, self.rate_months))
+        z_raw = z
+        z = z_raw - self.shift
+        factors = FactorDraw(z=z, zg=zg, w=w, nu=dm.degrees_of_freedom)
+        factor = z_raw.sum(axis=1) / math.sqrt(n_y) - self.shift
+        kw: dict[str, Any] = {}
+        drivers: dict[str, FloatArray] = {}
+        if dm.large_pool:
+            asset_items = _subset(self.items, np.arange(self.n_assets))
+            mult = large_pool_multipliers(asset_items, self.weights, factors, dm.periods)
+            kw["mdr_mult"] = mult
+            if self.support_items:
+                sup_items = _subset(
+                    self.items, np.arange(n_items - len(self.support_items), n_items)
+                )
+                curves = conditional_curves(sup_items, factors, dm.periods)
+                months = default_months(curves, u_sup, sup_items.combo, self.backend)
+                for i, name in enumerate(self.support_items):
+                    drivers[support_driver(name)] = months[:, i].astype(np.float64)
+        else:
+            curves = conditional_curves(self.items, factors, dm.periods)
+            months = default_months(curves, u, self.items.combo, self.backend)
+            dmonth = months[:, : self.n_assets]
+            dmonth = np.where(dmonth > self.months, 0, dmonth)
+            kw["default_month"] = dmonth
+            col = self.n_assets
+            for name, pos in self.operator_drivers:
+                arr = np.zeros((n_s, self.n_assets))
+                arr[:, pos] = months[:, col : col + pos.size]
+                drivers[name] = arr
+                col += pos.size
+            for i, name in enumerate(self.support_items):
+                drivers[support_driver(name)] = months[:, col + i].astype(np.float64)
+        rm = sim.recovery_model
+        if rm.volatility > 0:
+            r0 = self.deal.pool.assumptions.recovery.rate
+            c = rm.factor_correlation
+            shock = rm.volatility * (math.sqrt(c) * factor + math.sqrt(1 - c) * rec)
+            with np.errstate(divide="ignore"):
+                kw["recovery_rate"] = special.ndtr(special.ndtri(r0) + shock)
+        pm = sim.prepayment_model
+        smm = np.exp(pm.volatility * pre - pm.volatility**2 / 2)[:, None]
+        if n_r:
+            kw["index_paths"], dev = self._rates(xi)
+            if pm.rate_sensitivity > 0:
+                months_p = self.months
+                smm = smm * np.exp(-pm.rate_sensitivity * dev[:, :months_p])
+        if pm.volatility > 0 or (n_r and pm.rate_sensitivity > 0):
+            kw["smm_mult"] = smm
+        drivers.update(self._drivers(start, n_s, z_raw))
+        sc = Scenarios.build(drivers=drivers or None, seed=seed, **kw)
+        if sc.n != n_s:  # no array given at all: S from the block
+            sc = replace(sc, n=n_s)
+        return BlockDraw(scenarios=replace(sc, offset=start), factor=factor)
+
+    def _rates(self, xi: FloatArray) -> tuple[dict[str, FloatArray], FloatArray]:
+        """Hull-White index paths (the deal's path plus an exact OU deviation) and the first
+        index's deviation (S, M)."""
+        rm = self.sim.rate_model
+        assert rm is not None
+        a, sigma = rm.mean_reversion, rm.volatility
+        dt = 1.0 / 12.0
+        decay = math.exp(-a * dt)
+        sd = sigma * (math.sqrt((1 - math.exp(-2 * a * dt)) / (2 * a)) if a > 0 else math.sqrt(dt))
+        n_s, n_r, n_m = xi.shape
+        dev = np.empty((n_s, n_r, n_m))
+        x = np.zeros((n_s, n_r))
+        for m in range(n_m):
+            x = x * decay + sd * xi[:, :, m]
+            dev[:, :, m] = x
+        paths = {}
+        for r, name in enumerate(self.rate_names):
+            base = self.deal.pool.index_paths[name]
+            base = np.concatenate([base, np.full(max(n_m - len(base), 0), base[-1])])[:n_m]
+            paths[name] = np.clip(base[None, :] + dev[:, r], -0.1, 1.0)
+        return paths, dev[:, 0]
+
+    def _drivers(self, start: int, n_s: int, z_raw: FloatArray) -> dict[str, FloatArray]:
+        """The eco-asset drivers, tied to the factor and shifted by the stress."""
+        cp = self.deal.pool
+        n_years = -(-cp.n_months // 12)
+        c = self.sim.revenue_correlation
+        out: dict[str, FloatArray] = {}
+        for d in self.drivers:
+            rows = [
+                d.sample(generator(self.sim.seed, start + j, d.name), n_years, cp.n_assets, None)
+                for j in range(n_s)
+            ]
+            eta = np.asarray(rows, dtype=np.float64).reshape(n_s, *np.shape(rows[0]))
+            if c == 0 and self.shift == 0:
+                out[d.name] = eta
+                continue
+            sign = 1.0 if d.adverse == "low" else -1.0
+            if d.per == "year":
+                zf = z_raw[:, np.minimum(np.arange(n_years), z_raw.shape[1] - 1)]
+            else:
+                zf = z_raw[:, :1] if d.per == "asset" else z_raw[:, 0]
+            normal = eta if d.distribution == "normal" else special.ndtri(eta)
+            with np.errstate(invalid="ignore"):
+                x = sign * (math.sqrt(c) * zf - self.shift) + math.sqrt(1 - c) * normal
+            out[d.name] = x if d.distribution == "normal" else special.ndtr(x)
+        return out
+
+
+def _subset(items: ItemSet, which: IntArray) -> ItemSet:
+    """The items ``which`` alone."""
+    k = items.combo[which]
+    return ItemSet.build(
+        items.curves,
+        items.curve[k],
+        items.group[k],
+        items.rho[k],
+        items.rho_g[k],
+    )
+
+
+def check_scenarios(n: Any, where: str = "scenarios") -> int:
+    """A number of scenarios from a user: a whole number >= 1."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise SpecError("<argument>", Problem(where, f"expected a whole number >= 1, got {n!r}"))
+    return int(n)
