@@ -14,15 +14,16 @@ compiled deal its arguments, and ``project`` + ``run_waterfall`` the engine.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from greenabs.assets import MAX_AMOUNT
-from greenabs.calendar import DealCalendar, build_calendar, months_between
+from greenabs.calendar import DealCalendar, build_calendar, months_between, roll
 from greenabs.collateral import CompiledPool, compile_pool_for
 from greenabs.errors import Problem, SpecError
 from greenabs.spec.deal import (
@@ -38,7 +39,14 @@ from greenabs.spec.deal import (
 )
 from greenabs.steps import ResolvedStep, default_acceleration, resolve_steps
 
-__all__ = ["CompiledDeal", "CompiledStructure", "compile_deal", "tranche_coupons"]
+__all__ = [
+    "CompiledDeal",
+    "CompiledStructure",
+    "CompiledSupport",
+    "compile_deal",
+    "legal_final_periods",
+    "tranche_coupons",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -80,6 +88,21 @@ def tranche_coupons(
     return out
 
 
+@dataclass(frozen=True)
+class CompiledSupport:
+    """An external support as the waterfall runs it: ``limit`` as an amount (a share resolved
+    against the original notes or pool), the tranches whose ``interest`` and whose
+    ``principal`` it covers (in seniority order), and what the spec says of the provider."""
+
+    name: str
+    kind: str
+    provider: str
+    originator: bool
+    limit: float
+    interest: tuple[str, ...]
+    principal: tuple[str, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledStructure:
     """The SPV as the waterfall runs it.
@@ -89,7 +112,9 @@ class CompiledStructure:
     each tranche with a schedule per period (K,) (its balance before the first row); fees,
     accounts, triggers, the OC target and the call as validated specs (read once per date,
     never revalidated); ``normal`` and ``after_default`` the waterfall steps resolved to
-    (action, arguments) once.
+    (action, arguments) once; ``supports`` the external supports with their limits as amounts;
+    ``legal_final`` the 0-based period of each tranche's legal final date (the last period
+    when the tranche has none).
     """
 
     tranches: tuple[TrancheSpec, ...]
@@ -106,6 +131,8 @@ class CompiledStructure:
     normal: tuple[ResolvedStep, ...]
     after_default: tuple[ResolvedStep, ...]
     targets: Mapping[str, FloatArray] | None = None
+    supports: tuple[CompiledSupport, ...] = ()
+    legal_final: Mapping[str, int] = field(default_factory=dict)
 
 
 def schedule_targets(tranches: tuple[TrancheSpec, ...], cal: DealCalendar) -> dict[str, FloatArray]:
@@ -123,7 +150,52 @@ def schedule_targets(tranches: tuple[TrancheSpec, ...], cal: DealCalendar) -> di
     return out
 
 
-def _structure(deal: DealSpec, cal: DealCalendar) -> CompiledStructure:
+def legal_final_periods(deal: DealSpec, cal: DealCalendar) -> dict[str, int]:
+    """The 0-based period of each tranche's legal final date: the last payment date on or
+    before its ``legal_final`` rolled by the deal's business-day rule (the last period when it
+    has none).  A legal final after the last payment date is refused, naming the field."""
+    last = cal.n_periods - 1
+    out: dict[str, int] = {}
+    for i, t in enumerate(deal.structure.tranches):
+        if t.legal_final is None:
+            out[t.name] = last
+            continue
+        rolled = roll(t.legal_final, deal.dates.business_day)
+        if rolled > cal.payment_dates[-1]:
+            why = (
+                f"{t.legal_final} is after the deal's last payment date "
+                f"{cal.payment_dates[-1]} (the deal terminates then, a legal final for every "
+                "class): give a date on or before it, or leave legal_final out"
+            )
+            raise SpecError("<argument>", Problem(f"structure.tranches[{i}].legal_final", why))
+        out[t.name] = max(bisect.bisect_right(cal.payment_dates, rolled) - 1, 0)
+    return out
+
+
+def _supports(deal: DealSpec, pool_balance: float) -> tuple[CompiledSupport, ...]:
+    """The deal's supports with their limits resolved to amounts."""
+    st = deal.structure
+    notes = float(sum(t.balance for t in st.tranches))
+    order = [t.name for t in st.tranches]
+    out = []
+    for sup in st.supports:
+        interest = {c.tranche for c in sup.covers if c.what == "interest"}
+        principal = {c.tranche for c in sup.covers if c.what == "principal"}
+        out.append(
+            CompiledSupport(
+                name=sup.name,
+                kind=sup.kind.value,
+                provider=sup.provider,
+                originator=sup.originator,
+                limit=sup.limit.resolve(notes, pool_balance),
+                interest=tuple(n for n in order if n in interest),
+                principal=tuple(n for n in order if n in principal),
+            )
+        )
+    return tuple(out)
+
+
+def _structure(deal: DealSpec, cal: DealCalendar, pool_balance: float) -> CompiledStructure:
     st = deal.structure
     paths = {
         k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in deal.assumptions.rates.items()
@@ -145,6 +217,8 @@ def _structure(deal: DealSpec, cal: DealCalendar) -> CompiledStructure:
         normal=resolve_steps(st.waterfall),
         after_default=resolve_steps(st.waterfall_after_default or default_acceleration(st)),
         targets=schedule_targets(st.tranches, cal),
+        supports=_supports(deal, pool_balance),
+        legal_final=legal_final_periods(deal, cal),
     )
 
 
@@ -234,7 +308,7 @@ class CompiledDeal:
             deal=deal,
             pool=self.pool,
             calendar=self.calendar,
-            structure=_structure(deal, self.calendar),
+            structure=_structure(deal, self.calendar, self.pool.balance),
         )
 
 
@@ -263,4 +337,6 @@ def compile_deal(deal: DealSpec) -> CompiledDeal:
             "collections)"
         )
         raise SpecError("<argument>", Problem("structure.tranches", why))
-    return CompiledDeal(deal=deal, pool=pool, calendar=cal, structure=_structure(deal, cal))
+    return CompiledDeal(
+        deal=deal, pool=pool, calendar=cal, structure=_structure(deal, cal, pool.balance)
+    )

@@ -50,6 +50,7 @@ def run(
     settle: date | None = None,
     block_size: int | None = None,
     flows: PoolCashflows | None = None,
+    supports: bool = True,
 ) -> RunResult:
     """Run a deal end to end: compile (unless given a compiled deal), project the pool, run the
     waterfall.
@@ -77,6 +78,11 @@ def run(
         Pool flows projected before (``result.pool`` of an earlier run of the same compiled
         pool and scenarios): the run then reruns only the waterfall, as structure comparisons
         and tranche sizing do.
+    supports
+        Whether the deal's external supports (``structure.supports``: guarantees, shortfall
+        undertakings) pay (default).  ``False`` runs the waterfall as if the deal had none,
+        for the rating without support; providers' default months come from the
+        ``support:NAME`` drivers of ``scenarios``.
 
     Returns
     -------
@@ -102,7 +108,7 @@ def run(
         raise SpecError("<argument>", Problem("flows", why))
     else:
         pool = flows
-    wf = run_waterfall(compiled, pool, scenarios)
+    wf = run_waterfall(compiled, pool, scenarios, supports=supports)
     return RunResult(
         deal=compiled.deal,
         calendar=compiled.calendar,

@@ -525,7 +525,9 @@ class RunResult:
         per 100 of face at settlement), ``modified_duration`` and ``discount_margin``
         (floating classes) are measured from the settlement date; the payment window and the
         amounts paid and lost are over the whole life.  ``interest_shortfall`` is the interest
-        never paid (written off when the deal terminates).
+        never paid (written off when the deal terminates); ``support_paid`` what external
+        supports paid the class (included in the interest and principal paid);
+        ``legal_final_shortfall`` the balance left unpaid on its legal final date.
         """
         scenario = self._scenario(scenario)
         st = self._settlement(settle)
@@ -566,6 +568,8 @@ class RunResult:
                     "principal_loss": float(r["writedown"][scenario].sum()),
                     "interest_shortfall": float(unpaid),
                     "max_interest_shortfall": float(r["interest_shortfall"][scenario].max()),
+                    "support_paid": float(r["support_paid"][scenario].sum()),
+                    "legal_final_shortfall": float(r["legal_final_shortfall"][scenario].sum()),
                 }
             )
         return pd.DataFrame(rows)
@@ -589,6 +593,12 @@ class RunResult:
         ``discount_rate`` for every class when given.  Discounted at its own coupon, a class's
         promised cash flows are worth its face, so ``discounted_loss / face`` is the share of
         value lost.
+
+        Two more columns follow: ``legal_final_shortfall``, the balance left unpaid on the
+        class's legal final date after the external supports (a default of the class; 0 for a
+        residual class), and ``support_paid``, the interest and principal the supports paid
+        the class (summed over the classes of a scenario: what the supports paid in it;
+        :meth:`support_draws` splits it by support).
 
         Equal, row by row, to :meth:`tranches` of each scenario (WAL, yield, duration, DM and
         losses), computed by the same analytics functions on (S, K) arrays.
@@ -635,6 +645,8 @@ class RunResult:
                         "interest_shortfall": unpaid,
                         **m,
                         "discounted_loss": discounted,
+                        "legal_final_shortfall": r["legal_final_shortfall"].sum(axis=1),
+                        "support_paid": r["support_paid"].sum(axis=1),
                     }
                 )
             )
@@ -669,6 +681,19 @@ class RunResult:
     def accounts(self, scenario: int = 0) -> pd.DataFrame:
         """Account balances and movements per period (long form)."""
         return self._long("account", self.waterfall.accounts, self._scenario(scenario))
+
+    def supports(self, scenario: int = 0) -> pd.DataFrame:
+        """External supports' draws per period (long form): ``support, period, date,
+        draw_interest, draw_principal, draw, limit_left`` (the limit left after the date's
+        draws).  No rows when the deal has no supports or the run ignored them."""
+        return self._long("support", self.waterfall.supports, self._scenario(scenario))
+
+    def support_draws(self) -> dict[str, FloatArray]:
+        """What each external support paid over the life, per scenario: name -> (S,)."""
+        return {
+            name: np.asarray(rec["draw"].sum(axis=1), dtype=np.float64)
+            for name, rec in self.waterfall.supports.items()
+        }
 
     def deal_flows(self, scenario: int = 0) -> pd.DataFrame:
         """Deal-level flows per period: collections, available funds, PDA, excess spread,
@@ -706,8 +731,10 @@ class RunResult:
         return retention_report(self.deal)
 
     def summary(self, scenario: int = 0) -> dict[str, Any]:
-        """Deal-level figures: sizes, excess spread, losses, pool factor, call, audit, and the
-        settlement date the tranche figures are measured from."""
+        """Deal-level figures: sizes, excess spread, losses, pool factor, call, audit, the
+        settlement date the tranche figures are measured from, and ``support_draws:NAME``:
+        what each external support paid over the life (one key per support; none without
+        supports)."""
         scenario = self._scenario(scenario)
         flows = self.deal_flows(scenario)
         orig = self.pool.original_balance
@@ -745,6 +772,10 @@ class RunResult:
             "call_date": self.calendar.payment_dates[called[0]] if called.size else None,
             "residual_released": float(flows["residual_released"].sum()),
             "max_audit_difference": float(np.abs(self.waterfall.deal["audit_difference"]).max()),
+            **{
+                f"support_draws:{name}": float(rec["draw"][scenario].sum())
+                for name, rec in self.waterfall.supports.items()
+            },
             "n_periods": self.calendar.n_periods,
             "backend": self.backend,
             "scenarios": self.n_scenarios,
@@ -765,6 +796,7 @@ class RunResult:
             },
             "fees": _records(self.fees(scenario)),
             "accounts": _records(self.accounts(scenario)),
+            "supports": _records(self.supports(scenario)),
             "deal_cashflows": _records(self.deal_flows(scenario)),
             "retention": None if ret is None else _clean(ret.__dict__),
         }
@@ -775,7 +807,9 @@ class RunResult:
         Path(path).write_text(json.dumps(self.to_dict(scenario), indent=1), encoding="utf-8")
 
     def tables(self, scenario: int = 0) -> dict[str, pd.DataFrame]:
-        """Every result table by name (what the CSV folder and the workbook hold)."""
+        """Every result table by name (what the CSV folder and the workbook hold); ``supports``
+        only when the deal has external supports (and the run used them), ``loan_level``
+        only when the run kept it."""
         scenario = self._scenario(scenario)
         tables = {
             "pool_cashflows": self.pool_cashflows(scenario),
@@ -785,6 +819,8 @@ class RunResult:
             "fees": self.fees(scenario),
             "accounts": self.accounts(scenario),
         }
+        if self.waterfall.supports:
+            tables["supports"] = self.supports(scenario)
         for t in self.deal.structure.tranches:
             tables[f"tranche_{t.name}"] = self.tranche_cashflows(t.name, scenario)
         if self.pool.loan_level is not None:

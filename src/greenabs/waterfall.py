@@ -8,32 +8,48 @@ Each payment date ``k``:
 3. triggers are tested on the balances before this date's payments; breached ones switch
    principal to sequential, turbo the senior class or accelerate (post-default waterfall);
 4. reserve balances above target are released into available funds (all at termination);
-5. the steps run in order, each a vectorised operation over the scenario axis;
-6. the conservation audit checks, for every scenario, that opening account balances plus
-   collections equal payments plus closing account balances, to a cent.
+5. the steps run in order, each a vectorised operation over the scenario axis; after each
+   ``pay_interest`` step the external supports pay the covered interest it left unpaid;
+6. on a tranche's legal final date the supports covering its principal pay what is still
+   outstanding; what is left then is its ``legal_final_shortfall``;
+7. the conservation audit checks, for every scenario, that opening account balances plus
+   collections plus support draws equal payments plus closing account balances, to a cent.
 
 Principal distribution amount (PDA) of a date: at least the scheduled and prepaid principal
 collected, and at least what brings the notes down to the pool balance less the
 overcollateralisation target (so excess spread covers defaults); the whole outstanding balance
 at termination, under turbo or after acceleration.  Recoveries are available funds.
+
+External supports (``structure.supports``: guarantees, shortfall undertakings) are cash from
+outside the deal paid straight to the covered tranches, never into available funds, up to a
+limit consumed by every draw over the life (per scenario).  Interest: after a ``pay_interest``
+step has paid what the available funds and its supporting account can, each support covering
+the interest of some of the step's tranches pays what they still owe, pro rata among them
+when its limit runs short; supports draw in the order they are listed.  Principal: on a
+tranche's legal final date (its ``legal_final``, or the deal's termination: the clean-up call
+or the last date, whichever comes first), after the steps, each support covering its
+principal pays the outstanding balance, tranches in seniority order.  A provider that
+defaults (driver ``support:NAME``: its default month, 1-based from the cut-off, 0 never) pays
+nothing from the payment date that pays that collection month on.  Draws are not repaid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from greenabs.calendar import DealCalendar
 from greenabs.collateral import STOCKS, PoolCashflows
-from greenabs.compile import CompiledDeal, CompiledStructure, tranche_coupons
+from greenabs.compile import CompiledDeal, CompiledStructure, CompiledSupport, tranche_coupons
 from greenabs.errors import ConservationError, Problem, SpecError
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import AccountSpec, FeeSpec, TargetSpec, TriggerSpec
 from greenabs.steps import STEPS, ResolvedStep
 
 __all__ = [
+    "SUPPORT_FIELDS",
     "TOLERANCE",
     "WaterfallResult",
     "WaterfallState",
@@ -67,7 +83,13 @@ TRANCHE_FIELDS = (
     "interest_shortfall",
     "writedown",
     "end_balance",
+    "support_paid",
+    "legal_final_shortfall",
 )
+"""Per-tranche records.  ``support_paid``: interest and principal the external supports paid
+the tranche (part of ``interest_paid`` and ``principal_paid``); ``legal_final_shortfall``:
+the balance still outstanding on the tranche's legal final date after the supports (only on
+that date; 0 for a residual tranche)."""
 FEE_FIELDS = ("due", "paid", "unpaid")
 ACCOUNT_FIELDS = ("begin_balance", "deposit", "withdrawal", "end_balance")
 DEAL_FIELDS = (
@@ -86,7 +108,13 @@ DEAL_FIELDS = (
     "cumulative_loss",
     "principal_distribution_amount",
     "audit_difference",
+    "support_draws",
 )
+SUPPORT_FIELDS = ("draw_interest", "draw_principal", "draw", "limit_left")
+"""Per-support records: interest and principal paid, their total, and the limit left after
+the date's draws."""
+SUPPORT_DRIVER = "support:"
+"""Prefix of the scenario driver that gives a support provider's default month."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +122,8 @@ class WaterfallResult:
     """Per-period arrays, each shaped (S, K).
 
     ``tranches[name][field]``, ``fees[name][field]``, ``accounts[name][field]``,
-    ``triggers[name]`` (bool, breached after the test), ``deal[field]``.
+    ``triggers[name]`` (bool, breached after the test), ``deal[field]``,
+    ``supports[name][field]`` (:data:`SUPPORT_FIELDS`; empty when the run ignored supports).
     """
 
     tranches: dict[str, dict[str, FloatArray]]
@@ -103,6 +132,7 @@ class WaterfallResult:
     triggers: dict[str, BoolArray]
     deal: dict[str, FloatArray]
     coupons: dict[str, FloatArray]
+    supports: dict[str, dict[str, FloatArray]] = field(default_factory=dict)
 
 
 def _scenario_coupons(
@@ -173,13 +203,26 @@ class WaterfallState:
     date, ``int_short`` unpaid interest carried; per fee: ``fee_due``; per account: ``acct``
     balance; ``targets`` scheduled balances per period of tranches with a schedule;
     ``pda`` the principal distribution amount left on this date; ``draws`` account
-    withdrawals into available funds; ``k`` the period.  ``rec_t``, ``rec_f``, ``rec_a`` hold
-    the per-period records (period-major (K, S)); a step adds what it pays to them, e.g.
-    ``rec_a[account]["deposit"][k] += amount``.  Every array has the scenario axis S.
+    withdrawals into available funds; ``k`` the period.  ``supports`` the external supports
+    in force (none when a run ignores them), ``sup_left`` each one's limit left, ``sup_on``
+    whether its provider still pays on this date, ``sup_draws`` what they all paid on it.
+    ``rec_t``, ``rec_f``, ``rec_a``, ``rec_s`` hold the per-period records (period-major
+    (K, S)); a step adds what it pays to them, e.g. ``rec_a[account]["deposit"][k] +=
+    amount``.  Every array has the scenario axis S.
     """
 
-    def __init__(self, st: CompiledStructure, n_s: int, n_k: int) -> None:
+    def __init__(
+        self,
+        st: CompiledStructure,
+        n_s: int,
+        n_k: int,
+        supports: tuple[CompiledSupport, ...] | None = None,
+    ) -> None:
         self.names: tuple[str, ...] = st.names
+        self.supports: tuple[CompiledSupport, ...] = st.supports if supports is None else supports
+        self.sup_left = {u.name: np.full(n_s, u.limit) for u in self.supports}
+        self.sup_on = {u.name: np.ones(n_s, dtype=np.bool_) for u in self.supports}
+        self.sup_draws = np.zeros(n_s)
         self.targets = st.targets
         self.fees: dict[str, FeeSpec] = {f.name: f for f in st.fees}
         self.accounts_spec: dict[str, AccountSpec] = {a.name: a for a in st.accounts}
@@ -202,6 +245,7 @@ class WaterfallState:
         self.rec_a = {a.name: {g: z() for g in ACCOUNT_FIELDS} for a in st.accounts}
         self.rec_d = {g: z() for g in DEAL_FIELDS}
         self.rec_trg = {t.name: np.zeros((n_k, n_s), dtype=np.bool_) for t in st.triggers}
+        self.rec_s = {u.name: {g: z() for g in SUPPORT_FIELDS} for u in self.supports}
         # per-period working values
         self.avail = np.zeros(n_s)
         self.pda = np.zeros(n_s)
@@ -262,6 +306,88 @@ def _pay_dues(
     return avail - paid
 
 
+def _draw_support(
+    s: WaterfallState, sup: CompiledSupport, need: FloatArray, mask: BoolArray, what: str
+) -> FloatArray:
+    """Draw up to ``need`` from a support (where ``mask`` and its provider still pays), within
+    its limit left; records the draw and returns it."""
+    draw = np.where(
+        mask & s.sup_on[sup.name], np.minimum(np.maximum(need, 0.0), s.sup_left[sup.name]), 0.0
+    )
+    s.sup_left[sup.name] = s.sup_left[sup.name] - draw
+    rec = s.rec_s[sup.name]
+    rec[f"draw_{what}"][s.k] += draw
+    rec["draw"][s.k] += draw
+    s.sup_draws += draw
+    return draw
+
+
+def _cover_interest(s: WaterfallState, tranches: tuple[str, ...], mask: BoolArray) -> None:
+    """After a ``pay_interest`` step: each support covering the interest of some of its
+    tranches pays what they still owe, pro rata among them within its limit."""
+    for sup in s.supports:
+        covered = [t for t in tranches if t in sup.interest]
+        if not covered:
+            continue
+        dues = [np.maximum(s.int_due[t], 0.0) for t in covered]
+        total = _total(dues)
+        draw = _draw_support(s, sup, total, mask, "interest")
+        share = np.divide(draw, total, out=np.zeros_like(total), where=total > 0)
+        for t, due in zip(covered, dues, strict=True):
+            part = due * share
+            s.int_due[t] = s.int_due[t] - part
+            s.rec_t[t]["interest_paid"][s.k] += part
+            s.rec_t[t]["support_paid"][s.k] += part
+
+
+def _cover_principal(s: WaterfallState, t: str, at_final: BoolArray) -> None:
+    """On a tranche's legal final date (where ``at_final``): each support covering its
+    principal pays its outstanding balance within its limit."""
+    for sup in s.supports:
+        if t not in sup.principal:
+            continue
+        draw = _draw_support(s, sup, s.bal[t], at_final, "principal")
+        s.bal[t] = s.bal[t] - draw
+        s.rec_t[t]["principal_paid"][s.k] += draw
+        s.rec_t[t]["support_paid"][s.k] += draw
+
+
+def _provider_stop(
+    supports: tuple[CompiledSupport, ...], scenarios: Scenarios | None, cal: DealCalendar, n_s: int
+) -> dict[str, npt.NDArray[np.int64]]:
+    """The first period each support's provider no longer pays, per scenario (K: never):
+    the payment date that pays its default month (driver ``support:NAME``, 1-based months
+    after the cut-off, 0 never) and every date after it."""
+    drivers = {} if scenarios is None else dict(scenarios.drivers)
+    names = [u.name for u in supports]
+    for key in drivers:
+        if key.startswith(SUPPORT_DRIVER) and key[len(SUPPORT_DRIVER) :] not in names:
+            why = (
+                f"no support is called {key[len(SUPPORT_DRIVER) :]!r} "
+                f"(supports: {', '.join(names) or 'none'})"
+            )
+            raise SpecError("<argument>", Problem(f"drivers[{key!r}]", why))
+    n_k = cal.n_periods
+    out: dict[str, npt.NDArray[np.int64]] = {}
+    for name in names:
+        key = SUPPORT_DRIVER + name
+        stop = np.full(n_s, n_k, dtype=np.int64)
+        if key in drivers:
+            where = f"drivers[{key!r}]"
+            arr = np.asarray(drivers[key], dtype=np.float64)
+            if arr.shape != (n_s,):
+                why = f"expected one default month per scenario, shape ({n_s},), got {arr.shape}"
+                raise SpecError("<argument>", Problem(where, why))
+            if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+                why = "default months are whole numbers >= 1 after the cut-off (0: never defaults)"
+                raise SpecError("<argument>", Problem(where, why))
+            month = arr.astype(np.int64)
+            hit = (month >= 1) & (month <= cal.n_months)
+            stop[hit] = cal.period_of_month[month[hit] - 1]
+        out[name] = stop
+    return out
+
+
 def _pay_schedule(
     s: WaterfallState, names: list[str], avail: FloatArray, on: BoolArray
 ) -> FloatArray:
@@ -302,6 +428,8 @@ def _run_steps(
         elif kind == "pay_interest":
             paid_to = {t: s.rec_t[t]["interest_paid"] for t in args.tranches}
             avail = _pay_dues(s, s.int_due, paid_to, args.support, avail, mask)
+            if s.supports:
+                _cover_interest(s, tuple(args.tranches), mask)
         elif kind == "pay_principal":
             names = list(args.tranches)
             full = accelerated | turbo | terminal
@@ -391,12 +519,25 @@ def _trigger_breach(
 
 
 def run_waterfall(
-    compiled: CompiledDeal, pool: PoolCashflows, scenarios: Scenarios | None = None
+    compiled: CompiledDeal,
+    pool: PoolCashflows,
+    scenarios: Scenarios | None = None,
+    *,
+    supports: bool = True,
 ) -> WaterfallResult:
     """Run a compiled deal's waterfall over every payment date and scenario of ``pool``.
 
     ``scenarios`` matters only when it carries per-scenario index paths (floating tranche
-    coupons then follow each scenario's path); the pool flows carry everything else.
+    coupons then follow each scenario's path) or support providers' default months (driver
+    ``support:NAME``, shape (S,), whole months after the cut-off, 0 never); the pool flows
+    carry everything else.  ``supports=False`` ignores the deal's external supports (as if it
+    had none: the rating without support).
+
+    Raises
+    ------
+    SpecError
+        If a ``support:NAME`` driver names no support or is not one whole month >= 0 per
+        scenario.
 
     Raises
     ------
@@ -410,7 +551,9 @@ def run_waterfall(
     pf = {name: np.ascontiguousarray(v.T) for name, v in period_flows(pool, cal).items()}
     n_k, n_s = pf["interest"].shape
     orig = pool.original_balance
-    s = WaterfallState(st, n_s, n_k)
+    s = WaterfallState(st, n_s, n_k, st.supports if supports else ())
+    stop = _provider_stop(s.supports, scenarios, cal, n_s) if supports else {}
+    legal_final = st.legal_final or {}
     coupons = _scenario_coupons(compiled, scenarios, n_s)
     normal = st.normal
     after_default = st.after_default
@@ -425,6 +568,9 @@ def run_waterfall(
             break  # every scenario has terminated: later dates stay zero
         s.k = k
         s.draws = np.zeros(n_s)
+        s.sup_draws = np.zeros(n_s)
+        for name, first_missed in stop.items():
+            s.sup_on[name] = k < first_missed
         live = alive.copy()
         opening = sum(s.acct.values(), np.zeros(n_s))
         # 1. collections
@@ -517,6 +663,15 @@ def run_waterfall(
         for f in st.fees:
             s.fee_unpaid[f.name] = np.where(terminal, 0.0, s.fee_due[f.name])
             s.rec_f[f.name]["unpaid"][k] = s.fee_due[f.name]
+        for t, residual in zip(st.names, st.residual, strict=True):
+            final = legal_final.get(t, n_k - 1)
+            at_final = live & ((k == final) | (terminal & (k < final)))
+            if s.supports and at_final.any():
+                _cover_principal(s, t, at_final)
+            if not residual:
+                s.rec_t[t]["legal_final_shortfall"][k] = np.where(at_final, s.bal[t], 0.0)
+        for u in s.supports:
+            s.rec_s[u.name]["limit_left"][k] = s.sup_left[u.name]
         for t in st.names:
             short = s.int_due[t]
             s.int_short[t] = np.where(terminal, 0.0, short)
@@ -542,7 +697,8 @@ def run_waterfall(
         d["loss"][k] = np.where(live, pf["loss"][k], 0.0)
         d["cumulative_loss"][k] = s.cum_loss
         d["principal_distribution_amount"][k] = pda0
-        # audit: opening accounts + collections = payments + closing accounts
+        d["support_draws"][k] = s.sup_draws
+        # audit: opening accounts + collections + support draws = payments + closing accounts
         paid = released.copy()
         for t in st.names:
             r = s.rec_t[t]
@@ -550,7 +706,7 @@ def run_waterfall(
         for f in st.fees:
             paid += s.rec_f[f.name]["paid"][k]
         closing = sum(s.acct.values(), np.zeros(n_s))
-        cash_in = opening + intr + prin + recv + proceeds
+        cash_in = opening + intr + prin + recv + proceeds + s.sup_draws
         diff = cash_in - (paid + closing)
         d["available_funds"][k] = intr + prin + recv + proceeds + s.draws
         d["audit_difference"][k] = diff
@@ -559,7 +715,7 @@ def run_waterfall(
             sc = int(np.argmax(bad))
             raise ConservationError(
                 f"cash not conserved on {cal.payment_dates[k]} (scenario {sc}): "
-                f"in {opening[sc] + intr[sc] + prin[sc] + recv[sc] + proceeds[sc]:,.4f}, "
+                f"in {cash_in[sc]:,.4f} (support draws {s.sup_draws[sc]:,.4f} included), "
                 f"out {paid[sc] + closing[sc]:,.4f}, difference {diff[sc]:,.4f}"
             )
         alive = live & ~terminal
@@ -567,6 +723,8 @@ def run_waterfall(
         k = n_k
     # dates after every scenario terminated carry the running totals
     s.rec_d["cumulative_loss"][k:] = s.cum_loss[None, :]
+    for u in s.supports:
+        s.rec_s[u.name]["limit_left"][k:] = s.sup_left[u.name][None, :]
 
     def scenario_major(rec: dict[str, FloatArray]) -> dict[str, FloatArray]:
         return {name: arr.T for name, arr in rec.items()}
@@ -578,4 +736,5 @@ def run_waterfall(
         triggers={n: arr.T for n, arr in s.rec_trg.items()},
         deal=scenario_major(s.rec_d),
         coupons=coupons,
+        supports={n: scenario_major(r) for n, r in s.rec_s.items()},
     )

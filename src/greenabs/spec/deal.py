@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -62,6 +63,10 @@ __all__ = [
     "ScheduleRow",
     "Step",
     "StructureSpec",
+    "SupportCoverSpec",
+    "SupportKind",
+    "SupportLimitSpec",
+    "SupportSpec",
     "TargetSpec",
     "TrancheSpec",
     "TriggerSpec",
@@ -317,6 +322,14 @@ class TrancheSpec(_Frozen):
         "date on or after a row's date the class is paid down to that balance (shortfalls are "
         "carried); dates increasing, balances not increasing",
     )
+    legal_final: DealDate | None = Field(
+        None,
+        description="Legal final maturity: on the last payment date on or before it (rolled "
+        "like the payment dates) supports covering the class's principal pay what is still "
+        "outstanding, and what is left is recorded as legal_final_shortfall.  After "
+        "dates.first_payment and on or before the deal's last payment date; default: the "
+        "deal's last payment date (or the clean-up call date when earlier)",
+    )
 
     @model_validator(mode="after")
     def _coupon(self) -> Self:
@@ -461,6 +474,120 @@ class RetentionSpec(_Frozen):
                 raise ValueError("l_shaped retention needs vertical_share and horizontal_share")
         elif self.share is None:
             raise ValueError(f"{self.form} retention needs share")
+        return self
+
+
+# --------------------------------------------------------------------------- supports
+class SupportKind(StrEnum):
+    """What an external support is (both pay the same way; the kind is reported)."""
+
+    guarantee = "guarantee"
+    """A guarantee by a third party (担保)."""
+    shortfall_undertaking = "shortfall_undertaking"
+    """A shortfall payment undertaking (差额支付承诺), usually by the originator or sponsor."""
+
+
+class SupportLimitSpec(_Frozen):
+    """The most a support pays over the deal's life: an ``amount``, or a ``share`` of the
+    original notes or of the original pool balance."""
+
+    amount: float | None = Field(
+        None, gt=0, le=MAX_AMOUNT, description="The limit in the deal's currency"
+    )
+    share: float | None = Field(
+        None, gt=0, le=1, description="The limit as a share, above 0 and at most 1, of `of`"
+    )
+    of: Literal["original_notes", "original_pool_balance"] | None = Field(
+        None,
+        description="What share is a share of: the tranches' original balances together "
+        "(original_notes, the default) or the pool's balance at the cut-off "
+        "(original_pool_balance)",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.amount is None) == (self.share is None):
+            raise ValueError("give amount, or share (of original_notes or original_pool_balance)")
+        if self.amount is not None and self.of is not None:
+            raise ValueError("of goes with share, not with amount")
+        return self
+
+    def resolve(self, original_notes: float, original_pool_balance: float) -> float:
+        """The limit as an amount, given the original notes and pool balances."""
+        if self.amount is not None:
+            return float(self.amount)
+        assert self.share is not None
+        base = original_pool_balance if self.of == "original_pool_balance" else original_notes
+        return float(self.share * base)
+
+
+class SupportCoverSpec(_Frozen):
+    """One shortfall a support pays: a tranche's ``interest`` or its ``principal``."""
+
+    tranche: Name = Field(description="The covered tranche (not a residual one)")
+    what: Literal["interest", "principal"] = Field(
+        description="interest: what a pay_interest step leaves unpaid on any date; principal: "
+        "what is outstanding on the tranche's legal final date"
+    )
+
+
+def _not_empty(v: tuple[Any, ...]) -> tuple[Any, ...]:
+    # a check after the items (pydantic's min_length on a tuple also fires when an item fails)
+    if not v:
+        raise ValueError("give at least one shortfall to cover ({tranche, what})")
+    return v
+
+
+class SupportSpec(_Frozen):
+    """External credit enhancement: a provider outside the deal pays named shortfalls of the
+    waterfall up to a limit (a guarantee, or the originator's shortfall undertaking).
+
+    Its draws are cash in from outside the deal; they are not repaid.  The provider may
+    default (``default_probability`` or ``rating``, drawn by the Monte Carlo); from then on
+    it pays nothing.
+    """
+
+    name: Name
+    kind: SupportKind = Field(description="guarantee or shortfall_undertaking")
+    provider: str = Field(min_length=1, max_length=200, description="The provider's name")
+    originator: bool = Field(
+        False,
+        description="The provider is the originating bank: its bank keeps the limit as a "
+        "retained securitisation exposure",
+    )
+    limit: SupportLimitSpec = Field(description="The most paid over the life, all draws together")
+    covers: Annotated[tuple[SupportCoverSpec, ...], AfterValidator(_not_empty)] = Field(
+        description="The shortfalls paid: {tranche, what: interest | principal}",
+        json_schema_extra={"minItems": 1},
+    )
+    default_probability: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="The provider's annual probability of default (decimal, from 0 to below 1)",
+    )
+    rating: str | None = Field(
+        None,
+        min_length=1,
+        max_length=16,
+        description="The provider's rating symbol (e.g. AA); the Monte Carlo maps it to a "
+        "default probability through its rating table",
+    )
+    factor_correlation: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Correlation of the provider's default with the pool's default factor "
+        "(wrong-way risk), from 0 to below 1",
+    )
+
+    @model_validator(mode="after")
+    def _default_source(self) -> Self:
+        if self.default_probability is not None and self.rating is not None:
+            raise ValueError(
+                "give default_probability or rating, not both (neither: the provider never "
+                "defaults)"
+            )
         return self
 
 
@@ -614,6 +741,11 @@ class StructureSpec(_Frozen):
     oc_target: OCTargetSpec | None = None
     call: CallSpec | None = None
     retention: RetentionSpec | None = None
+    supports: tuple[SupportSpec, ...] = Field(
+        (),
+        description="External credit enhancement: guarantees and shortfall undertakings that "
+        "pay named interest and principal shortfalls up to a limit",
+    )
     waterfall: tuple[Step, ...] = Field(min_length=1)
     waterfall_after_default: tuple[Step, ...] | None = Field(
         None, description="Post-acceleration order; built from seniority when not given"
@@ -669,6 +801,7 @@ def cross_check(deal: DealSpec) -> list[str]:
         ("fees", fees),
         ("accounts", accounts),
         ("triggers", triggers),
+        ("supports", [s.name for s in st.supports]),
     ):
         for d in sorted(_dupes(names)):
             out.append(f"structure.{path}: name {d!r} is used twice")
@@ -802,6 +935,7 @@ def cross_check(deal: DealSpec) -> list[str]:
             if trg.account is None:
                 out.append(f"{path}.account: a reserve_shortfall trigger needs an account")
             ref(path + ".account", trg.account, accounts, "account")
+    out.extend(_check_supports(deal))
     sim = deal.simulation
     if sim is not None:
         if sim.rate_model is not None:
@@ -819,6 +953,59 @@ def cross_check(deal: DealSpec) -> list[str]:
                 "simulation.recovery_model.volatility: random recoveries cannot be combined "
                 "with advancing (the servicer's recoveries are fixed)"
             )
+    return out
+
+
+def _check_supports(deal: DealSpec) -> list[str]:
+    """Legal final dates and external supports: names they refer to, what they cover."""
+    st = deal.structure
+    out: list[str] = []
+    first = deal.dates.first_payment
+    for i, t in enumerate(st.tranches):
+        if t.legal_final is None:
+            continue
+        path = f"structure.tranches[{i}].legal_final"
+        if t.residual:
+            out.append(f"{path}: a residual tranche has no legal final (it is paid what is left)")
+        elif t.legal_final <= first:
+            out.append(
+                f"{path}: {t.legal_final} must be after the first payment date "
+                f"(dates.first_payment: {first})"
+            )
+    by_name = {t.name: t for t in st.tranches}
+    known = ", ".join(by_name)
+    interest_paid = {
+        t
+        for steps in (st.waterfall, st.waterfall_after_default or ())
+        for step in steps
+        if step_kind(step) == "pay_interest"
+        for t in step_args(step).tranches
+    }
+    if st.waterfall_after_default is None:  # the built-in acceleration pays every coupon
+        interest_paid |= {t.name for t in st.tranches if not t.residual}
+    for i, sup in enumerate(st.supports):
+        seen: set[tuple[str, str]] = set()
+        for j, cover in enumerate(sup.covers):
+            path = f"structure.supports[{i}].covers[{j}]"
+            tranche = by_name.get(cover.tranche)
+            if tranche is None:
+                out.append(f"{path}.tranche: unknown tranche {cover.tranche!r} (known: {known})")
+                continue
+            if tranche.residual:
+                out.append(
+                    f"{path}.tranche: tranche {cover.tranche!r} is residual: it is owed no "
+                    "interest or principal a support could cover"
+                )
+                continue
+            key = (cover.tranche, cover.what)
+            if key in seen:
+                out.append(f"{path}: {cover.what} of tranche {cover.tranche!r} is listed twice")
+            seen.add(key)
+            if cover.what == "interest" and cover.tranche not in interest_paid:
+                out.append(
+                    f"{path}: no pay_interest step pays tranche {cover.tranche!r}, so there is "
+                    "no interest shortfall to cover"
+                )
     return out
 
 
