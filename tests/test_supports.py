@@ -23,10 +23,12 @@ import yaml
 
 import greenabs
 from greenabs import waterfall
+from greenabs.bank import RetainedPiece, Sale, apply_sale, load_bank, parse_bank, ratios, securitise
 from greenabs.errors import ConservationError, SpecError
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import SupportSpec
-from tests.conftest import deal_dict
+from tests.conftest import EXAMPLES, deal_dict
+from tests.test_bank import WORKED
 
 INTEREST = {"tranche": "A", "what": "interest"}
 PRINCIPAL = {"tranche": "A", "what": "principal"}
@@ -468,3 +470,73 @@ def test_validate_refuses_a_bad_support_with_exit_code_1(tmp_path: Path) -> None
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "structure.supports[0].limit.share" in proc.stderr
+
+
+# ----------------------------------------------------------------- the originating bank
+def test_an_off_balance_sheet_support_adds_its_rwa_by_hand() -> None:
+    # the shared reference's worked example, case B (vertical 5% at 100%: RWA 610), plus a
+    # guarantee of 20 the bank gives at a 50% risk weight: 10 more RWA, no asset, no gain
+    bank = parse_bank(WORKED)
+    piece = RetainedPiece("retained", 10, 10, 0.12, 1.0)
+    guarantee = RetainedPiece("support:g", 20, 0.0, 0.0, 0.5, on_balance_sheet=False)
+    assert guarantee.rwa == 10
+    for srt, rwa in ((True, 620), (False, 800)):
+        sale = Sale(
+            book="green",
+            pool=200,
+            proceeds=192,
+            retained=(piece, guarantee),
+            servicing_fee_rate=0.95 / 200,
+            srt=srt,
+        )
+        after, amounts = apply_sale(bank, sale, proceeds_to="hqla", hqla_yield=0.02)
+        r = ratios(after)
+        assert r.rwa == pytest.approx(rwa)
+        assert r.total_assets == pytest.approx(1002)
+        assert r.equity == pytest.approx(82)
+        assert amounts["gain"] == pytest.approx(192 + 10 - 200)
+        assert [p.name for p in after.retained_securitisations] == ["retained retained"]
+
+
+def _ib_with_support(originator: bool) -> greenabs.RunResult:
+    deal = greenabs.load_deal(EXAMPLES / "ib_green_2014.yaml")
+    sup = SupportSpec.model_validate(
+        support(
+            name="bank_undertaking",
+            provider="Industrial Bank",
+            originator=originator,
+            limit={"share": 0.05},
+            covers=[INTEREST, PRINCIPAL],
+        )
+    )
+    st = deal.structure.model_copy(update={"supports": (sup,)})
+    return greenabs.run(deal.model_copy(update={"structure": st}))
+
+
+def test_the_originators_support_is_a_retained_exposure_at_its_limit() -> None:
+    bank = load_bank(EXAMPLES / "bank_mid_sized.yaml")
+    plain = securitise(bank, greenabs.run(greenabs.load_deal(EXAMPLES / "ib_green_2014.yaml")))
+    third = securitise(bank, _ib_with_support(originator=False))
+    own = securitise(bank, _ib_with_support(originator=True))
+    # a third party's support is none of the bank's business
+    assert third.sale.retained == plain.sale.retained
+    assert third.after_ratios.rwa == pytest.approx(plain.after_ratios.rwa)
+    # the bank's own: an off-balance-sheet piece at the limit, 5% of the notes
+    (piece,) = [p for p in own.sale.retained if not p.on_balance_sheet]
+    assert piece.tranche == "support:bank_undertaking"
+    assert piece.face == pytest.approx(0.05 * 3.494e9)
+    assert piece.fair_value == 0
+    assert piece.risk_weight >= 0.15
+    info = own.sale.details["originator_supports"]["bank_undertaking"]
+    # just below class A: it attaches where A does, as thick as the limit over the pool
+    pool = own.sale.pool
+    assert info["attachment"] == pytest.approx((pool - 2.76e9) / pool)
+    assert info["detachment"] - info["attachment"] == pytest.approx(0.05 * 3.494e9 / pool)
+    # it counts in the risk-transfer test and in the capital kept
+    assert own.sale.details["srt_measure"] > plain.sale.details["srt_measure"]
+    assert own.sale.srt
+    assert plain.sale.srt
+    assert own.retained_rwa == pytest.approx(plain.retained_rwa + piece.rwa)
+    assert own.after_ratios.rwa == pytest.approx(plain.after_ratios.rwa + piece.rwa)
+    # no asset is booked for it
+    assert own.after_ratios.total_assets == pytest.approx(plain.after_ratios.total_assets)

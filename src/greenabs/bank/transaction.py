@@ -15,6 +15,20 @@ Accounting (IFRS 9 / CAS 23, shared reference systemic_risk.md section 4.3):
   amount (balance less its provisions) - costs;
 * substantially all retained: keep the loans, book the proceeds as a financing liability;
 * capital relief needs significant risk transfer; without it the pool's RWA stay.
+
+Credit enhancement the originator provides (a deal's ``structure.supports`` with
+``originator: true``: a guarantee or shortfall undertaking by the originating bank) is a
+securitisation exposure it keeps (Basel CRE40: credit enhancements are securitisation
+exposures, an off-balance-sheet one at a 100% credit conversion factor; China's 2023 capital
+rules for commercial banks follow the same framework).  Its exposure is the **limit**, not the
+expected draw: the bank is committed to the whole limit whatever the scenario.  It is booked
+as a retained piece off the balance sheet (no asset, no fair value in the gain) whose RWA is
+limit x risk weight.  Simplification: the position is placed in the loss stack just below the
+covered classes, attaching where the most junior covered class attaches and as thick as the
+limit over the pool; the covered classes keep their own attachment points (their capital is
+not reduced for the protection, which overstates it slightly).  The position counts in the
+significant-risk-transfer test as a position the originator keeps whole, and its draws in the
+stress runs count against the originator in the derecognition (variability) test.
 """
 
 from __future__ import annotations
@@ -78,6 +92,15 @@ class RetainedPiece:
     maturity_years: float = 3.0
     approach: str = "given"
     note: str = ""
+    on_balance_sheet: bool = True
+    """False for a credit enhancement the originator provides (a guarantee or shortfall
+    undertaking): no asset is booked (``fair_value`` 0), its RWA are ``face`` (the limit) x
+    ``risk_weight``."""
+
+    @property
+    def rwa(self) -> float:
+        """Risk-weighted amount: fair value (on the balance sheet) or face (off it) x weight."""
+        return (self.fair_value if self.on_balance_sheet else self.face) * self.risk_weight
 
 
 @dataclass(frozen=True)
@@ -85,8 +108,9 @@ class Sale:
     """A securitisation in the originator's books.
 
     ``pool`` (face) leaves loan book ``book``; ``npl_share`` of it is non-performing.  The
-    originator receives ``proceeds`` in cash for the tranches sold, keeps ``retained``, pays
-    ``costs`` and earns ``structuring_fee`` once and ``servicing_fee_rate`` a year on the pool.
+    originator receives ``proceeds`` in cash for the tranches sold, keeps ``retained`` (its
+    tranches, and off the balance sheet the credit enhancement it provides), pays ``costs``
+    and earns ``structuring_fee`` once and ``servicing_fee_rate`` a year on the pool.
     """
 
     book: str
@@ -273,7 +297,7 @@ def apply_sale(
     gone = _split(book.classification, sale.pool, npl_pool)
     prov = min(_pool_provisions(book.provisions, old, gone), sale.pool)
     carrying = sale.pool - prov
-    retained_fv = sum(r.fair_value for r in sale.retained)
+    retained_fv = sum(r.fair_value for r in sale.retained if r.on_balance_sheet)
     amounts: dict[str, float] = {
         "carrying_amount": carrying,
         "provisions_released": prov,
@@ -311,7 +335,7 @@ def apply_sale(
                 repricing_years=min(r.maturity_years, 3.0),
             )
             for r in sale.retained
-            if r.fair_value > 0
+            if r.fair_value > 0 and r.on_balance_sheet
         ]
         changes = {
             "loans": tuple(loans),
@@ -320,10 +344,14 @@ def apply_sale(
                 update={"cet1": bank.capital.cet1 + pre_tax * (1 - tax)}
             ),
         }
+        # credit enhancement the originator provides: no asset, its RWA (limit x weight)
+        off_rwa = sum(r.rwa for r in sale.retained if not r.on_balance_sheet)
         if not sale.srt:
             pool_rwa = carrying * book.rw
-            retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
-            changes["rwa_other"] = bank.rwa_other + max(pool_rwa - retained_rwa, 0.0)
+            retained_rwa = sum(r.rwa for r in sale.retained)
+            changes["rwa_other"] = bank.rwa_other + max(pool_rwa - retained_rwa, 0.0) + off_rwa
+        elif off_rwa > 0:
+            changes["rwa_other"] = bank.rwa_other + off_rwa
     else:
         # loans stay; the proceeds fund the bank as a liability; costs are expensed
         cash = sale.proceeds - sale.costs * (1 - tax) + sale.structuring_fee * (1 - tax)
@@ -414,12 +442,15 @@ def _tranche_points(result: RunResult) -> list[tuple[str, float, float, bool]]:
     return out
 
 
-def _variability_share(result: RunResult, retained_share: dict[str, float]) -> float:
+def _variability_share(
+    result: RunResult, retained_share: dict[str, float], supports: tuple[str, ...] = ()
+) -> float:
     """Share of the variability of the pool's cash that the retained positions bear.
 
     The deal runs once over seven default scenarios (monthly default rates 0 to 30 times those
     of a 1% CDR, i.e. 0% to about 26% a year); the measure is the standard deviation across
-    them of the cash paid to the retained positions divided by that of all the cash paid out
+    them of the cash paid to the retained positions, less what the originator's own supports
+    (``supports``, by name) pay into the deal, divided by that of all the cash paid out
     (IFRS 9 B3.2.5: exposure to variability in the amounts and timing of the net cash flows).
     """
     from greenabs.engine import run, with_assumptions
@@ -431,10 +462,12 @@ def _variability_share(result: RunResult, retained_share: dict[str, float]) -> f
         smm_mult=np.ones_like(mult),
     )
     kept, total = [], []
+    draws = r.support_draws()
     for sc in range(len(mult)):
         tr = r.tranches(scenario=sc).set_index("name")
         cash = tr["interest_paid"] + tr["principal_paid"] + tr["residual_paid"]
-        kept.append(sum(float(cash[t]) * sh for t, sh in retained_share.items()))
+        paid_in = sum(float(draws[name][sc]) for name in supports if name in draws)
+        kept.append(sum(float(cash[t]) * sh for t, sh in retained_share.items()) - paid_in)
         total.append(float(cash.sum()))
     sd_total = float(np.std(total))
     return float(np.std(kept)) / sd_total if sd_total > 0 else 0.0
@@ -445,6 +478,34 @@ def _finite_or(value: Any, default: float) -> float:
     pays has no WAL or yield)."""
     v = float(value)
     return v if math.isfinite(v) else default
+
+
+SUPPORT_POSITION = "support:"
+"""Prefix of an originator support's name among the positions of the capital computation."""
+
+
+def _support_positions(
+    result: RunResult, points: list[tuple[str, float, float, bool]], wal: dict[str, float]
+) -> list[tuple[str, float, float, float, bool, str | None, float]]:
+    """The originator's own supports as securitisation positions ``(name, exposure,
+    attachment, detachment, senior, rating, maturity)``: the exposure is the limit, attaching
+    where the most junior covered class attaches, as thick as the limit over the pool (capped
+    at 1), unrated, maturing with the longest WAL among the covered classes."""
+    deal = result.deal
+    pool = result.pool.original_balance
+    notes = float(sum(t.balance for t in deal.structure.tranches))
+    attach = {name: a for name, a, _, _ in points}
+    out: list[tuple[str, float, float, float, bool, str | None, float]] = []
+    for sup in deal.structure.supports:
+        if not sup.originator:
+            continue
+        limit = sup.limit.resolve(notes, pool)
+        covered = sorted({c.tranche for c in sup.covers})
+        a = min(attach[t] for t in covered)
+        d = min(a + limit / pool, 1.0)
+        mat = max(wal.get(t, 1.0) for t in covered)
+        out.append((SUPPORT_POSITION + sup.name, limit, a, d, False, None, mat))
+    return out
 
 
 def _securitisation_spec(
@@ -531,6 +592,11 @@ def sale_from_deal(
                         f"unknown rating symbol {t.rating!r} (known: {', '.join(erba_ratings())})",
                     ),
                 )
+    wal = {p[0]: p[6] for p in all_positions}
+    supports = _support_positions(result, points, wal)
+    # the originator keeps its own supports whole
+    shares.update({p[0]: 1.0 for p in supports})
+    all_positions += supports
     caps = position_risk_weights(all_positions, caps=False, **params)
     kept_positions = [
         (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
@@ -559,7 +625,26 @@ def sale_from_deal(
                     note=c.note,
                 )
             )
-    share = _variability_share(result, shares)
+    for name, exposure, a, d, _, _, mat in supports:
+        c = by_name[name]
+        retained.append(
+            RetainedPiece(
+                tranche=name,
+                face=exposure,
+                fair_value=0.0,
+                yield_=0.0,
+                risk_weight=c.risk_weight,
+                maturity_years=mat,
+                approach=c.approach,
+                note=(c.note + "; " if c.note else "")
+                + f"credit enhancement provided by the originator (limit {exposure:,.2f}, "
+                f"attachment {a:.4f}, detachment {d:.4f}), off balance sheet",
+                on_balance_sheet=False,
+            )
+        )
+    tranche_shares = {t.name: shares[t.name] for t in deal.structure.tranches}
+    names = tuple(p[0].removeprefix(SUPPORT_POSITION) for p in supports)
+    share = _variability_share(result, tranche_shares, names)
     derecognise = share < sp.substantially_all
     mezz = [c for c in caps if not c.senior and c.risk_weight < 12.5]
     first = [c for c in caps if c.risk_weight >= 12.5]
@@ -591,7 +676,16 @@ def sale_from_deal(
             "srt_measure": srt_measure,
             "srt_limit": srt_limit,
             "positions": [c.__dict__ for c in caps],
-            "retained_shares": shares,
+            "retained_shares": tranche_shares,
+            "originator_supports": {
+                p[0].removeprefix(SUPPORT_POSITION): {
+                    "exposure": p[1],
+                    "attachment": p[2],
+                    "detachment": p[3],
+                    "risk_weight": by_name[p[0]].risk_weight,
+                }
+                for p in supports
+            },
         },
     )
 
@@ -664,7 +758,7 @@ def securitise(
     )
     book = bank.book(sale.book)
     pool_rwa = amounts["carrying_amount"] * book.rw
-    retained_rwa = sum(r.fair_value * r.risk_weight for r in sale.retained)
+    retained_rwa = sum(r.rwa for r in sale.retained)
     before_r, after_r = ratios(bank), ratios(after)
     return TransactionImpact(
         sale=sale,
