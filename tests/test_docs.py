@@ -12,7 +12,9 @@ import pytest
 from tests.conftest import ROOT
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/engine.md", "docs/eco-assets.md"])
+@pytest.mark.parametrize(
+    "doc", ["README.md", "docs/engine.md", "docs/eco-assets.md", "docs/montecarlo.md"]
+)
 def test_python_examples_run(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)

@@ -21,9 +21,10 @@ from plotly.subplots import make_subplots
 from greenabs.results import RunResult
 
 if TYPE_CHECKING:
+    from greenabs.montecarlo import MonteCarloResult
     from greenabs.pool_analytics import PoolAnalytics
 
-__all__ = ["figures", "pool_section", "write_pool_report", "write_report"]
+__all__ = ["figures", "pool_section", "write_pool_report", "write_rating_report", "write_report"]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;
@@ -288,6 +289,52 @@ def write_report(
 
         analytics = analyse_pool(result.deal)
     parts += pool_section(analytics)
+    parts.append("</body></html>")
+    out = Path(path)
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out
+
+
+def write_rating_report(mc: MonteCarloResult, path: str | Path, table: object = None) -> Path:
+    """Write the HTML report of a Monte Carlo run: settings, each tranche's loss measures and
+    rating, the pool's loss distribution, the supports, and the loss charts; returns its
+    path."""
+    from greenabs.montecarlo.charts import loss_figures
+
+    data = mc.to_dict(table)
+    keys = {
+        "name": "tranche",
+        "rating": "rating",
+        "default_probability": "PD",
+        "expected_loss": "EL",
+        "expected_loss_discounted": "EL (PV)",
+        "wal_mean": "WAL",
+        "var_99": "VaR 99%",
+        "es_99": "ES 99%",
+        "pd_horizon_years": "PD horizon (y)",
+    }
+    if any("rating_without_support" in r for r in data["rating"]):
+        keys["rating_without_support"] = "without support"
+    tr = pd.DataFrame([{v: r.get(k) for k, v in keys.items()} for r in data["rating"]])
+    pool = pd.DataFrame(
+        {"measure": list(data["pool"]), "value": [str(v) for v in data["pool"].values()]}
+    )
+    sim = data["meta"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(mc.deal.name)}: rating</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(mc.deal.name)}: Monte Carlo rating</h1>",
+        f"<p>{sim['scenarios']:,} scenarios, seed {sim['seed']}, backend {sim['backend']}; "
+        f"greenabs {html.escape(str(sim['greenabs_version']))}.</p>",
+        "<h2>Tranches</h2>",
+        _table(tr),
+        "<h2>Pool</h2>",
+        _table(pool),
+    ]
+    if data["supports"]:
+        parts += ["<h2>Supports</h2>", _table(pd.DataFrame(data["supports"]))]
+    for i, fig in enumerate(loss_figures(mc).values()):
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     parts.append("</body></html>")
     out = Path(path)
     out.write_text("\n".join(parts), encoding="utf-8")

@@ -139,14 +139,16 @@ class Scenarios:
             sizes[name] = arr.shape[0]
         dmonth = None
         if default_month is not None:
-            raw = _float_array("default_month", default_month)
+            whole = isinstance(default_month, np.ndarray) and default_month.dtype.kind in "iu"
+            # integer arrays (the Monte Carlo's) need no rounding check
+            raw: Any = default_month if whole else _float_array("default_month", default_month)
             if raw.ndim == 1:
                 raw = raw[None, :]
             if raw.ndim != 2:
                 raise _bad("default_month", f"expected shape (scenarios, assets), got {raw.shape}")
-            if np.any(raw != np.round(raw)) or np.any(raw < 0):
+            if (not whole and np.any(raw != np.round(raw))) or raw.min(initial=0) < 0:
                 raise _bad("default_month", "months are whole numbers >= 1 (0: never defaults)")
-            dmonth = raw.astype(np.int64)
+            dmonth = raw.astype(np.int64, copy=not whole)
             sizes["default_month"] = dmonth.shape[0]
         rrate = None
         if recovery_rate is not None:

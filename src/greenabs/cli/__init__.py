@@ -1,4 +1,5 @@
-"""Command line: ``greenabs run | validate | schema | bank | systemic``.
+"""Command line: ``greenabs run | validate | schema | pool | rate | size | breakeven | bank |
+systemic``.
 
 Every error a user can cause ends in one clear message on stderr and exit code 1; usage errors
 (an unknown flag) exit 2.  Each command lives in the module of its domain; importing this
@@ -17,7 +18,14 @@ import warnings
 from greenabs.cli.common import app, err, styled
 from greenabs.errors import GreenabsError
 
-for _module in ("deal", "pool", "breakeven", "bank", "systemic"):  # registers, in help order
+for _module in (
+    "deal",
+    "pool",
+    "rate",
+    "breakeven",
+    "bank",
+    "systemic",
+):  # registers, in help order
     importlib.import_module(f"greenabs.cli.{_module}")
 
 __all__ = ["app", "main"]

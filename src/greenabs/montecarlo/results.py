@@ -2,9 +2,10 @@
 
 Definitions (docs/montecarlo.md):
 
-* a tranche's **loss** in a scenario: principal written down plus interest never paid, as a
-  share of its original balance (``loss``); **discounted**: their present value at the
-  tranche's coupon (``discounted_loss``);
+* a tranche's **loss** in a scenario: principal written down, as a share of its original
+  balance; interest never paid is reported beside it (``interest_shortfall``); the
+  **discounted** loss is the present value of both at the tranche's coupon, a share of the
+  promised value (at most 100%);
 * it **defaults** in a scenario when it loses principal, misses interest or is not repaid at
   its legal final date (more than 0.01, or 1e-9 of its balance for very large classes);
 * the **default probability** is the share of scenarios where it defaults, the **expected
@@ -108,7 +109,7 @@ class MonteCarloResult:
     def _measures(self, rows: pd.DataFrame, name: str) -> dict[str, Any]:
         r = rows[rows["name"] == name]
         orig = float(r["original_balance"].iloc[0])
-        loss = ((r["principal_loss"] + r["interest_shortfall"]) / orig).to_numpy()
+        loss = (r["principal_loss"] / orig).to_numpy()
         disc = (r["discounted_loss"] / orig).to_numpy()
         tol = max(0.01, 1e-9 * orig)
         d = defaulted(r)
@@ -123,6 +124,7 @@ class MonteCarloResult:
             "original_balance": orig,
             "expected_loss": float(loss.mean()),
             "expected_loss_discounted": float(disc.mean()),
+            "expected_interest_shortfall": float((r["interest_shortfall"] / orig).mean()),
             "default_probability": p,
             "default_probability_se": math.sqrt(p * (1 - p) / len(r)),
             "principal_loss_probability": float((r["principal_loss"] > tol).mean()),

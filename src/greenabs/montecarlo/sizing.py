@@ -30,8 +30,9 @@ from greenabs.compile import CompiledDeal
 from greenabs.errors import Problem, SpecError
 from greenabs.montecarlo.results import MonteCarloResult, defaulted
 from greenabs.scenarios import Scenarios
+from greenabs.spec.deal import DealSpec
 
-__all__ = ["SizingResult", "size_tranches"]
+__all__ = ["SizingResult", "check_targets", "size_tranches"]
 
 IntArray = npt.NDArray[np.intp]
 MAX_CHECKS = 8
@@ -132,6 +133,27 @@ def _measures(m: pd.DataFrame, n: int, wal: float | None) -> tuple[float, float,
     return pd_, el, wal_mean, d
 
 
+def check_targets(deal: DealSpec, targets: Mapping[str, str], table: Any) -> None:
+    """Target tranches and ratings a sizing can search (a :class:`SpecError` on
+    ``targets`` otherwise): known, not residual, with a class below, known symbols."""
+    names = [t.name for t in deal.structure.tranches]
+    if not targets:
+        raise SpecError("<argument>", Problem("targets", "give at least one TRANCHE=RATING"))
+    for name, rating in targets.items():
+        if name not in names:
+            why = f"unknown tranche {name!r} (known: {', '.join(names)})"
+            raise SpecError("<argument>", Problem("targets", why))
+        if deal.tranche(name).residual:
+            why = f"tranche {name!r} is residual: it promises nothing and has no rating"
+            raise SpecError("<argument>", Problem("targets", why))
+        if rating not in table.scale:
+            why = f"unknown rating {rating!r} (the scale is {', '.join(table.scale)})"
+            raise SpecError("<argument>", Problem("targets", why))
+        if names.index(name) + 1 >= len(names):
+            why = f"tranche {name!r} is the last class: no class below it absorbs a change"
+            raise SpecError("<argument>", Problem("targets", why))
+
+
 def size_tranches(
     mc: MonteCarloResult,
     targets: Mapping[str, str],
@@ -158,18 +180,7 @@ def size_tranches(
     assert mc.compiled is not None
     deal = mc.deal
     names = [t.name for t in deal.structure.tranches]
-    if not targets:
-        raise SpecError("<argument>", Problem("targets", "give at least one TRANCHE=RATING"))
-    for name, rating in targets.items():
-        t = deal.tranche(name)  # unknown names: a SpecError listing the tranches
-        if t.residual:
-            why = f"tranche {name!r} is residual: it promises nothing and has no rating"
-            raise SpecError("<argument>", Problem("targets", why))
-        tab.index(rating)  # unknown symbols: a SpecError listing the scale
-        i = names.index(name)
-        if i + 1 >= len(names):
-            why = f"tranche {name!r} is the last class: no class below it absorbs a change"
-            raise SpecError("<argument>", Problem("targets", why))
+    check_targets(deal, targets, tab)
     pool_bal = mc.compiled.pool.balance
     tol = tolerance if tolerance is not None else 1e-4 * pool_bal
     if not (isinstance(tol, int | float) and math.isfinite(tol) and tol > 0):
