@@ -352,6 +352,27 @@ def test_json_csv_and_excel_carry_the_supports_table(tmp_path: Path) -> None:
     assert tranche["support_paid"].tolist() == pytest.approx([1_000, 1_000, 500, 0])
 
 
+def test_the_example_deal_runs_and_draws_under_a_late_subsidy(tmp_path: Path) -> None:
+    path = EXAMPLES / "wind_guaranteed_2026.yaml"
+    proc = _cli("run", str(path), "--json", str(tmp_path / "r.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["deal"]["support_draws:sponsor_undertaking"] == 0.0
+    deal = greenabs.load_deal(path)
+    (sup,) = deal.structure.supports
+    assert (sup.kind, sup.rating, sup.originator) == ("shortfall_undertaking", "AA", False)
+    late = greenabs.with_assumptions(
+        deal, wind_farm={"subsidy_delay_months": 12}, receivable={"delay_months": 12}
+    )
+    r = greenabs.run(late)
+    limit = 0.10 * sum(t.balance for t in deal.structure.tranches)
+    assert r.support_draws()["sponsor_undertaking"][0] == pytest.approx(limit)
+    without = greenabs.run(late, supports=False)
+    short = r.waterfall.tranches["Senior"]["legal_final_shortfall"].sum()
+    assert short < without.waterfall.tranches["Senior"]["legal_final_shortfall"].sum()
+    assert without.support_draws() == {}
+
+
 # ----------------------------------------------------------------- bad input
 def _edit(d: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at a dotted path (list items by index)."""
@@ -470,6 +491,8 @@ def test_validate_refuses_a_bad_support_with_exit_code_1(tmp_path: Path) -> None
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "structure.supports[0].limit.share" in proc.stderr
+    good = _cli("validate", str(EXAMPLES / "wind_guaranteed_2026.yaml"))
+    assert good.returncode == 0, good.stderr
 
 
 # ----------------------------------------------------------------- the originating bank
