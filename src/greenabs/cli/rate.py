@@ -113,12 +113,19 @@ def _settings(deal: Any, **flags: Any) -> Any:
         raise _as_flags(exc) from None
 
 
+_done = [0]  # scenarios done in the run in progress (reported on Ctrl-C)
+
+
+def _count(done: int, total: int) -> None:
+    _done[0] = done
+
+
 @contextmanager
 def _progress(quiet: bool, what: str) -> Any:
     """A progress bar on stderr (scenarios done, per second, time left); yields the
     callback the engine calls after each block."""
     if quiet:
-        yield None
+        yield _count
         return
     bar = Progress(
         TextColumn(what),
@@ -138,6 +145,7 @@ def _progress(quiet: bool, what: str) -> Any:
             elapsed = bar.tasks[0].elapsed or 0.0
             rate = f"{done / elapsed:,.0f} scen/s" if elapsed > 0 else ""
             bar.update(task, completed=done, total=total, rate=rate)
+            _count(done, total)
 
         yield update
 
@@ -158,11 +166,15 @@ def _simulate(
         except SpecError as exc:
             raise _as_flags(exc) from None
     sim = _settings(deal, **flags)
-    with _progress(quiet, "simulating") as progress:
-        try:
+    _done[0] = 0
+    try:
+        with _progress(quiet, "simulating") as progress:
             mc = monte_carlo(deal, sim, backend=backend, progress=progress, keep_flows=keep_flows)
-        except SpecError as exc:
-            raise _as_flags(exc) from None
+    except SpecError as exc:
+        raise _as_flags(exc) from None
+    except KeyboardInterrupt:  # Ctrl-C: nothing was written; say so and stop
+        err.print(styled(("interrupted", "bold red"), f" after {_done[0]:,} scenarios"))
+        raise typer.Exit(130) from None
     return deal, mc
 
 

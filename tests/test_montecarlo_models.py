@@ -1,0 +1,161 @@
+"""Monte Carlo models beyond defaults: Hull-White rates, prepayment scenarios, eco-asset
+drivers tied to the factor, the systemic index's stress level, and Ctrl-C."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import special
+
+import greenabs
+from greenabs.compile import compile_deal
+from greenabs.montecarlo import ScenarioModel, monte_carlo, settings
+from greenabs.montecarlo.generate import factor_shift
+from tests.conftest import EXAMPLES, ROOT, deal_dict, make_deal
+
+
+def floating_deal() -> greenabs.DealSpec:
+    d = deal_dict()
+    d["assumptions"]["rates"] = {"LPR": 0.035}
+    d["structure"]["tranches"][0]["coupon"] = {"index": "LPR", "margin": 0.005}
+    return greenabs.parse_deal(d)
+
+
+def test_hull_white_paths_have_the_published_moments() -> None:
+    """The deviation of the index from its assumed path is an Ornstein-Uhlenbeck process:
+    mean 0, variance sigma^2 (1 - exp(-2 a t)) / (2 a) at t years (Hull and White, 1990,
+    "Pricing interest-rate-derivative securities", RFS 3(4); the exact discretisation)."""
+    deal = floating_deal()
+    a, sigma = 0.1, 0.01
+    sim = settings(
+        deal,
+        scenarios=4000,
+        seed=3,
+        rate_model={"mean_reversion": a, "volatility": sigma},
+    )
+    draw = ScenarioModel(compile_deal(deal), sim).block(0, 4000)
+    path = draw.scenarios.index_paths["LPR"]
+    for month in (12, 36):
+        x = path[:, month - 1] - 0.035
+        t = month / 12
+        var = sigma**2 * (1 - math.exp(-2 * a * t)) / (2 * a)
+        assert abs(x.mean()) < 4 * math.sqrt(var / 4000)
+        assert x.var() == pytest.approx(var, rel=0.08)
+    # autocorrelation over a year: exp(-a)
+    x12, x24 = path[:, 11] - 0.035, path[:, 23] - 0.035
+    beta = np.cov(x12, x24)[0, 1] / x12.var()
+    assert beta == pytest.approx(math.exp(-a), abs=0.05)
+
+
+def test_floating_tranche_coupons_follow_each_scenario_path() -> None:
+    deal = floating_deal()
+    sim = settings(deal, scenarios=200, seed=5, rate_model={"volatility": 0.02})
+    mc = monte_carlo(deal, sim)
+
+    # where the class loses nothing, its yield at par moves with the simulated index only
+    def whole(r: object) -> object:
+        rows = r.tranches  # type: ignore[attr-defined]
+        a = rows[(rows["name"] == "A") & (rows["principal_loss"] == 0)]
+        return a["yield"]
+
+    assert whole(mc).std() > 1e-3
+    fixed = monte_carlo(make_deal(), settings(make_deal(), scenarios=200, seed=5))
+    assert whole(fixed).std() < 1e-5
+
+
+def test_prepayment_scenarios_and_rate_sensitivity() -> None:
+    deal = floating_deal()
+    sim = settings(
+        deal,
+        scenarios=300,
+        seed=1,
+        prepayment_model={"volatility": 0.4, "rate_sensitivity": 20},
+        rate_model={"volatility": 0.01},
+    )
+    draw = ScenarioModel(compile_deal(deal), sim).block(0, 300)
+    mult = draw.scenarios.smm_mult
+    assert mult.shape == (300, compile_deal(deal).pool.n_asset_months)
+    assert mult[:, 0].mean() == pytest.approx(1.0, abs=0.1)  # mean-one log-normal speed
+    dev = draw.scenarios.index_paths["LPR"][:, 23] - 0.035
+    ratio = mult[:, 23] / mult[:, 0]
+    # prepayments rise when the rate falls
+    assert np.corrcoef(dev, np.log(ratio))[0, 1] < -0.9
+
+
+def test_eco_drivers_are_tied_to_the_factor_and_shifted_by_stress() -> None:
+    deal = greenabs.load_deal(EXAMPLES / "solar_wind_subsidy_2026.yaml")
+    cp = compile_deal(deal)
+    base = settings(deal, scenarios=3000, seed=2, revenue_correlation=0.5)
+    draw = ScenarioModel(cp, base).block(0, 3000)
+    resource = draw.scenarios.drivers["solar_plant.resource"][:, 0]
+    curtail = draw.scenarios.drivers["wind_farm.curtailment"][:, 0]
+    z = draw.factor
+    # low output when the factor is low; curtailment is adverse when high
+    assert np.corrcoef(z, resource)[0, 1] == pytest.approx(math.sqrt(0.5), abs=0.05)
+    assert np.corrcoef(z, curtail)[0, 1] == pytest.approx(-math.sqrt(0.5), abs=0.05)
+    stressed = ScenarioModel(cp, settings(deal, scenarios=3000, seed=2, stress_level=0.9))
+    s = stressed.block(0, 3000).scenarios.drivers["solar_plant.resource"][:, 0]
+    assert s.mean() == pytest.approx(-float(special.ndtri(0.9)), abs=0.08)
+    # no tie, no stress: the family's own draws (greenabs.collateral.draw_drivers)
+    free = settings(deal, scenarios=50, seed=2, revenue_correlation=0.0)
+    from greenabs.collateral import draw_drivers
+
+    mine = ScenarioModel(cp, free).block(0, 50).scenarios.drivers
+    theirs = draw_drivers(cp.pool, 50, 2)
+    for name, arr in theirs.items():
+        if name in mine:
+            np.testing.assert_array_equal(mine[name], arr)
+
+
+def test_stress_level_of_the_systemic_index_maps_onto_the_factor() -> None:
+    """The index's stress level of a period is the Monte Carlo's stress_level: the factor
+    shift is the index's own ``factor_shift`` (systemic/link.py)."""
+    from greenabs import systemic
+    from greenabs.systemic.link import StressMapping, stress_level
+
+    index = systemic.build_index(systemic.china_sample(), "entropy")
+    period = str(index.composite.index[-1])
+    level = stress_level(index, period)
+    deal = make_deal()
+    sim = settings(deal, stress_level=level)
+    assert factor_shift(sim) == pytest.approx(StressMapping().shocks(level)["factor_shift"])
+    calm = monte_carlo(deal, settings(deal, scenarios=400, seed=9, stress_level=0.1))
+    hot = monte_carlo(deal, settings(deal, scenarios=400, seed=9, stress_level=0.95))
+    assert hot.pool["default_rate"].mean() > 2 * calm.pool["default_rate"].mean()
+
+
+def test_ctrl_c_stops_cleanly_without_partial_output(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "greenabs.cli",
+            "rate",
+            str(EXAMPLES / "ib_green_2014.yaml"),
+            "--scenarios",
+            "5000000",
+            "--block-size",
+            "200",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
