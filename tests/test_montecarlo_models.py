@@ -15,6 +15,7 @@ import pytest
 from scipy import special
 
 import greenabs
+import greenabs.rating
 from greenabs.compile import compile_deal
 from greenabs.montecarlo import ScenarioModel, monte_carlo, settings
 from greenabs.montecarlo.generate import factor_shift
@@ -159,3 +160,50 @@ def test_ctrl_c_stops_cleanly_without_partial_output(tmp_path: Path) -> None:
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert not out.exists()
+
+
+def _guaranteed(pd_: float, corr: float) -> greenabs.DealSpec:
+    d = deal_dict()
+    d["assumptions"]["default"] = {"cdr": 0.06}
+    d["structure"]["supports"] = [
+        {
+            "name": "undertaking",
+            "kind": "shortfall_undertaking",
+            "provider": "Sponsor",
+            "limit": {"amount": 10_000_000},
+            "covers": [{"tranche": "A", "what": "interest"}, {"tranche": "A", "what": "principal"}],
+            "default_probability": pd_,
+            "factor_correlation": corr,
+        }
+    ]
+    return greenabs.parse_deal(d)
+
+
+def test_support_ratings_with_and_without_and_wrong_way_risk() -> None:
+    deal = _guaranteed(0.05, 0.9)
+    sim = settings(deal, scenarios=1500, seed=4, default_model={"asset_correlation": 0.4})
+    mc = monte_carlo(deal, sim)
+    rows = {r["name"]: r for r in mc.rating()}
+    a = rows["A"]
+    table = greenabs.rating.load_rating_table()
+    # the support can only help: the class is never worse with it
+    assert a["default_probability"] <= a["default_probability_without_support"]
+    assert table.index(a["rating"]) <= table.index(a["rating_without_support"])
+    sup = mc.support_summary()[0]
+    assert sup["name"] == "undertaking"
+    assert sup["expected_draw"] > 0
+    assert sup["provider_default_probability"] > 0
+    # wrong-way risk: the provider defaults in the scenarios where the pool does badly
+    s = mc.supports.merge(mc.pool, on="scenario")
+    defaulted = s["provider_default_month"] > 0
+    assert s.loc[defaulted, "factor"].mean() < s.loc[~defaulted, "factor"].mean() - 0.5
+    # the same scenarios without wrong-way risk: the provider defaults as often, independently
+    calm = monte_carlo(_guaranteed(0.05, 0.0), sim)
+    c = calm.supports.merge(calm.pool, on="scenario")
+    d0 = c["provider_default_month"] > 0
+    assert abs(c.loc[d0, "factor"].mean() - c.loc[~d0, "factor"].mean()) < 0.5
+    # with wrong-way risk the support is worth less to the class
+    assert (
+        rows["A"]["default_probability"]
+        >= {r["name"]: r for r in calm.rating()}["A"]["default_probability"]
+    )

@@ -70,14 +70,12 @@ def _tranche_rows(
     sc: Scenarios,
     settle: date | None,
     supports: bool,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One row per (scenario, tranche) of a block, and what each support paid (S,)."""
     from greenabs.engine import run
 
-    kw: dict[str, Any] = {} if supports else {"supports": False}
-    result = run(compiled, flows=pool, scenarios=sc, settle=settle, **kw)
+    result = run(compiled, flows=pool, scenarios=sc, settle=settle, supports=supports)
     m = result.scenario_metrics()
-    if "legal_final_shortfall" not in m:
-        m["legal_final_shortfall"] = 0.0
     m["scenario"] += sc.offset
     keep = [
         "scenario",
@@ -86,16 +84,12 @@ def _tranche_rows(
         "principal_loss",
         "interest_shortfall",
         "legal_final_shortfall",
+        "support_paid",
         "discounted_loss",
         "wal",
         "yield",
     ]
-    out = m[keep].copy()
-    if supports:
-        draws = getattr(result.waterfall, "supports", None) or {}
-        for name, rec in draws.items():
-            out.attrs[f"support:{name}"] = np.asarray(rec["draw"]).sum(axis=1)
-    return out
+    return m[keep].copy(), result.support_draws()
 
 
 def monte_carlo(
@@ -144,12 +138,12 @@ def monte_carlo(
         draw = model.block(start, stop)
         sc = draw.scenarios
         pool = project(compiled.pool, sc, backend=backend)
-        frame = _tranche_rows(compiled, pool, sc, settle, True)
+        frame, draws = _tranche_rows(compiled, pool, sc, settle, True)
         rows.append(frame)
         if has_support:
-            rows_free.append(_tranche_rows(compiled, pool, sc, settle, False))
+            rows_free.append(_tranche_rows(compiled, pool, sc, settle, False)[0])
             for sup in model.supports:
-                drawn = frame.attrs.get(f"support:{sup.name}", np.zeros(stop - start))
+                drawn = draws.get(sup.name, np.zeros(stop - start))
                 key = support_driver(sup.name)
                 month = sc.drivers[key] if key in sc.drivers else np.zeros(stop - start)
                 support_rows.append(

@@ -110,10 +110,7 @@ class _Waterfalls:
             compiled, flows=pool, scenarios=sc if self.index_paths or self.drivers else None
         )
         m = result.scenario_metrics()
-        m = m[m["name"] == name].reset_index(drop=True)
-        if "legal_final_shortfall" not in m:
-            m["legal_final_shortfall"] = 0.0
-        return m
+        return m[m["name"] == name].reset_index(drop=True)
 
 
 def _lost(m: pd.DataFrame) -> npt.NDArray[np.bool_]:
