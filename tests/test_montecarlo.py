@@ -470,7 +470,8 @@ NUMERIC = {
 
 
 ROUNDED = {"wal", "yield", "discounted_loss"}
-"""Measures summed over the payment dates: equal to summation order (see the xfail below)."""
+"""Measures summed over the payment dates (equal to summation order where another code path,
+e.g. the deterministic run, computes them)."""
 
 
 def _assert_same(a: Any, b: Any, rtol: float = 0.0, rounded: float = 0.0) -> None:
@@ -512,8 +513,8 @@ def test_same_seed_same_numbers(rich_runs: dict[str, Any]) -> None:
 @pytest.mark.parametrize("block_size", [1, 7, 1000])
 def test_block_size_does_not_change_numbers(rich_runs: dict[str, Any], block_size: int) -> None:
     """Each scenario draws from its own streams: 40 scenarios in blocks of 1, 7 (a ragged last
-    block) or 1,000 give identical draws, pool rates and losses, bit for bit; WAL, yield and
-    discounted loss to 1e-12 (summation order: see the next test)."""
+    block) or 1,000 give identical draws, pool rates, losses, WAL, yield and discounted
+    loss, bit for bit."""
     other = run_mc(
         rich_runs["deal"],
         backend="numpy",
@@ -522,18 +523,12 @@ def test_block_size_does_not_change_numbers(rich_runs: dict[str, Any], block_siz
         block_size=block_size,
         **RICH_MODEL,
     )
-    _assert_same(rich_runs["base"], other, rounded=1e-12)
+    _assert_same(rich_runs["base"], other, rounded=0.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WAL of a scenario differs by 1 ulp between block_size=1 and larger blocks: "
-    "analytics.wal sums (t * principal) along the dates of the waterfall's (S, T) records, "
-    "which are column-major (strides (8, 8 S)); one row (S = 1) is contiguous and summed "
-    "pairwise, several rows are summed date by date (results.py _measures, line ~515)",
-)
 def test_block_size_one_wal_bit_identical(rich_runs: dict[str, Any]) -> None:
-    """engine.py promises numbers independent of the block size; WAL is not, to 1 ulp."""
+    """Numbers do not depend on the block size, WAL included, to the last bit (analytics
+    sums each row the same way whether it comes alone or with others)."""
     other = run_mc(
         rich_runs["deal"], backend="numpy", scenarios=40, seed=11, block_size=1, **RICH_MODEL
     )

@@ -51,7 +51,9 @@ def _rows(cashflows: npt.ArrayLike) -> tuple[FloatArray, tuple[int, ...]]:
     if cf.ndim == 0:
         raise ValueError("cash flows must have at least one axis (the payment dates)")
     lead = cf.shape[:-1]
-    return cf.reshape(math.prod(lead), cf.shape[-1]), lead
+    # rows contiguous: a row sums the same way whether it comes alone or with others (the
+    # waterfall's records are column-major), so results do not depend on the block size
+    return np.ascontiguousarray(cf.reshape(math.prod(lead), cf.shape[-1])), lead
 
 
 def _along(values: npt.ArrayLike, cf: FloatArray, lead: tuple[int, ...]) -> FloatArray:
