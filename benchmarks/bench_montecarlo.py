@@ -95,10 +95,10 @@ def main() -> None:
     for r in mc.rating():
         print(f"  {r['name']:4} {r['rating']:5} PD {r['default_probability']:.4%}")
     t0 = time.perf_counter()
-    sized = size_tranches(mc, {"A1": "AAA"})
+    sized = size_tranches(mc, {"B": "AA"})
     t1 = time.perf_counter()
     row = sized.targets[0]
-    print(f"sizing A1=AAA: {t1 - t0:.2f} s, {row['steps']} waterfall runs, {row['status']}")
+    print(f"sizing B=AA: {t1 - t0:.2f} s, {row['steps']} waterfall runs, {row['status']}")
 
 
 if __name__ == "__main__":

@@ -607,32 +607,12 @@ class RunResult:
         if discount_rate is not None:
             rate = _number("discount_rate", discount_rate, above=-1.0)
         st = self._settlement(settle)
-        n_s = self.n_scenarios
-        scen = np.arange(n_s)
+        scen = np.arange(self.n_scenarios)
         frames = []
         for t in self.deal.structure.tranches:
-            r = self.waterfall.tranches[t.name]
             m = self._measures(t, st, slice(None))
-            principal_loss = r["writedown"].sum(axis=1)
-            unpaid, when = self._unpaid_interest(t.name)
-            losses = np.array(r["writedown"], dtype=np.float64)
-            losses[scen, when] += unpaid
-            path = (
-                self.waterfall.coupons[t.name] if rate is None else np.full(losses.shape[1], rate)
-            )
-            if path.ndim == 1:
-                discounted = analytics.price_from_dm(
-                    st.accrual, path[st.first :], losses[:, st.first :], 0.0
-                )
-            else:  # the coupon follows each scenario's index path
-                discounted = np.array(
-                    [
-                        analytics.price_from_dm(
-                            st.accrual, path[s_, st.first :], losses[s_, st.first :], 0.0
-                        )
-                        for s_ in range(n_s)
-                    ]
-                )
+            loss = self._losses(t.name, st, rate)
+            principal_loss = loss["principal_loss"]
             frames.append(
                 pd.DataFrame(
                     {
@@ -642,16 +622,61 @@ class RunResult:
                         "face_at_settle": self._face(t.name, st.first),
                         "principal_loss": principal_loss,
                         "loss_rate": principal_loss / t.balance if t.balance else math.nan,
-                        "interest_shortfall": unpaid,
+                        "interest_shortfall": loss["interest_shortfall"],
                         **m,
-                        "discounted_loss": discounted,
-                        "legal_final_shortfall": r["legal_final_shortfall"].sum(axis=1),
-                        "support_paid": r["support_paid"].sum(axis=1),
+                        "discounted_loss": loss["discounted_loss"],
+                        "legal_final_shortfall": loss["legal_final_shortfall"],
+                        "support_paid": loss["support_paid"],
                     }
                 )
             )
         df = pd.concat(frames, ignore_index=True)
         return df.sort_values("scenario", kind="stable", ignore_index=True)
+
+    def tranche_losses(
+        self, name: str, discount_rate: float | None = None, *, settle: date | str | None = None
+    ) -> dict[str, FloatArray]:
+        """One class's losses per scenario, (S,) arrays: ``principal_loss``,
+        ``interest_shortfall``, ``discounted_loss``, ``legal_final_shortfall``,
+        ``support_paid`` (as in :meth:`scenario_metrics`) and ``wal``; no yields are solved,
+        so it is what a search over structures (tranche sizing) reruns."""
+        t = self._tranche(name)
+        rate = None
+        if discount_rate is not None:
+            rate = _number("discount_rate", discount_rate, above=-1.0)
+        st = self._settlement(settle)
+        prin = self.waterfall.tranches[t.name]["principal_paid"][:, st.first :]
+        wal = np.asarray(analytics.wal(st.times, prin), dtype=np.float64)
+        return {**self._losses(t.name, st, rate), "wal": wal}
+
+    def _losses(self, name: str, st: _Settlement, rate: float | None) -> dict[str, FloatArray]:
+        """Losses of a class per scenario (see :meth:`scenario_metrics`)."""
+        r = self.waterfall.tranches[name]
+        n_s = self.n_scenarios
+        unpaid, when = self._unpaid_interest(name)
+        losses = np.array(r["writedown"], dtype=np.float64)
+        losses[np.arange(n_s), when] += unpaid
+        path = self.waterfall.coupons[name] if rate is None else np.full(losses.shape[1], rate)
+        if path.ndim == 1:
+            discounted = analytics.price_from_dm(
+                st.accrual, path[st.first :], losses[:, st.first :], 0.0
+            )
+        else:  # the coupon follows each scenario's index path
+            discounted = np.array(
+                [
+                    analytics.price_from_dm(
+                        st.accrual, path[s_, st.first :], losses[s_, st.first :], 0.0
+                    )
+                    for s_ in range(n_s)
+                ]
+            )
+        return {
+            "principal_loss": r["writedown"].sum(axis=1),
+            "interest_shortfall": unpaid,
+            "discounted_loss": np.asarray(discounted, dtype=np.float64),
+            "legal_final_shortfall": r["legal_final_shortfall"].sum(axis=1),
+            "support_paid": r["support_paid"].sum(axis=1),
+        }
 
     # ------------------------------------------------------------------ deal
     def _long(

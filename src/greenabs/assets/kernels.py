@@ -31,7 +31,8 @@ between backends to rounding (sums run in a different order).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -156,8 +157,57 @@ def accrued_rate(k: KernelInput) -> FloatArray:
     return out
 
 
+CACHE_ELEMENTS = 1 << 16
+"""(scenario, asset) elements of one chunk of the NumPy kernel: its state arrays (512 KiB
+each) stay in a core's cache while the months run through them."""
+_PER_ASSET = ("balance0", "accrued0", "age0", "term", "prepayable", "step", "code")
+_PER_ASSET_COLUMNS = ("rates", "tab_accrual", "tab_pay", "tab_frac", "default_month")
+_PER_ASSET_OFFSETS = ("smm_off", "mdr_off", "mdr_stop")
+
+
+def _asset_chunk(k: KernelInput, lo: int, hi: int) -> KernelInput:
+    """The kernel input of assets ``lo .. hi - 1``."""
+    n_a = k.balance0.shape[0]
+    cut: dict[str, Any] = {}
+    for name in _PER_ASSET + _PER_ASSET_OFFSETS:
+        v = getattr(k, name)
+        cut[name] = v[lo:hi] if v.shape[0] == n_a else v
+    for name in _PER_ASSET_COLUMNS:
+        v = getattr(k, name)
+        if v is not None and v.ndim == 2 and v.shape[1] == n_a:
+            cut[name] = v[:, lo:hi]
+    return replace(k, **cut)
+
+
 def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
-    """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M)."""
+    """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M).
+
+    Assets run in chunks of about :data:`CACHE_ELEMENTS` (scenario, asset) elements, whose
+    pool flows are added (and loan-level flows stacked)."""
+    n_s, n_a = k.smm_mult.shape[0], k.balance0.shape[0]
+    size = max(1, CACHE_ELEMENTS // max(n_s, 1))
+    if n_a <= size:
+        return _project_numpy(k, loan_level)
+    parts = [
+        _project_numpy(_asset_chunk(k, lo, lo + size), loan_level) for lo in range(0, n_a, size)
+    ]
+    out = {f: sum((p[0][f] for p in parts[1:]), parts[0][0][f].copy()) for f in parts[0][0]}
+    lvl = None
+    if loan_level:
+        lvl = {f: np.vstack([p[1][f] for p in parts if p[1] is not None]) for f in parts[0][0]}
+    return out, lvl
+
+
+def _capped(rates: FloatArray, mult: FloatArray) -> FloatArray:
+    """Monthly rates (N,) times per-scenario multipliers (S, 1), capped at 1 (the cap is a
+    pass skipped when no product can exceed 1)."""
+    out: FloatArray = rates[None, :] * mult
+    if rates.size and mult.size and float(rates.max()) * float(mult.max()) > 1.0:
+        np.minimum(out, 1.0, out=out)
+    return out
+
+
+def _project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
     n_s, n_m, n_a = k.smm_mult.shape[0], k.n_months, k.balance0.shape[0]
     n_f = k.n_fields
     bal = np.repeat(k.balance0[None, :], n_s, axis=0).astype(np.float64)
@@ -183,10 +233,13 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
         mdr_i = np.where(k.age0 + j + 1 > k.mdr_stop, 0.0, mdr_i)
         sm = k.smm_mult[:, min(j, k.smm_mult.shape[1] - 1), None]
         dm = k.mdr_mult[:, min(j, k.mdr_mult.shape[1] - 1), None]
-        smm = np.minimum(smm_i[None, :] * sm, 1.0)
-        mdr = np.minimum(mdr_i[None, :] * dm, 1.0)
-        if dmonth is not None:
-            mdr = np.where(dmonth == j, 1.0, mdr)
+        smm = _capped(smm_i, sm)
+        if dmonth is None:
+            mdr = _capped(mdr_i, dm)
+        elif mdr_i.any():
+            mdr = np.where(dmonth == j, 1.0, _capped(mdr_i, dm))
+        else:  # default times alone (the curve is off): the month's defaulters
+            mdr = (dmonth == j).astype(np.float64)
         if lag:
             bal, acc, dq_bal, nd, begin, intr, sp, pp, dflt = month_step(
                 bal, acc, dq_bal, ring[j % lag], accrual, pay, f, smm, mdr, k.mdq, k.cure, k.bom
@@ -197,7 +250,7 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
             bal, acc, intr, sp, pp, dflt = performing_step(
                 bal, acc, accrual, pay, f, smm, mdr, k.bom
             )
-        fields = [begin, intr, sp, pp, dflt, bal + dq_bal, dq_bal]
+        fields = [begin, intr, sp, pp, dflt, bal + dq_bal if lag else bal, dq_bal]
         if k.advance:
             slot = j % k.rec_lag
             units, cum, u_new, a_prin, a_int, rec, loss = foreclosure_step(
@@ -208,6 +261,8 @@ def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None
             d_ring[slot] = dflt
             fields += [a_prin, a_int, rec, loss]
         for name, arr in zip(FIELDS, fields, strict=False):
+            if arr is dq_bal and not lag:
+                continue  # no delinquency: zero
             out[name][:, j] = arr.sum(axis=1)
             if lvl is not None:
                 lvl[name][:, j] = arr[0]
