@@ -563,3 +563,18 @@ def test_the_originators_support_is_a_retained_exposure_at_its_limit() -> None:
     assert own.after_ratios.rwa == pytest.approx(plain.after_ratios.rwa + piece.rwa)
     # no asset is booked for it
     assert own.after_ratios.total_assets == pytest.approx(plain.after_ratios.total_assets)
+
+
+def test_run_command_and_report_show_the_support_draws(tmp_path: Path) -> None:
+    from tests.test_cli import cli
+
+    html = tmp_path / "w.html"
+    deal = EXAMPLES / "wind_guaranteed_2026.yaml"
+    proc = cli("run", str(deal), "--receivable-delay", "24", "--report", str(html))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("Support sponsor_undertaking"))
+    drawn = float(line.split("drew ")[1].split(",  ")[0].split(", limit")[0].replace(",", ""))
+    left = float(line.split("limit left ")[1].replace(",", ""))
+    assert drawn > 0
+    assert drawn + left == pytest.approx(69_000_000)  # 10% of the notes
+    assert "External supports" in html.read_text()

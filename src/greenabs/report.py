@@ -282,6 +282,9 @@ def write_report(
             f"{ret.total_retained:,.2f} ({ret.share_of_issue:.2%} of the issue, {ret.form}): "
             f"<span class='{cls}'>{word}</span> {html.escape('; '.join(ret.reasons))}</p>"
         )
+    draws = result.supports()
+    if len(draws):
+        parts += ["<h2>External supports</h2>", _table(draws)]
     for i, (_, fig) in enumerate(figures(result).items()):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     if analytics is None:

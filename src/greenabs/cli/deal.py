@@ -234,6 +234,16 @@ def _print_result(result: Any) -> None:
                 str(flows.loc[hit[0], "date"]) if len(hit) else "never",
             )
         out.print(tg)
+    for sup in result.deal.structure.supports:
+        rec = result.waterfall.supports.get(sup.name)
+        if rec is None:
+            continue
+        drawn = float(rec["draw"][0].sum())
+        left = float(rec["limit_left"][0][-1])
+        out.print(
+            f"Support {clip(sup.name, 40)} ({sup.kind}, {clip(sup.provider, 40)}): drew "
+            f"{money(drawn)}, limit left {money(left)}"
+        )
     ret = result.retention
     if ret is not None:
         verdict = (
