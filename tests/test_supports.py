@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -572,9 +573,11 @@ def test_run_command_and_report_show_the_support_draws(tmp_path: Path) -> None:
     deal = EXAMPLES / "wind_guaranteed_2026.yaml"
     proc = cli("run", str(deal), "--receivable-delay", "24", "--report", str(html))
     assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("Support sponsor_undertaking"))
-    drawn = float(line.split("drew ")[1].split(",  ")[0].split(", limit")[0].replace(",", ""))
-    left = float(line.split("limit left ")[1].replace(",", ""))
+    found = re.search(
+        r"Support sponsor_undertaking .*: drew ([\d,.]+), limit left ([\d,.]+)", proc.stdout
+    )
+    assert found is not None, proc.stdout
+    drawn, left = (float(g.replace(",", "")) for g in found.groups())
     assert drawn > 0
     assert drawn + left == pytest.approx(69_000_000)  # 10% of the notes
     assert "External supports" in html.read_text()
