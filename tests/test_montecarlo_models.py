@@ -207,3 +207,26 @@ def test_support_ratings_with_and_without_and_wrong_way_risk() -> None:
         rows["A"]["default_probability"]
         >= {r["name"]: r for r in calm.rating()}["A"]["default_probability"]
     )
+
+
+def test_rated_assets_default_at_their_rating_rates() -> None:
+    """A rated obligor's default time follows the rating table's cumulative default rates
+    (the deal's CDR for the others)."""
+    from greenabs.rating import load_rating_table
+
+    d = deal_dict()
+    d["assumptions"]["default"] = {"cdr": 0.0}
+    d["pool"]["assets"][0]["rating"] = "B"
+    deal = greenabs.parse_deal(d)
+    sim = settings(deal, scenarios=4000, seed=8, default_model={"asset_correlation": 0.0})
+    months = ScenarioModel(compile_deal(deal), sim).block(0, 4000).scenarios.default_month
+    assert months is not None
+    term = compile_deal(deal).pool.n_asset_months
+    pd_ = load_rating_table().pd_at("B", term / 12)
+    share = float((months[:, 0] > 0).mean())
+    assert share == pytest.approx(pd_, abs=4 * math.sqrt(pd_ * (1 - pd_) / 4000))
+    assert not months[:, 1].any()  # unrated, CDR 0: never
+    d["pool"]["assets"][0]["rating"] = "ZZ"
+    bad = greenabs.parse_deal(d)
+    with pytest.raises(greenabs.SpecError, match=r"pool.assets\[0\].rating: unknown rating 'ZZ'"):
+        monte_carlo(bad, settings(bad, scenarios=5))

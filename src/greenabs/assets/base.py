@@ -62,7 +62,8 @@ FLOW_FIELDS: tuple[str, ...] = kernels.FIELDS
 
 class AssetSpecBase(BaseModel):
     """Fields shared by every asset: an identifier, a type tag and descriptive fields used for
-    stratification and eligibility (never by the cash-flow engine)."""
+    stratification and eligibility (never by the cash-flow engine; ``rating`` by the Monte
+    Carlo's default times)."""
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
@@ -74,6 +75,14 @@ class AssetSpecBase(BaseModel):
     industry: str | None = None
     region: str | None = None
     green_category: str | None = None
+    rating: str | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="The obligor's rating, a symbol of the rating table (AAA, AA+, ...): in "
+        "the Monte Carlo its default time follows that rating's cumulative default rates "
+        "instead of the deal's default assumption",
+    )
     impact_mwh: float | None = Field(
         None,
         ge=0,

@@ -151,7 +151,7 @@ def _progress(quiet: bool, what: str) -> Any:
 
 
 def _simulate(
-    deal_file: Path, backend: str, quiet: bool, check: Any, **flags: Any
+    deal_file: Path, backend: str, quiet: bool, check: Any, table: Any, **flags: Any
 ) -> tuple[Any, Any]:
     """Load the deal, ``check(deal)`` what the command needs, simulate (the pool flows kept
     for sizing when ``check`` is given)."""
@@ -169,7 +169,9 @@ def _simulate(
     _done[0] = 0
     try:
         with _progress(quiet, "simulating") as progress:
-            mc = monte_carlo(deal, sim, backend=backend, progress=progress, keep_flows=keep_flows)
+            mc = monte_carlo(
+                deal, sim, backend=backend, progress=progress, keep_flows=keep_flows, table=table
+            )
     except SpecError as exc:
         raise _as_flags(exc) from None
     except KeyboardInterrupt:  # Ctrl-C: nothing was written; say so and stop
@@ -269,6 +271,7 @@ def rate_cmd(
         backend,
         quiet,
         None,
+        table,
         scenarios=scenarios,
         seed=seed,
         block_size=block_size,
@@ -349,6 +352,7 @@ def size_cmd(
         backend,
         quiet,
         lambda deal: check_targets(deal, targets, table),
+        table,
         scenarios=scenarios,
         seed=seed,
         block_size=block_size,

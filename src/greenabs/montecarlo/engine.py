@@ -100,6 +100,7 @@ def monte_carlo(
     settle: date | None = None,
     progress: Progress | None = None,
     keep_flows: bool = False,
+    table: Any = None,
 ) -> MonteCarloResult:
     """Simulate a deal's scenarios through its waterfall.
 
@@ -120,6 +121,9 @@ def monte_carlo(
     keep_flows
         Keep every block's pool flows and scenarios (for tranche sizing, which reruns only
         the waterfall): memory grows with the scenarios.
+    table
+        Rating table (or its path) that rated assets' and support providers' default
+        probabilities come from (the default table when not given).
     """
     compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
     spec = compiled.deal
@@ -128,7 +132,7 @@ def monte_carlo(
         raise SpecError("<argument>", Problem("sim", "expected simulation settings"))
     n = check_scenarios(sim.scenarios)
     backend = resolve_backend(backend)
-    model = ScenarioModel(compiled, sim, backend)
+    model = ScenarioModel(compiled, sim, backend, table)
     has_support = bool(model.supports)
     rows, rows_free, pool_rows, support_rows = [], [], [], []
     kept = _Blocks([], [])

@@ -76,10 +76,13 @@ def _groups(deal: CompiledDeal, field: str | None) -> tuple[IntArray, int]:
 class ScenarioModel:
     """A deal's Monte Carlo scenario generator (see the module docstring)."""
 
-    def __init__(self, deal: CompiledDeal, sim: SimulationSpec, backend: str = "numpy") -> None:
+    def __init__(
+        self, deal: CompiledDeal, sim: SimulationSpec, backend: str = "numpy", table: Any = None
+    ) -> None:
         self.deal = deal
         self.sim = sim
         self.backend = backend
+        self._table = table
         cp = deal.pool
         dm = sim.default_model
         self.months = cp.n_asset_months if cp.advancing == "none" else cp.n_months
@@ -92,8 +95,14 @@ class ScenarioModel:
             fn = getattr(block, "monthly_hazards", None)
             if fn is not None:
                 hazards[pos] = fn(cp.mdr, t)
-        rows, curve_of = np.unique(hazards, axis=0, return_inverse=True)
-        curves = [cumulative(rows)]
+        cum = cumulative(hazards)
+        rated = [(i, a.rating) for i, a in enumerate(cp.assets) if a.rating is not None]
+        if rated:  # a rated obligor's default time follows its rating's default rates
+            years = np.arange(1, t + 1) / 12.0
+            for i, rating in rated:
+                cum[i] = self._rating_curve(rating, years, f"pool.assets[{i}].rating")
+        rows, curve_of = np.unique(cum, axis=0, return_inverse=True)
+        curves = [rows]
         curve_of = curve_of.reshape(-1).astype(np.int64)
         self.weights = np.zeros(cp.n_assets)
         for block, pos in zip(cp.blocks, cp.positions, strict=True):
@@ -185,11 +194,21 @@ class ScenarioModel:
             out: FloatArray = -np.expm1(years * math.log1p(-min(pd_, 1 - 1e-16)))
             return out
         if rating is not None:
-            from greenabs.rating import load_rating_table
-
-            table = load_rating_table()
-            return np.array([table.pd_at(rating, y) for y in years])
+            return self._rating_curve(rating, years, f"structure.supports[{sup.name!r}].rating")
         return None
+
+    def _rating_curve(self, rating: str, years: FloatArray, where: str) -> FloatArray:
+        """Cumulative default probabilities of a rating at ``years`` (the rating table's,
+        the default table unless one was given)."""
+        from greenabs.rating import RatingTable, load_rating_table
+
+        if not isinstance(self._table, RatingTable):
+            self._table = load_rating_table(self._table)
+        table = self._table
+        if rating not in table.scale:
+            why = f"unknown rating {rating!r} (the scale is {', '.join(table.scale)})"
+            raise SpecError("<argument>", Problem(where, why))
+        return np.array([table.pd_at(rating, float(y)) for y in years])
 
     # ------------------------------------------------------------------ one block
     def block(self, start: int, stop: int) -> BlockDraw:
