@@ -73,8 +73,49 @@ def _groups(deal: CompiledDeal, field: str | None) -> tuple[IntArray, int]:
     return np.array([index[v] for v in values], dtype=np.int64), len(names)
 
 
+class _Obligors:
+    """Obligors gathered group by group (assets, operators, providers) into an
+    :class:`ItemSet`: each group brings its curves and, per obligor, its curve, factor group
+    and correlations."""
+
+    def __init__(self) -> None:
+        self.curves: list[FloatArray] = []
+        self.parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
+        self.n_curves = 0
+
+    def add(
+        self, curves: FloatArray, curve_of: IntArray, group: IntArray, rho: float, rho_g: float
+    ) -> None:
+        """Obligors with cumulative ``curves`` (C, T), each reading ``curve_of`` of them; an
+        obligor of a group (``group >= 0``) has ``rho_g``, the others ``rho``."""
+        n = len(curve_of)
+        self.curves.append(curves)
+        self.parts.append(
+            (
+                self.n_curves + curve_of.astype(np.int64),
+                group.astype(np.int64),
+                np.full(n, rho),
+                np.where(group >= 0, rho_g, rho),
+            )
+        )
+        self.n_curves += len(curves)
+
+    def build(self) -> ItemSet:
+        width = max(c.shape[1] for c in self.curves)
+        curves = np.vstack(
+            [np.pad(c, ((0, 0), (0, width - c.shape[1])), mode="edge") for c in self.curves]
+        )
+        cols = [np.concatenate(col) for col in zip(*self.parts, strict=True)]
+        return ItemSet.build(curves, cols[0], cols[1], cols[2], cols[3])
+
+
 class ScenarioModel:
-    """A deal's Monte Carlo scenario generator (see the module docstring)."""
+    """A deal's Monte Carlo scenario generator (see the module docstring).
+
+    Obligors, in this order: the pool's assets (their default time; a payer's for revenue
+    assets), the operators of income rights (drivers ``<type>.operator_default``), the
+    support providers (drivers ``support:NAME``).
+    """
 
     def __init__(
         self, deal: CompiledDeal, sim: SimulationSpec, backend: str = "numpy", table: Any = None
@@ -88,105 +129,73 @@ class ScenarioModel:
         self.months = cp.n_asset_months if cp.advancing == "none" else cp.n_months
         self.n_years = -(-self.months // 12)
         self.shift = factor_shift(sim)
-        t = self.months
-        # the assets' default curves (a payer's for revenue assets)
-        hazards = np.zeros((cp.n_assets, t))
-        for block, pos in zip(cp.blocks, cp.positions, strict=True):
-            fn = getattr(block, "monthly_hazards", None)
-            if fn is not None:
-                hazards[pos] = fn(cp.mdr, t)
-        cum = cumulative(hazards)
-        rated = [(i, a.rating) for i, a in enumerate(cp.assets) if a.rating is not None]
-        if rated:  # a rated obligor's default time follows its rating's default rates
-            years = np.arange(1, t + 1) / 12.0
-            for i, rating in rated:
-                cum[i] = self._rating_curve(rating, years, f"pool.assets[{i}].rating")
-        rows, curve_of = np.unique(cum, axis=0, return_inverse=True)
-        curves = [rows]
-        curve_of = curve_of.reshape(-1).astype(np.int64)
+        self.n_assets = cp.n_assets
         self.weights = np.zeros(cp.n_assets)
         for block, pos in zip(cp.blocks, cp.positions, strict=True):
             self.weights[pos] = block.summary()["balance"]
         group_of, self.n_groups = _groups(deal, dm.group_by)
         rho = dm.asset_correlation
         rho_g = dm.group_correlation if dm.group_correlation is not None else rho
-        n = cp.n_assets
-        curve_list = [curve_of]
-        groups = [group_of]
-        rhos = [np.full(n, rho)]
-        rho_gs = [np.where(group_of >= 0, rho_g, rho)]
-        self.n_assets = n
-        # operators of income rights (their default stops the activity)
+        obligors = _Obligors()
+        rows, curve_of = np.unique(self._asset_curves(), axis=0, return_inverse=True)
+        obligors.add(rows, curve_of.reshape(-1), group_of, rho, rho_g)
+        # operators of income rights: their default stops the activity
         self.operator_drivers: list[tuple[str, IntArray]] = []
-        first_curve = len(rows)
-        extra_curves: list[FloatArray] = []
+        months_op = 12 * -(-cp.n_months // 12)  # the span of a driver's default months
         for block, pos, kind in zip(cp.blocks, cp.positions, cp.kinds, strict=True):
             for d in getattr(FAMILIES[kind], "random", ()):
                 if d.distribution != "default_month" or not sim.drivers:
                     continue
                 h = block.hazards(d)  # type: ignore[attr-defined]
                 live = np.flatnonzero(h > 0)
-                if live.size == 0:
-                    continue
-                start = first_curve + sum(len(c) for c in extra_curves)
-                op_rows, op_of = np.unique(h[live], return_inverse=True)
-                n_op_months = 12 * -(-cp.n_months // 12)
-                extra_curves.append(cumulative(np.repeat(op_rows[:, None], n_op_months, axis=1)))
-                curve_list.append(start + op_of.reshape(-1).astype(np.int64))
-                groups.append(group_of[pos[live]])
-                rhos.append(np.full(live.size, rho))
-                rho_gs.append(np.where(group_of[pos[live]] >= 0, rho_g, rho))
-                self.operator_drivers.append((d.name, pos[live]))
-        # support providers (wrong-way risk through their own factor correlation)
-        self.supports = tuple(getattr(deal.deal.structure, "supports", ()) or ())
+                if live.size:
+                    rates, of = np.unique(h[live], return_inverse=True)
+                    curves = cumulative(np.repeat(rates[:, None], months_op, axis=1))
+                    obligors.add(curves, of.reshape(-1), group_of[pos[live]], rho, rho_g)
+                    self.operator_drivers.append((d.name, pos[live]))
+        # support providers: wrong-way risk through their own factor correlation
+        self.supports = deal.deal.structure.supports
         self.support_items: list[str] = []
+        none = np.array([-1])
         for sup in self.supports:
-            curve = self._support_curve(sup, t)
-            if curve is None:
-                continue
-            start = first_curve + sum(len(c) for c in extra_curves)
-            extra_curves.append(curve[None, :])
-            curve_list.append(np.array([start], dtype=np.int64))
-            groups.append(np.array([-1], dtype=np.int64))
-            c = float(getattr(sup, "factor_correlation", 0.0) or 0.0)
-            rhos.append(np.array([c]))
-            rho_gs.append(np.array([c]))
-            self.support_items.append(sup.name)
-        width = max([t, *(c.shape[1] for c in extra_curves)])
-
-        def padded(c: FloatArray) -> FloatArray:
-            return np.pad(c, ((0, 0), (0, width - c.shape[1])), mode="edge")
-
-        all_curves = np.vstack([padded(c) for c in curves + extra_curves])
-        self.items = ItemSet.build(
-            all_curves,
-            np.concatenate(curve_list),
-            np.concatenate(groups),
-            np.concatenate(rhos),
-            np.concatenate(rho_gs),
-        )
-        self.asset_rows = slice(0, n)
-        self.random = [
-            (d, pos)
-            for block, pos, kind in zip(cp.blocks, cp.positions, cp.kinds, strict=True)
-            for d in getattr(FAMILIES[kind], "random", ())
-            if d.distribution != "default_month" and sim.drivers
-        ]
+            curve = self._support_curve(sup, self.months)
+            if curve is not None:
+                c = sup.factor_correlation
+                obligors.add(curve[None, :], np.zeros(1, dtype=np.int64), none, c, c)
+                self.support_items.append(sup.name)
+        self.items = obligors.build()
         # each declared driver once (a family's driver serves all its blocks)
-        seen: dict[str, RandomDriver] = {}
-        for d, _ in self.random:
-            seen.setdefault(d.name, d)
-        self.drivers = list(seen.values())
+        drivers: dict[str, RandomDriver] = {}
+        for kind in cp.kinds:
+            for d in getattr(FAMILIES[kind], "random", ()):
+                if d.distribution != "default_month" and sim.drivers:
+                    drivers.setdefault(d.name, d)
+        self.drivers = list(drivers.values())
         self.rate_names: tuple[str, ...] = ()
         if sim.rate_model is not None:
             self.rate_names = sim.rate_model.indices or tuple(sorted(cp.index_paths))
         self.rate_months = cp.n_months
 
+    def _asset_curves(self) -> FloatArray:
+        """Each asset's cumulative default curve (N, months): the deal's default assumption
+        (a payer's ``payer_pd``), or its rating's default rates."""
+        cp = self.deal.pool
+        hazards = np.zeros((cp.n_assets, self.months))
+        for block, pos in zip(cp.blocks, cp.positions, strict=True):
+            fn = getattr(block, "monthly_hazards", None)
+            if fn is not None:
+                hazards[pos] = fn(cp.mdr, self.months)
+        cum = cumulative(hazards)
+        years = np.arange(1, self.months + 1) / 12.0
+        for i, a in enumerate(cp.assets):
+            if a.rating is not None:
+                cum[i] = self._rating_curve(a.rating, years, f"pool.assets[{i}].rating")
+        return cum
+
     def _support_curve(self, sup: Any, t: int) -> FloatArray | None:
         """A provider's cumulative default curve over ``t`` months, from its annual default
         probability or its rating (through the rating table); ``None`` if it never defaults."""
-        pd_ = getattr(sup, "default_probability", None)
-        rating = getattr(sup, "rating", None)
+        pd_, rating = sup.default_probability, sup.rating
         years = np.arange(1, t + 1) / 12.0
         if pd_ is not None:
             if pd_ <= 0:
@@ -264,9 +273,8 @@ class ScenarioModel:
         else:
             curves = conditional_curves(self.items, factors, dm.periods)
             months = default_months(curves, u, self.items.combo, self.backend)
-            dmonth = months[:, : self.n_assets]
-            dmonth = np.where(dmonth > self.months, 0, dmonth)
-            kw["default_month"] = dmonth
+            # (an asset's curve is flat past its months: it never defaults later)
+            kw["default_month"] = months[:, : self.n_assets]
             col = self.n_assets
             for name, pos in self.operator_drivers:
                 arr = np.zeros((n_s, self.n_assets))
