@@ -158,8 +158,11 @@ def accrued_rate(k: KernelInput) -> FloatArray:
 
 
 CACHE_ELEMENTS = 1 << 16
-"""(scenario, asset) elements of one chunk of the NumPy kernel: its state arrays (512 KiB
+"""(scenario, asset) elements of one tile of the NumPy kernel: its state arrays (512 KiB
 each) stay in a core's cache while the months run through them."""
+TILE_ASSETS = 1024
+"""Assets per row of a tile at least (long rows keep the monthly sums over assets efficient;
+with few scenarios a row takes the whole tile, so that Python's per-month calls stay few)."""
 _PER_ASSET = ("balance0", "accrued0", "age0", "term", "prepayable", "step", "code")
 _PER_ASSET_COLUMNS = ("rates", "tab_accrual", "tab_pay", "tab_frac", "default_month")
 _PER_ASSET_OFFSETS = ("smm_off", "mdr_off", "mdr_stop")
@@ -179,23 +182,41 @@ def _asset_chunk(k: KernelInput, lo: int, hi: int) -> KernelInput:
     return replace(k, **cut)
 
 
+def _scenario_chunk(k: KernelInput, lo: int, hi: int) -> KernelInput:
+    """The kernel input of scenarios ``lo .. hi - 1``."""
+    cut: dict[str, Any] = {"smm_mult": k.smm_mult[lo:hi], "mdr_mult": k.mdr_mult[lo:hi]}
+    if k.default_month is not None and k.default_month.size:
+        cut["default_month"] = k.default_month[lo:hi]
+    return replace(k, **cut)
+
+
 def project_numpy(k: KernelInput, loan_level: bool) -> tuple[Flows, Flows | None]:
     """Reference kernel: pool flows (S, M) per field and, if asked, loan level (N, M).
 
-    Assets run in chunks of about :data:`CACHE_ELEMENTS` (scenario, asset) elements, whose
-    pool flows are added (and loan-level flows stacked)."""
+    Scenarios and assets run in tiles of about :data:`CACHE_ELEMENTS` (scenario, asset)
+    elements, rows of up to :data:`TILE_ASSETS` assets: the tiles' pool flows are added over
+    assets and stacked over scenarios (loan-level flows, scenario 0's, stacked over assets)."""
     n_s, n_a = k.smm_mult.shape[0], k.balance0.shape[0]
-    size = max(1, CACHE_ELEMENTS // max(n_s, 1))
-    if n_a <= size:
+    width = min(n_a, max(TILE_ASSETS, CACHE_ELEMENTS // max(n_s, 1)))  # few scenarios: wide
+    rows = max(1, CACHE_ELEMENTS // width)
+    if n_s <= rows and n_a <= width:
         return _project_numpy(k, loan_level)
-    parts = [
-        _project_numpy(_asset_chunk(k, lo, lo + size), loan_level) for lo in range(0, n_a, size)
-    ]
-    out = {f: sum((p[0][f] for p in parts[1:]), parts[0][0][f].copy()) for f in parts[0][0]}
-    lvl = None
-    if loan_level:
-        lvl = {f: np.vstack([p[1][f] for p in parts if p[1] is not None]) for f in parts[0][0]}
-    return out, lvl
+    stacked: dict[str, list[FloatArray]] = {}
+    levels: list[Flows] = []
+    for s0 in range(0, n_s, rows):
+        ks = _scenario_chunk(k, s0, s0 + rows)
+        total: Flows | None = None
+        for a0 in range(0, n_a, width):
+            flows, lvl = _project_numpy(_asset_chunk(ks, a0, a0 + width), loan_level and s0 == 0)
+            total = flows if total is None else {f: total[f] + v for f, v in flows.items()}
+            if lvl is not None:
+                levels.append(lvl)
+        assert total is not None
+        for f, v in total.items():
+            stacked.setdefault(f, []).append(v)
+    out = {f: np.concatenate(v, axis=0) for f, v in stacked.items()}
+    level = {f: np.vstack([p[f] for p in levels]) for f in levels[0]} if levels else None
+    return out, level
 
 
 def _capped(rates: FloatArray, mult: FloatArray) -> FloatArray:
