@@ -21,6 +21,8 @@ def search(curves: Any, u: Any, combo: Any) -> Any:  # pragma: no cover - compil
         for i in range(n_items):
             row = curves[s, combo[i]]
             x = u[s, i]
+            if row[n_t - 1] <= x:  # most obligors never default: one compare
+                continue
             lo, hi = 0, n_t
             while lo < hi:
                 mid = (lo + hi) >> 1

@@ -247,7 +247,7 @@ class ScenarioModel:
             if dm.large_pool:  # the providers only: the assets' defaults are a pool rate
                 u_sup[j] = rng.random(len(self.support_items))
             else:
-                u[j] = rng.random(n_items)
+                rng.random(n_items, out=u[j])
             rec[j] = rng.standard_normal()
             pre[j] = rng.standard_normal()
             if n_r:
