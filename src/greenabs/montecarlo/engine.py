@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,6 +21,7 @@ import pandas as pd
 from greenabs.assets.backends import resolve_backend
 from greenabs.collateral import PoolCashflows, project
 from greenabs.compile import CompiledDeal, compile_deal
+from greenabs.engine import run
 from greenabs.errors import Problem, SpecError
 from greenabs.montecarlo.generate import ScenarioModel, check_scenarios, support_driver
 from greenabs.montecarlo.results import MonteCarloResult
@@ -56,14 +56,6 @@ def settings(deal: DealSpec, **overrides: Any) -> SimulationSpec:
         raise SpecError("<argument>", problems_from(exc, "simulation")) from None
 
 
-@dataclass
-class _Blocks:
-    """Pool flows and scenarios of every block, kept for sizing (rerun only the waterfall)."""
-
-    flows: list[PoolCashflows]
-    scenarios: list[Scenarios]
-
-
 def _tranche_rows(
     compiled: CompiledDeal,
     pool: PoolCashflows,
@@ -72,8 +64,6 @@ def _tranche_rows(
     supports: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One row per (scenario, tranche) of a block, and what each support paid (S,)."""
-    from greenabs.engine import run
-
     result = run(compiled, flows=pool, scenarios=sc, settle=settle, supports=supports)
     m = result.scenario_metrics()
     m["scenario"] += sc.offset
@@ -135,7 +125,8 @@ def monte_carlo(
     model = ScenarioModel(compiled, sim, backend, table)
     has_support = bool(model.supports)
     rows, rows_free, pool_rows, support_rows = [], [], [], []
-    kept = _Blocks([], [])
+    kept_flows: list[PoolCashflows] = []  # kept for sizing (reruns only the waterfall)
+    kept_scenarios: list[Scenarios] = []
     t0 = time.perf_counter()
     for start in range(0, n, sim.block_size):
         stop = min(n, start + sim.block_size)
@@ -175,8 +166,8 @@ def monte_carlo(
             )
         )
         if keep_flows:
-            kept.flows.append(pool)
-            kept.scenarios.append(sc)
+            kept_flows.append(pool)
+            kept_scenarios.append(sc)
         if progress is not None:
             progress(stop, n)
     elapsed = time.perf_counter() - t0
@@ -190,5 +181,5 @@ def monte_carlo(
         supports=pd.concat(support_rows, ignore_index=True) if support_rows else None,
         seconds=elapsed,
         compiled=compiled,
-        blocks=(tuple(kept.flows), tuple(kept.scenarios)) if keep_flows else None,
+        blocks=(tuple(kept_flows), tuple(kept_scenarios)) if keep_flows else None,
     )

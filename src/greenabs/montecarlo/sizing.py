@@ -27,6 +27,7 @@ import pandas as pd
 
 from greenabs.collateral import PoolCashflows
 from greenabs.compile import CompiledDeal
+from greenabs.engine import run
 from greenabs.errors import Problem, SpecError
 from greenabs.montecarlo.results import MonteCarloResult, defaulted
 from greenabs.scenarios import Scenarios
@@ -106,8 +107,6 @@ class _Waterfalls:
         return pd.concat(parts, ignore_index=True)
 
     def _run(self, compiled: CompiledDeal, name: str, rows: IntArray) -> pd.DataFrame:
-        from greenabs.engine import run
-
         pool = PoolCashflows(
             month_ends=self.pool.month_ends,
             flows={k: v[rows] for k, v in self.pool.flows.items()},
