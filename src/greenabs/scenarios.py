@@ -27,6 +27,7 @@ Shapes are checked against the deal when a run starts; every problem is a
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -265,6 +266,13 @@ class Scenarios:
                     "for every month",
                 )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its fields (a Monte Carlo block's scenarios come back from workers)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["index_paths"] = dict(self.index_paths)
+        fields["drivers"] = dict(self.drivers)
+        return (_rebuild, (fields,))
+
     def take(self, start: int, stop: int) -> Scenarios:
         """Scenarios ``start .. stop - 1`` (a block); random streams keep their numbers."""
 
@@ -284,3 +292,13 @@ class Scenarios:
             offset=self.offset + start,
             recovery_rate=cut(self.recovery_rate),
         )
+
+
+def _rebuild(fields: dict[str, Any]) -> Scenarios:
+    """Scenarios from their pickled fields, read-only again."""
+    fields["index_paths"] = MappingProxyType(fields["index_paths"])
+    fields["drivers"] = MappingProxyType(fields["drivers"])
+    out = Scenarios(**fields)
+    for arr in out._arrays():
+        arr.flags.writeable = False
+    return out

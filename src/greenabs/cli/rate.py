@@ -42,6 +42,8 @@ _FLAGS = {
     "simulation": "--stress-level/--factor-shift",
     "sim": "simulation",
     "backend": "--backend",
+    "executor": "--executor",
+    "workers": "--workers",
     "targets": "--target",
     "tolerance": "--tolerance",
 }
@@ -86,6 +88,16 @@ TableOpt = Annotated[
     Path | None, typer.Option("--rating-table", help="Rating table CSV (default: greenabs')")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No tables, no progress")]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="Where blocks run: inprocess, processes or dask")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Worker processes (processes, dask)")
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option("--dask", help="Join a Dask scheduler, e.g. tcp://host:8786 (docs/scale.md)"),
+]
 
 
 def _settings(deal: Any, **flags: Any) -> Any:
@@ -151,11 +163,18 @@ def _progress(quiet: bool, what: str) -> Any:
 
 
 def _simulate(
-    deal_file: Path, backend: str, quiet: bool, check: Any, table: Any, **flags: Any
+    deal_file: Path,
+    backend: str,
+    quiet: bool,
+    check: Any,
+    table: Any,
+    where: tuple[str, int | None, str | None],
+    **flags: Any,
 ) -> tuple[Any, Any]:
     """Load the deal, ``check(deal)`` what the command needs, simulate (the pool flows kept
     for sizing when ``check`` is given)."""
     from greenabs.montecarlo import monte_carlo
+    from greenabs.montecarlo.executors import make_executor
     from greenabs.spec.io import load_deal
 
     deal = load_deal(deal_file)
@@ -166,11 +185,21 @@ def _simulate(
         except SpecError as exc:
             raise _as_flags(exc) from None
     sim = _settings(deal, **flags)
+    try:
+        executor = make_executor(*where)
+    except SpecError as exc:
+        raise _as_flags(exc) from None
     _done[0] = 0
     try:
         with _progress(quiet, "simulating") as progress:
             mc = monte_carlo(
-                deal, sim, backend=backend, progress=progress, keep_flows=keep_flows, table=table
+                deal,
+                sim,
+                backend=backend,
+                progress=progress,
+                keep_flows=keep_flows,
+                table=table,
+                executor=executor,
             )
     except SpecError as exc:
         raise _as_flags(exc) from None
@@ -256,6 +285,9 @@ def rate_cmd(
     stress_level: StressOpt = None,
     factor_shift: ShiftOpt = None,
     rating_table: TableOpt = None,
+    executor: ExecutorOpt = "inprocess",
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the ratings and distributions")
     ] = None,
@@ -272,6 +304,7 @@ def rate_cmd(
         quiet,
         None,
         table,
+        (executor, workers, dask),
         scenarios=scenarios,
         seed=seed,
         block_size=block_size,
@@ -333,6 +366,9 @@ def size_cmd(
     stress_level: StressOpt = None,
     factor_shift: ShiftOpt = None,
     rating_table: TableOpt = None,
+    executor: ExecutorOpt = "inprocess",
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     tolerance: Annotated[
         float | None, typer.Option(help="Balance precision (default 0.01% of the pool)")
     ] = None,
@@ -353,6 +389,7 @@ def size_cmd(
         quiet,
         lambda deal: check_targets(deal, targets, table),
         table,
+        (executor, workers, dask),
         scenarios=scenarios,
         seed=seed,
         block_size=block_size,

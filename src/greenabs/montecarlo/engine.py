@@ -3,9 +3,11 @@
 Each block of scenarios is drawn (:class:`~greenabs.montecarlo.generate.ScenarioModel`),
 the pool is projected once for the block, the waterfall runs over the block's scenario axis
 (twice when the deal has supports: with and without them) and the block is reduced to one
-row per scenario and tranche; the block's period records are dropped before the next one, so
-memory stays bounded by the block size.  The numbers do not depend on the block size or the
-backend: every scenario draws from its own streams.
+row per scenario and tranche (:func:`~greenabs.montecarlo.executors.run_block`); the block's
+period records are dropped before the next one, so memory stays bounded by the block size.
+Blocks run where the executor says (this process, local processes, a Dask cluster).  The
+numbers do not depend on the block size, the backend, the executor or the number of
+workers: every scenario draws from its own streams.
 """
 
 from __future__ import annotations
@@ -15,17 +17,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from greenabs.assets.backends import resolve_backend
-from greenabs.collateral import PoolCashflows, project
 from greenabs.compile import CompiledDeal, compile_deal
-from greenabs.engine import run
 from greenabs.errors import Problem, SpecError
-from greenabs.montecarlo.generate import ScenarioModel, check_scenarios, support_driver
+from greenabs.montecarlo.executors import BlockOutput, Executor, Job, make_executor, prepare
+from greenabs.montecarlo.generate import check_scenarios
 from greenabs.montecarlo.results import MonteCarloResult
-from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import DealSpec
 from greenabs.spec.simulation import SimulationSpec
 
@@ -56,32 +55,6 @@ def settings(deal: DealSpec, **overrides: Any) -> SimulationSpec:
         raise SpecError("<argument>", problems_from(exc, "simulation")) from None
 
 
-def _tranche_rows(
-    compiled: CompiledDeal,
-    pool: PoolCashflows,
-    sc: Scenarios,
-    settle: date | None,
-    supports: bool,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One row per (scenario, tranche) of a block, and what each support paid (S,)."""
-    result = run(compiled, flows=pool, scenarios=sc, settle=settle, supports=supports)
-    m = result.scenario_metrics()
-    m["scenario"] += sc.offset
-    keep = [
-        "scenario",
-        "name",
-        "original_balance",
-        "principal_loss",
-        "interest_shortfall",
-        "legal_final_shortfall",
-        "support_paid",
-        "discounted_loss",
-        "wal",
-        "yield",
-    ]
-    return m[keep].copy(), result.support_draws()
-
-
 def monte_carlo(
     deal: DealSpec | CompiledDeal,
     sim: SimulationSpec | None = None,
@@ -91,6 +64,8 @@ def monte_carlo(
     progress: Progress | None = None,
     keep_flows: bool = False,
     table: Any = None,
+    executor: Executor | str = "inprocess",
+    workers: int | None = None,
 ) -> MonteCarloResult:
     """Simulate a deal's scenarios through its waterfall.
 
@@ -114,6 +89,11 @@ def monte_carlo(
     table
         Rating table (or its path) that rated assets' and support providers' default
         probabilities come from (the default table when not given).
+    executor, workers
+        Where the blocks run: ``inprocess`` (default), ``processes`` (``workers`` local
+        processes), ``dask`` (a local cluster of ``workers``), or an
+        :class:`~greenabs.montecarlo.executors.Executor` (e.g. a ``DaskExecutor`` joining a
+        scheduler).  The numbers are the same on each, bit for bit.
     """
     compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
     spec = compiled.deal
@@ -122,64 +102,39 @@ def monte_carlo(
         raise SpecError("<argument>", Problem("sim", "expected simulation settings"))
     n = check_scenarios(sim.scenarios)
     backend = resolve_backend(backend)
-    model = ScenarioModel(compiled, sim, backend, table)
-    has_support = bool(model.supports)
-    rows, rows_free, pool_rows, support_rows = [], [], [], []
-    kept_flows: list[PoolCashflows] = []  # kept for sizing (reruns only the waterfall)
-    kept_scenarios: list[Scenarios] = []
+    ex = make_executor(executor, workers) if isinstance(executor, str) else executor
+    job = Job(compiled, sim, backend, settle, table, keep_flows)
+    prepare(job)  # checks the settings against the deal here, before any block runs
+    blocks = [(a, min(n, a + sim.block_size)) for a in range(0, n, sim.block_size)]
+    outs: dict[int, BlockOutput] = {}
     t0 = time.perf_counter()
-    for start in range(0, n, sim.block_size):
-        stop = min(n, start + sim.block_size)
-        draw = model.block(start, stop)
-        sc = draw.scenarios
-        pool = project(compiled.pool, sc, backend=backend)
-        frame, draws = _tranche_rows(compiled, pool, sc, settle, True)
-        rows.append(frame)
-        if has_support:
-            rows_free.append(_tranche_rows(compiled, pool, sc, settle, False)[0])
-            for sup in model.supports:
-                drawn = draws.get(sup.name, np.zeros(stop - start))
-                key = support_driver(sup.name)
-                month = sc.drivers[key] if key in sc.drivers else np.zeros(stop - start)
-                support_rows.append(
-                    pd.DataFrame(
-                        {
-                            "scenario": np.arange(start, stop),
-                            "support": sup.name,
-                            "draw": drawn,
-                            "provider_default_month": np.asarray(month, dtype=np.int64),
-                        }
-                    )
-                )
-        orig = pool.original_balance
-        pool_rows.append(
-            pd.DataFrame(
-                {
-                    "scenario": np.arange(start, stop),
-                    "factor": draw.factor,
-                    "default_rate": pool.flows["default"].sum(axis=1) / orig,
-                    "loss_rate": pool.flows["loss"].sum(axis=1) / orig,
-                    "recovery_rate": sc.recovery_rate
-                    if sc.recovery_rate is not None
-                    else compiled.pool.assumptions.recovery.rate,
-                }
-            )
-        )
-        if keep_flows:
-            kept_flows.append(pool)
-            kept_scenarios.append(sc)
+    done = 0
+    for out in ex.map(job, blocks):
+        outs[out.start] = out
+        done += len(out.pool)
         if progress is not None:
-            progress(stop, n)
+            progress(done, n)
+    parts = [outs[a] for a, _ in blocks]  # in scenario order, however they finished
+
+    def joined(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+        present = [f for f in frames if f is not None]
+        return pd.concat(present, ignore_index=True) if present else None
+
+    kept = tuple(p.flows for p in parts), tuple(p.scenarios for p in parts)
     elapsed = time.perf_counter() - t0
+    tranches = joined([p.tranches for p in parts])
+    pool = joined([p.pool for p in parts])
+    assert tranches is not None
+    assert pool is not None
     return MonteCarloResult(
         deal=spec,
         settings=sim,
         backend=backend,
-        tranches=pd.concat(rows, ignore_index=True),
-        tranches_without_support=pd.concat(rows_free, ignore_index=True) if rows_free else None,
-        pool=pd.concat(pool_rows, ignore_index=True),
-        supports=pd.concat(support_rows, ignore_index=True) if support_rows else None,
+        tranches=tranches,
+        tranches_without_support=joined([p.tranches_without_support for p in parts]),
+        pool=pool,
+        supports=joined([p.supports for p in parts]),
         seconds=elapsed,
         compiled=compiled,
-        blocks=(tuple(kept_flows), tuple(kept_scenarios)) if keep_flows else None,
+        blocks=kept if keep_flows else None,
     )
