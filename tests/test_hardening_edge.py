@@ -422,7 +422,8 @@ def test_excel_blank_rows_keep_row_numbers(tmp_path: Path) -> None:
         ("t.csv", b"", "empty"),
         ("t.csv", b"id,type\n\xff\xfe,loan\n", "not UTF-8"),
         ("t.csv", b'id,type\n"L1,loan\n', "cannot read the tape"),
-        ("t.parquet", b"x", "unsupported tape format"),
+        ("t.parquet", b"x", "not a Parquet file"),
+        ("t.json", b"x", "unsupported tape format"),
     ],
 )
 def test_unreadable_tapes(tmp_path: Path, name: str, content: bytes, reason: str) -> None:

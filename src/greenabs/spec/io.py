@@ -776,7 +776,7 @@ _ARROW_KINDS = (
 
 def _arrow_kind(t: Any) -> str:
     """The kind of an Arrow type ("other" for those no field takes: binary, time, ...)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     if pa.types.is_dictionary(t):
         return _arrow_kind(t.value_type)
@@ -806,7 +806,7 @@ def _column_kinds(columns: list[str], types: set[str]) -> dict[str, frozenset[st
 def _arrow_values(arr: Any, kind: str, accepted: frozenset[str]) -> list[Any]:
     """The Python values of one column of a batch, None where missing (nulls, blank text)."""
     import pyarrow as pa
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.compute as pc
 
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
@@ -860,7 +860,7 @@ def _parquet_tape(p: Path, chunk_rows: int) -> list[AssetSpecBase]:
     if p.is_dir():
         raise DataError(source, Problem("", "a directory, not a tape file"))
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         raise DataError(
             source, Problem("", "reading a Parquet tape needs pyarrow (pip install pyarrow)")
