@@ -161,6 +161,13 @@ def resolve_category(text: str) -> Category:
     ``ValueError`` whose message gives the reason and the closest labels."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("a green category must be a non-empty text")
+    return _resolve(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(text: str) -> Category:
+    """:func:`resolve_category` of a non-empty text, remembered (a tape repeats a few
+    categories over many rows; the lookup normalises with regular expressions)."""
     unique, chinese = _index()
     key = _norm(text)
     if key in unique:
