@@ -61,7 +61,9 @@ ScenariosOpt = Annotated[
     int | None, typer.Option("--scenarios", help="Scenarios (deal's simulation, or 1,000)")
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Root seed (deal's, or 0)")]
-BackendOpt = Annotated[str, typer.Option(help="numpy (reference), numba, cupy or auto")]
+BackendOpt = Annotated[
+    str, typer.Option(help="auto (numba when installed, else numpy), numpy, numba or cupy")
+]
 BlockOpt = Annotated[int | None, typer.Option("--block-size", help="Scenarios per block")]
 CopulaOpt = Annotated[str | None, typer.Option("--copula", help="gaussian or t")]
 CorrOpt = Annotated[float | None, typer.Option("--correlation", help="Asset correlation")]
@@ -274,7 +276,7 @@ def rate_cmd(
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     scenarios: ScenariosOpt = None,
     seed: SeedOpt = None,
-    backend: BackendOpt = "numpy",
+    backend: BackendOpt = "auto",
     block_size: BlockOpt = None,
     copula: CopulaOpt = None,
     correlation: CorrOpt = None,
@@ -355,7 +357,7 @@ def size_cmd(
     ] = None,
     scenarios: ScenariosOpt = None,
     seed: SeedOpt = None,
-    backend: BackendOpt = "numpy",
+    backend: BackendOpt = "auto",
     block_size: BlockOpt = None,
     copula: CopulaOpt = None,
     correlation: CorrOpt = None,

@@ -59,7 +59,7 @@ def monte_carlo(
     deal: DealSpec | CompiledDeal,
     sim: SimulationSpec | None = None,
     *,
-    backend: str = "numpy",
+    backend: str = "auto",
     settle: date | None = None,
     progress: Progress | None = None,
     keep_flows: bool = False,
@@ -77,8 +77,9 @@ def monte_carlo(
         Simulation settings (:func:`settings`; the deal's ``simulation`` section when not
         given).
     backend
-        Collateral kernel and default-time search: ``numpy`` (reference), ``numba``,
-        ``cupy`` or ``auto``; the same numbers on each (to rounding).
+        Collateral kernel and default-time search: ``auto`` (Numba when installed, else
+        NumPy), ``numpy`` (the reference), ``numba`` or ``cupy``; the same numbers on each
+        (to rounding, 1e-9 relative).
     settle
         Settlement date for yields (closing when not given).
     progress
