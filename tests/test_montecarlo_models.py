@@ -132,7 +132,8 @@ def test_stress_level_of_the_systemic_index_maps_onto_the_factor() -> None:
     assert hot.pool["default_rate"].mean() > 2 * calm.pool["default_rate"].mean()
 
 
-def test_ctrl_c_stops_cleanly_without_partial_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", [[], ["--executor", "processes", "--workers", "2"]])
+def test_ctrl_c_stops_cleanly_without_partial_output(tmp_path: Path, executor: list[str]) -> None:
     out = tmp_path / "r.json"
     proc = subprocess.Popen(
         [
@@ -147,6 +148,7 @@ def test_ctrl_c_stops_cleanly_without_partial_output(tmp_path: Path) -> None:
             "200",
             "--json",
             str(out),
+            *executor,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
