@@ -13,6 +13,7 @@ dropped.  docs/scale.md says how to run on a real cluster.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import uuid
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 EXECUTORS = ("inprocess", "processes", "dask")
+IN_FLIGHT = 2
+"""Blocks submitted ahead per worker."""
 MAX_RESTARTS = 3
 """Times a process pool whose worker died is started again before the run gives up."""
 
@@ -232,11 +235,17 @@ class ProcessExecutor:
                 initializer=_init_worker,
                 initargs=(job, threads),
             )
-            futures: dict[Future[BlockOutput], tuple[int, int]] = {
-                self.pool.submit(_worker_block, a, b): (a, b) for a, b in todo
-            }
+            pending = iter(list(todo))
+            futures: dict[Future[BlockOutput], tuple[int, int]] = {}
             try:
-                while futures:
+                while True:
+                    # a few blocks in flight per worker: memory stays bounded and Ctrl-C
+                    # leaves little to cancel
+                    room = IN_FLIGHT * self.workers - len(futures)
+                    for bounds in itertools.islice(pending, room):
+                        futures[self.pool.submit(_worker_block, *bounds)] = bounds
+                    if not futures:
+                        break
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in done:
                         bounds = futures.pop(fut)
@@ -311,11 +320,20 @@ class DaskExecutor:
         futures: list[Any] = []
         try:
             shared = client.scatter(job, broadcast=True)
-            futures = [
-                client.submit(_dask_block, shared, a, b, retries=MAX_RESTARTS, pure=False)
-                for a, b in blocks
-            ]
-            for fut in dist.as_completed(futures):
+            pending = iter(blocks)
+
+            def submit(bounds: tuple[int, int]) -> Any:
+                fut = client.submit(_dask_block, shared, *bounds, retries=MAX_RESTARTS, pure=False)
+                futures.append(fut)
+                return fut
+
+            slots = sum(client.nthreads().values()) or self.workers  # the cluster's threads
+            first = [submit(b) for b in itertools.islice(pending, IN_FLIGHT * slots)]
+            queue = dist.as_completed(first)
+            for fut in queue:
+                nxt = next(pending, None)
+                if nxt is not None:
+                    queue.add(submit(nxt))
                 yield fut.result()
         except BaseException:
             client.cancel(futures)

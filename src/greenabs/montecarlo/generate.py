@@ -45,6 +45,21 @@ def support_driver(name: str) -> str:
 
 
 @dataclass(frozen=True, eq=False)
+class _Draws:
+    """A block's random numbers: factors ``z`` (S, Y) and ``zg`` (S, G, Y), the t copula's
+    ``w``, the obligors' uniforms ``u``, the recovery and prepayment shocks, the rate shocks
+    ``xi`` (S, indices, months)."""
+
+    z: FloatArray
+    zg: FloatArray
+    w: FloatArray | None
+    u: FloatArray
+    rec: FloatArray
+    pre: FloatArray
+    xi: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
 class BlockDraw:
     """A block's scenarios and what the results report beside them: ``factor`` (S,), the
     standardised systematic factor of each scenario (after the stress shift; low is bad)."""
@@ -222,88 +237,108 @@ class ScenarioModel:
     # ------------------------------------------------------------------ one block
     def block(self, start: int, stop: int) -> BlockDraw:
         """Scenarios ``start .. stop - 1``."""
-        sim = self.sim
-        dm = sim.default_model
         n_s = stop - start
-        seed = sim.seed
+        d = self._draw(start, n_s)
+        dm = self.sim.default_model
+        factors = FactorDraw(z=d.z - self.shift, zg=d.zg, w=d.w, nu=dm.degrees_of_freedom)
+        factor = d.z.sum(axis=1) / math.sqrt(d.z.shape[1]) - self.shift
+        kw, drivers = self._defaults(d, factors, n_s)
+        kw.update(self._recovery(d, factor))
+        kw.update(self._prepayment_and_rates(d))
+        drivers.update(self._drivers(start, n_s, d.z))
+        sc = Scenarios.build(drivers=drivers or None, seed=self.sim.seed, **kw)
+        if sc.n != n_s:  # no array given at all: S from the block
+            sc = replace(sc, n=n_s)
+        return BlockDraw(scenarios=replace(sc, offset=start), factor=factor)
+
+    def _draw(self, start: int, n_s: int) -> _Draws:
+        """The block's random numbers, scenario by scenario from its own stream, in a fixed
+        order: factors, obligors' uniforms, recovery, prepayment, rate shocks."""
+        dm = self.sim.default_model
         n_y = self.n_years if dm.periods == "annual" else 1
         n_items = len(self.items.combo)
-        z = np.empty((n_s, n_y))
-        zg = np.zeros((n_s, max(self.n_groups, 1), n_y))
-        w = np.empty(n_s) if dm.copula == "t" else None
-        u = np.empty((n_s, 0 if dm.large_pool else n_items))
-        u_sup = np.empty((n_s, len(self.support_items)))
-        rec = np.empty(n_s)
-        pre = np.empty(n_s)
+        # large pool: the providers alone draw uniforms, the assets' defaults are a pool rate
+        n_u = len(self.support_items) if dm.large_pool else n_items
         n_r = len(self.rate_names)
-        xi = np.empty((n_s, n_r, self.rate_months))
+        d = _Draws(
+            z=np.empty((n_s, n_y)),
+            zg=np.zeros((n_s, max(self.n_groups, 1), n_y)),
+            w=np.empty(n_s) if dm.copula == "t" else None,
+            u=np.empty((n_s, n_u)),
+            rec=np.empty(n_s),
+            pre=np.empty(n_s),
+            xi=np.empty((n_s, n_r, self.rate_months)),
+        )
         for j in range(n_s):
-            rng = generator(seed, start + j, STREAM)
-            z[j] = rng.standard_normal(n_y)
+            rng = generator(self.sim.seed, start + j, STREAM)
+            d.z[j] = rng.standard_normal(n_y)
             if self.n_groups:
-                zg[j] = rng.standard_normal((self.n_groups, n_y))
-            if w is not None:
-                w[j] = rng.chisquare(dm.degrees_of_freedom)
-            if dm.large_pool:  # the providers only: the assets' defaults are a pool rate
-                u_sup[j] = rng.random(len(self.support_items))
-            else:
-                rng.random(n_items, out=u[j])
-            rec[j] = rng.standard_normal()
-            pre[j] = rng.standard_normal()
+                d.zg[j] = rng.standard_normal((self.n_groups, n_y))
+            if d.w is not None:
+                d.w[j] = rng.chisquare(dm.degrees_of_freedom)
+            rng.random(n_u, out=d.u[j])
+            d.rec[j] = rng.standard_normal()
+            d.pre[j] = rng.standard_normal()
             if n_r:
-                xi[j] = rng.standard_normal((n_r, self.rate_months))
-        z_raw = z
-        z = z_raw - self.shift
-        factors = FactorDraw(z=z, zg=zg, w=w, nu=dm.degrees_of_freedom)
-        factor = z_raw.sum(axis=1) / math.sqrt(n_y) - self.shift
+                d.xi[j] = rng.standard_normal((n_r, self.rate_months))
+        return d
+
+    def _defaults(
+        self, d: _Draws, factors: FactorDraw, n_s: int
+    ) -> tuple[dict[str, Any], dict[str, FloatArray]]:
+        """Default months of the assets (or the large pool's rate multipliers), the
+        operators' and the providers' drivers."""
+        dm = self.sim.default_model
+        n_items = len(self.items.combo)
         kw: dict[str, Any] = {}
         drivers: dict[str, FloatArray] = {}
         if dm.large_pool:
-            asset_items = _subset(self.items, np.arange(self.n_assets))
-            mult = large_pool_multipliers(asset_items, self.weights, factors, dm.periods)
-            kw["mdr_mult"] = mult
-            if self.support_items:
-                sup_items = _subset(
-                    self.items, np.arange(n_items - len(self.support_items), n_items)
-                )
-                curves = conditional_curves(sup_items, factors, dm.periods)
-                months = default_months(curves, u_sup, sup_items.combo, self.backend)
-                for i, name in enumerate(self.support_items):
-                    drivers[support_driver(name)] = months[:, i].astype(np.float64)
+            assets = _subset(self.items, np.arange(self.n_assets))
+            kw["mdr_mult"] = large_pool_multipliers(assets, self.weights, factors, dm.periods)
+            items = _subset(self.items, np.arange(n_items - len(self.support_items), n_items))
+            col = 0
         else:
-            curves = conditional_curves(self.items, factors, dm.periods)
-            months = default_months(curves, u, self.items.combo, self.backend)
+            items = self.items
+            col = self.n_assets
+        months = default_months(
+            conditional_curves(items, factors, dm.periods), d.u, items.combo, self.backend
+        )
+        if not dm.large_pool:
             # (an asset's curve is flat past its months: it never defaults later)
             kw["default_month"] = months[:, : self.n_assets]
-            col = self.n_assets
             for name, pos in self.operator_drivers:
                 arr = np.zeros((n_s, self.n_assets))
                 arr[:, pos] = months[:, col : col + pos.size]
                 drivers[name] = arr
                 col += pos.size
-            for i, name in enumerate(self.support_items):
-                drivers[support_driver(name)] = months[:, col + i].astype(np.float64)
-        rm = sim.recovery_model
-        if rm.volatility > 0:
-            r0 = self.deal.pool.assumptions.recovery.rate
-            c = rm.factor_correlation
-            shock = rm.volatility * (math.sqrt(c) * factor + math.sqrt(1 - c) * rec)
-            with np.errstate(divide="ignore"):
-                kw["recovery_rate"] = special.ndtr(special.ndtri(r0) + shock)
-        pm = sim.prepayment_model
-        smm = np.exp(pm.volatility * pre - pm.volatility**2 / 2)[:, None]
-        if n_r:
-            kw["index_paths"], dev = self._rates(xi)
+        for i, name in enumerate(self.support_items):
+            drivers[support_driver(name)] = months[:, col + i].astype(np.float64)
+        return kw, drivers
+
+    def _recovery(self, d: _Draws, factor: FloatArray) -> dict[str, Any]:
+        """Recovery rates per scenario, tied to the factor (none: the deal's rate)."""
+        rm = self.sim.recovery_model
+        if rm.volatility == 0:
+            return {}
+        r0 = self.deal.pool.assumptions.recovery.rate
+        c = rm.factor_correlation
+        shock = rm.volatility * (math.sqrt(c) * factor + math.sqrt(1 - c) * d.rec)
+        with np.errstate(divide="ignore"):
+            return {"recovery_rate": special.ndtr(special.ndtri(r0) + shock)}
+
+    def _prepayment_and_rates(self, d: _Draws) -> dict[str, Any]:
+        """Index paths and prepayment multipliers (speed scenario, rate sensitivity)."""
+        pm = self.sim.prepayment_model
+        out: dict[str, Any] = {}
+        smm = np.exp(pm.volatility * d.pre - pm.volatility**2 / 2)[:, None]
+        if self.rate_names:
+            out["index_paths"], dev = self._rates(d.xi)
             if pm.rate_sensitivity > 0:
-                months_p = self.months
-                smm = smm * np.exp(-pm.rate_sensitivity * dev[:, :months_p])
-        if pm.volatility > 0 or (n_r and pm.rate_sensitivity > 0):
-            kw["smm_mult"] = smm
-        drivers.update(self._drivers(start, n_s, z_raw))
-        sc = Scenarios.build(drivers=drivers or None, seed=seed, **kw)
-        if sc.n != n_s:  # no array given at all: S from the block
-            sc = replace(sc, n=n_s)
-        return BlockDraw(scenarios=replace(sc, offset=start), factor=factor)
+                smm = smm * np.exp(-pm.rate_sensitivity * dev[:, : self.months])
+                out["smm_mult"] = smm
+        if pm.volatility > 0:
+            out["smm_mult"] = smm
+        return out
 
     def _rates(self, xi: FloatArray) -> tuple[dict[str, FloatArray], FloatArray]:
         """Hull-White index paths (the deal's path plus an exact OU deviation) and the first
