@@ -407,17 +407,23 @@ class AmortisingBlock:
             "age": self.age0.astype(np.float64),
         }
 
-    def monthly_hazards(self, mdr: RateTable, n_months: int) -> FloatArray:
-        """Each asset's monthly default probability (N, ``n_months``) under the default table
-        ``mdr``, month ``j`` (0-based) read as the kernels read it (by age or period, off past
-        the SDA tail): what the Monte Carlo turns into default times."""
+    def monthly_hazards(self, mdr: RateTable, n_months: int) -> tuple[FloatArray, IntArray]:
+        """The assets' monthly default probabilities under the default table ``mdr``, month
+        ``j`` (0-based) read as the kernels read it (by age or period, off past the SDA
+        tail), as distinct rows (C, ``n_months``) and each asset's row (N,): what the Monte
+        Carlo turns into default times.  Rows are computed per distinct (offset, tail)
+        pair, never per asset, so a million-asset pool has a handful."""
+        off = mdr.offsets(self.age0)
+        tail = (
+            self.term - mdr.zero_tail_months - self.age0
+            if mdr.zero_tail_months is not None
+            else np.full_like(off, np.iinfo(np.int64).max // 2)
+        )
+        keys, row_of = np.unique(np.stack([off, tail], axis=1), axis=0, return_inverse=True)
         j = np.arange(n_months)[None, :]
-        idx = np.minimum(mdr.offsets(self.age0)[:, None] + j, len(mdr.values) - 1)
-        out: FloatArray = mdr.values[idx]
-        if mdr.zero_tail_months is not None:
-            stop = (self.term - mdr.zero_tail_months)[:, None]
-            out = np.where(self.age0[:, None] + j + 1 > stop, 0.0, out)
-        return out
+        idx = np.minimum(keys[:, :1] + j, len(mdr.values) - 1)
+        rows: FloatArray = np.where(j + 1 > keys[:, 1:], 0.0, mdr.values[idx])
+        return rows, row_of.reshape(-1).astype(np.int64)
 
     def project(self, ctx: ProjectionContext) -> BlockFlows:
         """Monthly flows for every scenario (see :mod:`greenabs.assets.kernels`)."""

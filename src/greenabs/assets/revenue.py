@@ -235,11 +235,13 @@ class RevenueBlock:
         """Expected net collections (M, N) of each asset by collection month."""
         return self._expected[0]
 
-    def monthly_hazards(self, mdr: RateTable, n_months: int) -> FloatArray:
-        """The payer's monthly default probability (N, ``n_months``), constant (``payer_pd``
-        a year): what the Monte Carlo turns into payer default times (``mdr`` is the loans'
-        table, unused here)."""
-        return np.repeat(self.payer_hazard[:, None], n_months, axis=1)
+    def monthly_hazards(self, mdr: RateTable, n_months: int) -> tuple[FloatArray, IntArray]:
+        """The payers' monthly default probabilities, constant (``payer_pd`` a year), as
+        distinct rows (C, ``n_months``) and each asset's row (N,): what the Monte Carlo turns
+        into payer default times (``mdr`` is the loans' table, unused here)."""
+        rates, row_of = np.unique(self.payer_hazard, return_inverse=True)
+        rows: FloatArray = np.repeat(rates[:, None], n_months, axis=1)
+        return rows, row_of.reshape(-1).astype(np.int64)
 
     def hazards(self, driver: RandomDriver) -> FloatArray:
         """Monthly hazards (N,) behind a ``default_month`` driver: the operator's, for income

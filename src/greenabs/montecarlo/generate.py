@@ -152,8 +152,8 @@ class ScenarioModel:
         rho = dm.asset_correlation
         rho_g = dm.group_correlation if dm.group_correlation is not None else rho
         obligors = _Obligors()
-        rows, curve_of = np.unique(self._asset_curves(), axis=0, return_inverse=True)
-        obligors.add(rows, curve_of.reshape(-1), group_of, rho, rho_g)
+        rows, curve_of = self._asset_curves()
+        obligors.add(rows, curve_of, group_of, rho, rho_g)
         # operators of income rights: their default stops the activity
         self.operator_drivers: list[tuple[str, IntArray]] = []
         months_op = 12 * -(-cp.n_months // 12)  # the span of a driver's default months
@@ -191,21 +191,29 @@ class ScenarioModel:
             self.rate_names = sim.rate_model.indices or tuple(sorted(cp.index_paths))
         self.rate_months = cp.n_months
 
-    def _asset_curves(self) -> FloatArray:
-        """Each asset's cumulative default curve (N, months): the deal's default assumption
-        (a payer's ``payer_pd``), or its rating's default rates."""
+    def _asset_curves(self) -> tuple[FloatArray, IntArray]:
+        """Distinct cumulative default curves (C, months) and each asset's (N,): the deal's
+        default assumption (a payer's ``payer_pd``), or the asset's rating's default rates;
+        never an (assets x months) matrix."""
         cp = self.deal.pool
-        hazards = np.zeros((cp.n_assets, self.months))
+        years = np.arange(1, self.months + 1) / 12.0
+        parts: list[FloatArray] = [np.zeros((1, self.months))]  # assets without the risk
+        curve_of = np.zeros(cp.n_assets, dtype=np.int64)
+        count = 1
         for block, pos in zip(cp.blocks, cp.positions, strict=True):
             fn = getattr(block, "monthly_hazards", None)
             if fn is not None:
-                hazards[pos] = fn(cp.mdr, self.months)
-        cum = cumulative(hazards)
-        years = np.arange(1, self.months + 1) / 12.0
+                rows, row_of = fn(cp.mdr, self.months)
+                parts.append(cumulative(rows))
+                curve_of[pos] = count + row_of
+                count += len(rows)
         for i, a in enumerate(cp.assets):
             if a.rating is not None:
-                cum[i] = self._rating_curve(a.rating, years, f"pool.assets[{i}].rating")
-        return cum
+                parts.append(self._rating_curve(a.rating, years, f"pool.assets[{i}].rating")[None])
+                curve_of[i] = count
+                count += 1
+        curves, back = np.unique(np.vstack(parts), axis=0, return_inverse=True)
+        return curves, back.reshape(-1)[curve_of]
 
     def _support_curve(self, sup: Any, t: int) -> FloatArray | None:
         """A provider's cumulative default curve over ``t`` months, from its annual default
