@@ -102,6 +102,27 @@ DaskOpt = Annotated[
 ]
 
 
+_SIM_FLAGS = (
+    "scenarios",
+    "seed",
+    "block_size",
+    "copula",
+    "correlation",
+    "group_by",
+    "group_correlation",
+    "periods",
+    "large_pool",
+    "stress_level",
+    "factor_shift",
+)
+"""The simulation settings a command's flags override (the same in rate and size)."""
+
+
+def _sim_flags(given: dict[str, Any]) -> dict[str, Any]:
+    """The simulation flags among a command's arguments."""
+    return {k: given[k] for k in _SIM_FLAGS}
+
+
 def _settings(deal: Any, **flags: Any) -> Any:
     from greenabs.montecarlo import settings
 
@@ -172,7 +193,7 @@ def _simulate(
     table: Any,
     where: tuple[str, int | None, str | None],
     **flags: Any,
-) -> tuple[Any, Any]:
+) -> Any:
     """Load the deal, ``check(deal)`` what the command needs, simulate (the pool flows kept
     for sizing when ``check`` is given)."""
     from greenabs.montecarlo import monte_carlo
@@ -208,7 +229,7 @@ def _simulate(
     except KeyboardInterrupt:  # Ctrl-C: nothing was written; say so and stop
         err.print(styled(("interrupted", "bold red"), f" after {_done[0]:,} scenarios"))
         raise typer.Exit(130) from None
-    return deal, mc
+    return mc
 
 
 def _load_table(path: Path | None) -> Any:
@@ -300,24 +321,14 @@ def rate_cmd(
 ) -> None:
     """Monte Carlo loss distributions of every tranche and their ratings."""
     table = _load_table(rating_table)
-    _, mc = _simulate(
+    mc = _simulate(
         deal_file,
         backend,
         quiet,
         None,
         table,
         (executor, workers, dask),
-        scenarios=scenarios,
-        seed=seed,
-        block_size=block_size,
-        copula=copula,
-        correlation=correlation,
-        group_by=group_by,
-        group_correlation=group_correlation,
-        periods=periods,
-        large_pool=large_pool,
-        stress_level=stress_level,
-        factor_shift=factor_shift,
+        **_sim_flags(locals()),
     )
     data = mc.to_dict(table)
     if json_file is not None:
@@ -385,24 +396,14 @@ def size_cmd(
 
     targets = _targets(target)
     table = _load_table(rating_table)
-    _, mc = _simulate(
+    mc = _simulate(
         deal_file,
         backend,
         quiet,
         lambda deal: check_targets(deal, targets, table),
         table,
         (executor, workers, dask),
-        scenarios=scenarios,
-        seed=seed,
-        block_size=block_size,
-        copula=copula,
-        correlation=correlation,
-        group_by=group_by,
-        group_correlation=group_correlation,
-        periods=periods,
-        large_pool=large_pool,
-        stress_level=stress_level,
-        factor_shift=factor_shift,
+        **_sim_flags(locals()),
     )
     try:
         sized = size_tranches(mc, targets, table=table, tolerance=tolerance)
