@@ -45,6 +45,7 @@ from greenabs.assets.revenue import PHYSICAL, RevenueSpecBase
 from greenabs.collateral import CompiledPool
 from greenabs.compile import CompiledDeal, compile_deal
 from greenabs.errors import Problem, SpecError
+from greenabs.rating import SYMBOLS
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import DealSpec
 from greenabs.taxonomy import (
@@ -84,28 +85,6 @@ IMPACT_KEYS = (
 
 _AREA = ("ha_managed",)
 
-_RATINGS = (
-    "AAA",
-    "AA+",
-    "AA",
-    "AA-",
-    "A+",
-    "A",
-    "A-",
-    "BBB+",
-    "BBB",
-    "BBB-",
-    "BB+",
-    "BB",
-    "BB-",
-    "B+",
-    "B",
-    "B-",
-    "CCC",
-    "CC",
-    "C",
-    "D",
-)
 
 # words that point to a debtor of the negative list (AMAC 2014 items 1-4), matched in the
 # obligor, payer, operator and industry texts (lower case)
@@ -467,7 +446,7 @@ def analyse_pool(
     assets["obligor"] = [_obligor(specs[i]) for i in assets["id"]]
     assets["industry"] = [specs[i].industry or "-" for i in assets["id"]]
     assets["region"] = [specs[i].region or "-" for i in assets["id"]]
-    assets["rating"] = [getattr(specs[i], "rating", None) or "-" for i in assets["id"]]
+    assets["rating"] = [specs[i].rating or "-" for i in assets["id"]]
     assets["pd"] = [_pd(specs[i]) for i in assets["id"]]
     assets["contracted"] = [_contracted(specs[i]) for i in assets["id"]]
     assets["expected_collections"] = [float(coll[i]) for i in assets["id"]]
@@ -646,7 +625,7 @@ def _screening(
         )
     )
     pds = assets["pd"].to_numpy(dtype=np.float64)
-    ratings = [_RATINGS.index(r.upper()) for r in assets["rating"] if r.upper() in _RATINGS]
+    ratings = [SYMBOLS.index(r.upper()) for r in assets["rating"] if r.upper() in SYMBOLS]
     if ratings:
         q1, q3 = np.percentile(ratings, [25, 75])
         rows.append(
@@ -799,7 +778,7 @@ def _stratification(assets: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict
         "category": _strat(a, "category"),
     }
     if (a["rating"] != "-").any():
-        out["rating"] = _strat(a, "rating", [*_RATINGS, "-"])
+        out["rating"] = _strat(a, "rating", [*SYMBOLS, "-"])
     ob = out["obligor"]["share"].to_numpy(dtype=np.float64)
     ind = out["industry"]["share"].to_numpy(dtype=np.float64)
     reg = out["region"]["share"].to_numpy(dtype=np.float64)
