@@ -46,6 +46,7 @@ from greenabs.collateral import CompiledPool
 from greenabs.compile import CompiledDeal, compile_deal
 from greenabs.errors import Problem, SpecError
 from greenabs.rating import SYMBOLS
+from greenabs.results import json_safe
 from greenabs.scenarios import Scenarios
 from greenabs.spec.deal import DealSpec
 from greenabs.taxonomy import (
@@ -188,7 +189,7 @@ class PoolAnalytics:
 
     def to_dict(self) -> dict[str, Any]:
         """Every table and figure as plain JSON-ready data."""
-        out: dict[str, Any] = _clean(
+        out: dict[str, Any] = json_safe(
             {
                 "name": self.name,
                 "currency": self.currency,
@@ -210,25 +211,8 @@ class PoolAnalytics:
 
 
 # ---------------------------------------------------------------------- helpers
-def _clean(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, date | pd.Timestamp):
-        return v.isoformat()[:10]
-    if isinstance(v, Mapping):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple | np.ndarray):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(r) for r in df.to_dict(orient="records")]
+    return [json_safe(r) for r in df.to_dict(orient="records")]
 
 
 def _wcv(x: FloatArray, w: FloatArray) -> float:

@@ -53,17 +53,22 @@ from greenabs.retention import RetentionReport, retention_report
 from greenabs.spec.deal import DealSpec, TrancheSpec
 from greenabs.waterfall import TRANCHE_FIELDS, WaterfallResult
 
-__all__ = ["FrozenMapping", "RunResult"]
+__all__ = ["FrozenMapping", "RunResult", "json_safe"]
 
 FloatArray = npt.NDArray[np.float64]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
-def _clean(v: Any) -> Any:
+def json_safe(v: Any, digits: int | None = None) -> Any:
+    """``v`` as JSON-ready data, recursively: NaN and infinities as ``None``, numpy scalars as
+    Python numbers, dates as ``YYYY-MM-DD``, arrays and tuples as lists; floats rounded to
+    ``digits`` decimals when given."""
     if isinstance(v, float | np.floating):
         f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else round(f, 6)
+        if math.isnan(f) or math.isinf(f):
+            return None
+        return f if digits is None else round(f, digits)
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.bool_):
@@ -71,10 +76,15 @@ def _clean(v: Any) -> Any:
     if isinstance(v, date | pd.Timestamp):
         return v.isoformat()[:10]
     if isinstance(v, Mapping):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
+        return {str(k): json_safe(x, digits) for k, x in v.items()}
+    if isinstance(v, list | tuple | np.ndarray):
+        return [json_safe(x, digits) for x in v]
     return v
+
+
+def _clean(v: Any) -> Any:
+    """A run's results as JSON: :func:`json_safe` to 6 decimals."""
+    return json_safe(v, 6)
 
 
 def _cells_for_excel(df: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from greenabs.compile import CompiledDeal
+from greenabs.results import json_safe
 from greenabs.spec.deal import DealSpec
 from greenabs.spec.simulation import SimulationSpec
 
@@ -216,7 +217,7 @@ class MonteCarloResult:
         ``pool``, ``supports``."""
         from greenabs import __version__
 
-        out: dict[str, Any] = _clean(
+        out: dict[str, Any] = json_safe(
             {
                 "meta": {
                     "greenabs_version": __version__,
@@ -243,16 +244,3 @@ def _outcome(o: Any) -> dict[str, Any]:
     d: dict[str, Any] = o.to_dict() if hasattr(o, "to_dict") else dict(vars(o))
     d.pop("rating", None)
     return d
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe: NaN and infinities as null, numpy scalars as Python numbers."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
