@@ -232,3 +232,61 @@ def test_rated_assets_default_at_their_rating_rates() -> None:
     bad = greenabs.parse_deal(d)
     with pytest.raises(greenabs.SpecError, match=r"pool.assets\[0\].rating: unknown rating 'ZZ'"):
         monte_carlo(bad, settings(bad, scenarios=5))
+
+
+BAD_SIMULATION = [
+    ("scenarios", "many"),
+    ("scenarios", 0),
+    ("scenarios", 10_000_001),
+    ("seed", -1),
+    ("seed", 1.5),
+    ("block_size", 0),
+    ("default_model", {"asset_correlation": float("nan")}),
+    ("default_model", {"asset_correlation": float("inf")}),
+    ("default_model", {"asset_correlation": "high"}),
+    ("default_model", {"group_by": "colour"}),
+    ("default_model", {"group_by": "industry", "group_correlation": 1.0}),
+    ("default_model", {"degrees_of_freedom": 2.0}),
+    ("default_model", {"degrees_of_freedom": float("inf")}),
+    ("default_model", {"periods": "monthly"}),
+    ("default_model", {"large_pool": "sometimes"}),
+    ("default_model", {"unknown": 1}),
+    ("recovery_model", {"volatility": -0.1}),
+    ("recovery_model", {"volatility": float("nan")}),
+    ("recovery_model", {"factor_correlation": 1.5}),
+    ("prepayment_model", {"volatility": 4.0}),
+    ("prepayment_model", {"rate_sensitivity": -1}),
+    ("rate_model", {"mean_reversion": -0.1}),
+    ("rate_model", {"volatility": float("inf")}),
+    ("rate_model", {"indices": ["NOPE"]}),
+    ("drivers", "perhaps"),
+    ("revenue_correlation", 1.2),
+    ("stress_level", float("nan")),
+    ("stress_level", 1.1),
+    ("factor_shift", 7.0),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_SIMULATION)
+def test_every_simulation_field_refuses_bad_values_by_name(field: str, value: object) -> None:
+    """Wrong types, NaN and infinities, values out of range: a SpecError naming the field,
+    from Python overrides and from a deal file's simulation section alike."""
+    deal = floating_deal()
+    with pytest.raises(greenabs.SpecError, match=rf"simulation\.{field}"):
+        settings(deal, **{field: value})
+    d = deal_dict()
+    d["assumptions"]["rates"] = {"LPR": 0.035}
+    d["simulation"] = {field: value}
+    with pytest.raises(greenabs.SpecError, match=rf"simulation\.{field}"):
+        greenabs.parse_deal(d)
+
+
+@pytest.mark.parametrize("rating", ["", "ABCDEFGHIJ", 5, None])
+def test_asset_rating_field_refuses_bad_values(rating: object) -> None:
+    d = deal_dict()
+    d["pool"]["assets"][0]["rating"] = rating
+    if rating is None:  # not given: the deal's default assumption
+        assert greenabs.parse_deal(d).pool.assets[0].rating is None
+        return
+    with pytest.raises(greenabs.SpecError, match=r"pool\.assets\[0\]\.rating"):
+        greenabs.parse_deal(d)

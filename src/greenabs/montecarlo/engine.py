@@ -25,7 +25,7 @@ from greenabs.errors import Problem, SpecError
 from greenabs.montecarlo.executors import BlockOutput, Executor, Job, make_executor, prepare
 from greenabs.montecarlo.generate import check_scenarios
 from greenabs.montecarlo.results import MonteCarloResult
-from greenabs.spec.deal import DealSpec
+from greenabs.spec.deal import DealSpec, cross_check
 from greenabs.spec.simulation import SimulationSpec
 
 __all__ = ["Progress", "monte_carlo", "settings"]
@@ -50,9 +50,19 @@ def settings(deal: DealSpec, **overrides: Any) -> SimulationSpec:
         else:
             base[key] = value
     try:
-        return SimulationSpec.model_validate(base)
+        sim = SimulationSpec.model_validate(base)
     except ValidationError as exc:
         raise SpecError("<argument>", problems_from(exc, "simulation")) from None
+    # the rules that involve the deal (simulated indices, advancing), as a deal file's
+    problems = [
+        p
+        for p in cross_check(deal.model_copy(update={"simulation": sim}))
+        if p.startswith("simulation")
+    ]
+    if problems:
+        parts = [p.partition(": ") for p in problems]
+        raise SpecError("<argument>", [Problem(where, why) for where, _, why in parts])
+    return sim
 
 
 def monte_carlo(
