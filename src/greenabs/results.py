@@ -834,6 +834,106 @@ class RunResult:
             "supports": _records(self.supports(scenario)),
             "deal_cashflows": _records(self.deal_flows(scenario)),
             "retention": None if ret is None else _clean(ret.__dict__),
+            "structure": _clean(self.parties()),
+            "timeline": _clean(self.timeline(scenario)),
+        }
+
+    def parties(self) -> dict[str, Any]:
+        """Who is in the deal and with how much (the transaction-structure diagram): the
+        originator (the retention holder), the issuer (the deal), the pool, each tranche with
+        its share of the pool and credit enhancement (what is junior to it, the
+        overcollateralisation and the reserve accounts funded at closing, as shares of the
+        pool), the accounts, fees (service providers), external supports and triggers."""
+        st = self.deal.structure
+        pool = self.pool.original_balance
+        notes = float(sum(t.balance for t in st.tranches))
+        reserve = float(sum(a.initial for a in st.accounts))
+        tranches = []
+        for i, t in enumerate(st.tranches):
+            junior = float(sum(j.balance for j in st.tranches[i + 1 :]))
+            ce = (junior + max(pool - notes, 0.0) + reserve) / pool if pool > 0 else math.nan
+            tranches.append(
+                {
+                    "name": t.name,
+                    "balance": t.balance,
+                    "share": t.balance / pool if pool > 0 else math.nan,
+                    "coupon": None if t.coupon is None else t.coupon.fixed,
+                    "index": None if t.coupon is None else t.coupon.index,
+                    "margin": None if t.coupon is None else t.coupon.margin,
+                    "rating": t.rating,
+                    "residual": t.residual,
+                    "credit_enhancement": 0.0 if t.residual else ce,
+                }
+            )
+        ret = st.retention
+        return {
+            "originator": ret.holder if ret is not None else "originator",
+            "issuer": self.deal.name,
+            "currency": self.deal.currency,
+            "pool": {"balance": pool, "n_assets": len(self.deal.pool.assets)},
+            "notes_balance": notes,
+            "overcollateralisation": pool - notes,
+            "tranches": tranches,
+            "accounts": [{"name": a.name, "initial": a.initial} for a in st.accounts],
+            "fees": [
+                {"name": f.name, "rate": f.rate, "base": f.base, "amount": f.amount}
+                for f in st.fees
+            ],
+            "supports": [
+                {
+                    "name": s.name,
+                    "kind": str(s.kind),
+                    "provider": s.provider,
+                    "limit": s.limit.resolve(notes, pool),
+                }
+                for s in st.supports
+            ],
+            "triggers": [
+                {"name": g.name, "kind": str(g.kind), "threshold": g.threshold} for g in st.triggers
+            ],
+        }
+
+    def timeline(self, scenario: int = 0) -> dict[str, Any]:
+        """The deal's life cycle (the timeline diagram): the earliest origination of a pool
+        asset (from its age, or a plant's commercial operation date), cut-off, closing (the
+        pool's transfer and the notes' issue), the first and last payment dates, coupon
+        step-ups, each trigger's first breach and the clean-up call in ``scenario``, and the
+        legal final dates."""
+        scenario = self._scenario(scenario)
+        from greenabs.calendar import add_months
+
+        cal = self.calendar
+        starts = []
+        for a in self.deal.pool.assets:
+            if getattr(a, "age", None) is not None:
+                starts.append(add_months(cal.cutoff, -int(a.age)))
+            elif getattr(a, "cod", None) is not None:
+                starts.append(a.cod)
+        pay = list(cal.payment_dates)
+        called = np.nonzero(self.waterfall.deal["called"][scenario] > 0)[0]
+        breached = []
+        for name, arr in self.waterfall.triggers.items():
+            hit = np.nonzero(arr[scenario])[0]
+            if hit.size:
+                breached.append({"name": name, "date": pay[int(hit[0])]})
+        finals = {t.name: t.legal_final for t in self.deal.structure.tranches if t.legal_final}
+        return {
+            "origination": min(starts) if starts else None,
+            "cutoff": cal.cutoff,
+            "closing": cal.closing,
+            "first_payment": pay[0],
+            "last_payment": pay[-1],
+            "n_payments": len(pay),
+            "frequency": str(self.deal.dates.frequency.value),
+            "step_ups": [
+                {"name": t.name, "date": t.coupon.step_up.date}
+                for t in self.deal.structure.tranches
+                if t.coupon is not None and t.coupon.step_up is not None
+            ],
+            "triggers": breached,
+            "call": pay[int(called[0])] if called.size else None,
+            "legal_final": max(finals.values()) if finals else None,
+            "legal_finals": finals,
         }
 
     def to_json(self, path: str | Path, scenario: int = 0) -> None:
