@@ -32,7 +32,7 @@ from greenabs.results import json_safe
 from greenabs.spec.deal import DealSpec
 from greenabs.spec.simulation import SimulationSpec
 
-__all__ = ["LOSS_QUANTILES", "MonteCarloResult", "defaulted"]
+__all__ = ["LOSS_QUANTILES", "MonteCarloResult", "defaulted", "loss_histogram"]
 
 FloatArray = npt.NDArray[np.float64]
 LOSS_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.995, 0.999)
@@ -64,6 +64,22 @@ def _tail(x: FloatArray) -> tuple[float, float]:
     k = max(1, math.ceil((1 - TAIL) * x.size))
     es = float(np.sort(x)[-k:].mean())
     return var, es
+
+
+HISTOGRAM_BINS = 50
+"""Bins of the loss histograms in :meth:`MonteCarloResult.to_dict`."""
+
+
+def loss_histogram(x: FloatArray, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
+    """A compact loss distribution: ``bins`` equal bins from 0 to the largest loss
+    (``edges``, ``counts``; the last bin includes its right edge) and ``scenarios``; with no
+    loss at all, one bin [0, 0] holding every scenario.  The share of scenarios losing at
+    least ``edges[k]`` is ``sum(counts[k:]) / scenarios``, exactly, for every edge."""
+    hi = float(np.max(x)) if x.size else 0.0
+    if hi <= 0.0:
+        return {"edges": [0.0, 0.0], "counts": [int(x.size)], "scenarios": int(x.size)}
+    counts, edges = np.histogram(x, bins=bins, range=(0.0, hi))
+    return {"edges": edges.tolist(), "counts": counts.tolist(), "scenarios": int(x.size)}
 
 
 def _years(a: Any, b: Any) -> float:
@@ -145,6 +161,12 @@ class MonteCarloResult:
             else {},
         }
 
+    def _losses(self, name: str) -> FloatArray:
+        """A tranche's principal loss per scenario, a share of its original balance."""
+        r = self.tranches[self.tranches["name"] == name]
+        out: FloatArray = (r["principal_loss"] / r["original_balance"]).to_numpy(np.float64)
+        return out
+
     def rating(self, table: Any = None) -> list[dict[str, Any]]:
         """Per tranche: the loss distribution's measures and its rating against ``table`` (a
         :class:`~greenabs.rating.RatingTable`, a path to one, or the default table); residual
@@ -214,7 +236,9 @@ class MonteCarloResult:
 
     def to_dict(self, table: Any = None) -> dict[str, Any]:
         """Everything as JSON-ready data: ``meta``, ``simulation``, ``rating`` (per tranche),
-        ``pool``, ``supports``."""
+        ``pool``, ``supports`` and ``loss_histograms``: the pool's loss (a share of its cut-off
+        balance) and each tranche's principal loss (a share of its original balance) as
+        :func:`loss_histogram`."""
         from greenabs import __version__
 
         out: dict[str, Any] = json_safe(
@@ -231,6 +255,13 @@ class MonteCarloResult:
                 "rating": self.rating(table),
                 "pool": self.pool_summary(),
                 "supports": self.support_summary(),
+                "loss_histograms": {
+                    "pool": loss_histogram(self.pool["loss_rate"].to_numpy(dtype=np.float64)),
+                    "tranches": {
+                        t.name: loss_histogram(self._losses(t.name))
+                        for t in self.deal.structure.tranches
+                    },
+                },
             }
         )
         return out
