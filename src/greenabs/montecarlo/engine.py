@@ -25,6 +25,7 @@ from greenabs.errors import Problem, SpecError
 from greenabs.montecarlo.executors import BlockOutput, Executor, Job, make_executor, prepare
 from greenabs.montecarlo.generate import check_scenarios
 from greenabs.montecarlo.results import MonteCarloResult
+from greenabs.replines import rep_lines
 from greenabs.spec.deal import DealSpec, cross_check
 from greenabs.spec.simulation import SimulationSpec
 
@@ -106,11 +107,15 @@ def monte_carlo(
         :class:`~greenabs.montecarlo.executors.Executor` (e.g. a ``DaskExecutor`` joining a
         scheduler).  The numbers are the same on each, bit for bit.
     """
-    compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
-    spec = compiled.deal
+    spec = deal.deal if isinstance(deal, CompiledDeal) else deal
     sim = settings(spec) if sim is None else sim
     if not isinstance(sim, SimulationSpec):
         raise SpecError("<argument>", Problem("sim", "expected simulation settings"))
+    if sim.rep_lines is not None:  # simulate the lines; the result names the deal as given
+        lines = rep_lines(spec, sim.rep_lines.rate_step, sim.rep_lines.term_step)
+        compiled = compile_deal(lines.deal)
+    else:
+        compiled = deal if isinstance(deal, CompiledDeal) else compile_deal(deal)
     n = check_scenarios(sim.scenarios)
     backend = resolve_backend(backend)
     ex = make_executor(executor, workers) if isinstance(executor, str) else executor

@@ -7,9 +7,16 @@ drivers the pool's families declare.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "MAX_SCENARIOS",
@@ -17,6 +24,7 @@ __all__ = [
     "PrepaymentModelSpec",
     "RateModelSpec",
     "RecoveryModelSpec",
+    "RepLinesSpec",
     "SimulationSpec",
 ]
 
@@ -114,6 +122,15 @@ class RateModelSpec(_Frozen):
     volatility: float = Field(0.01, ge=0.0, le=0.2, description="sigma, per year")
 
 
+class RepLinesSpec(_Frozen):
+    """Aggregate the pool's loans into representative lines before simulating
+    (:mod:`greenabs.replines`): loans alike in everything the engine reads exactly, within a
+    rate (margin) bucket and a remaining-term bucket, become one line."""
+
+    rate_step: float = Field(0.0025, gt=0.0, le=0.05, description="Rate bucket width (decimal)")
+    term_step: int = Field(12, ge=1, le=120, description="Remaining-term bucket width (months)")
+
+
 class SimulationSpec(_Frozen):
     """Monte Carlo settings of a deal (each can be overridden on the command line)."""
 
@@ -146,9 +163,25 @@ class SimulationSpec(_Frozen):
     factor_shift: float = Field(
         0.0, ge=-6.0, le=6.0, description="Adverse shift of the factor in standard deviations"
     )
+    rep_lines: RepLinesSpec | None = Field(
+        None,
+        description="Simulate representative lines of the loans instead of each loan (very "
+        "large pools); needs default_model.large_pool: a line stands for many obligors",
+    )
 
     @model_validator(mode="after")
     def _one_shift(self) -> Self:
         if self.stress_level is not None and self.factor_shift != 0.0:
             raise ValueError("give stress_level or factor_shift, not both")
         return self
+
+    @field_validator("rep_lines")
+    @classmethod
+    def _lines_large_pool(cls, value: RepLinesSpec | None, info: ValidationInfo) -> Any:
+        model = info.data.get("default_model")
+        if value is not None and model is not None and not model.large_pool:
+            raise ValueError(
+                "needs default_model.large_pool: true (a line stands for many obligors, so "
+                "its defaults follow the pool's conditional default rate)"
+            )
+        return value
