@@ -10,6 +10,7 @@ Public functions::
 """
 
 from greenabs.bank.capital import (
+    effective_number,
     position_risk_weights,
     sec_erba_risk_weight,
     sec_irba_risk_weight,
@@ -18,7 +19,7 @@ from greenabs.bank.capital import (
 )
 from greenabs.bank.io import load_bank, parse_bank
 from greenabs.bank.projection import MECHANISMS, Projection, project
-from greenabs.bank.ratios import Ratios, irr_gap, ratios
+from greenabs.bank.ratios import IRRBB_SCENARIOS, Ratios, irr_gap, irrbb, irrbb_shock, ratios
 from greenabs.bank.spec import BankSpec
 from greenabs.bank.transaction import (
     RetainedPiece,
@@ -30,6 +31,7 @@ from greenabs.bank.transaction import (
 )
 
 __all__ = [
+    "IRRBB_SCENARIOS",
     "MECHANISMS",
     "BankSpec",
     "Projection",
@@ -38,7 +40,10 @@ __all__ = [
     "Sale",
     "TransactionImpact",
     "apply_sale",
+    "effective_number",
     "irr_gap",
+    "irrbb",
+    "irrbb_shock",
     "load_bank",
     "parse_bank",
     "position_risk_weights",

@@ -28,7 +28,7 @@ from greenabs.errors import DataError, Problem, SpecError
 from greenabs.spec.io import error_reason, read_yaml, validate_model
 from greenabs.tables import ragged_row_problem, read_csv_cells
 
-__all__ = ["load_bank", "parse_bank"]
+__all__ = ["bank_schema", "is_bank_data", "load_bank", "parse_bank"]
 
 _SECTIONS: dict[str, type[BaseModel]] = {
     "loans": LoanBookSpec,
@@ -97,6 +97,33 @@ def parse_bank(data: Any, source: str = "argument data", base_dir: Path | None =
                 path = base_dir / path
             data[key] = _section_rows(path, model)
     return validate_model(BankSpec, data, source)
+
+
+def is_bank_data(data: Any) -> bool:
+    """Whether parsed YAML is a bank file rather than a deal file: a mapping with a bank's
+    sections (``deposits``, ``capital`` or ``cash_reserves``) and none of a deal's (``pool``,
+    ``structure``)."""
+    return (
+        isinstance(data, dict)
+        and not {"pool", "structure"} & set(data)
+        and bool({"deposits", "capital", "cash_reserves"} & set(data))
+    )
+
+
+def bank_schema() -> dict[str, Any]:
+    """JSON Schema of the bank file, for editors: a list section (``loans``, ``deposits``, ...)
+    takes the list or the name of a CSV file with its rows."""
+    schema = BankSpec.model_json_schema(by_alias=True)
+    for key in _SECTIONS:
+        prop = schema["properties"][key]
+        listed = {k: prop.pop(k) for k in ("type", "items", "anyOf", "minItems") if k in prop}
+        prop["anyOf"] = [
+            listed,
+            {"type": "string", "description": f"CSV file with the {key} rows"},
+        ]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "greenabs bank file"
+    return schema
 
 
 def load_bank(path: str | Path) -> BankSpec:

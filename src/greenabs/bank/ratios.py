@@ -15,7 +15,9 @@ Definitions (shared reference regulation.md sections 2.1-2.4 and systemic_risk.m
   interest-earning assets; fee share of operating income;
 * interest-rate risk: repricing gaps by bucket, and the change in economic value of equity
   and in 12-month net interest income for a parallel shift, each item treated as repricing
-  at its ``repricing_years``;
+  at its ``repricing_years``; the six standard IRRBB scenarios of Basel SRP31 (parallel up and
+  down, steepener, flattener, short up and down) at the currency's shock sizes, and the
+  supervisory outlier test (largest ΔEVE loss over Tier 1);
 * Z-score = (ROA + equity / assets) / sigma(ROA), sigma from the Vasicek one-factor loss
   volatility of the loan books; liquidity creation after Berger and Bouwman (2009).
 """
@@ -23,14 +25,39 @@ Definitions (shared reference regulation.md sections 2.1-2.4 and systemic_risk.m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from scipy.stats import multivariate_normal, norm
 
-from greenabs.bank.spec import DEFAULT_CORRELATION, BankSpec
+from greenabs.bank.spec import DEFAULT_CORRELATION, IRRBB_SHOCKS, BankSpec
+from greenabs.errors import Problem, SpecError
 
-__all__ = ["BUCKETS", "Ratios", "irr_gap", "loss_volatility", "ratios"]
+__all__ = [
+    "BUCKETS",
+    "IRRBB_SCENARIOS",
+    "Ratios",
+    "eve_outlier_ratio",
+    "irr_gap",
+    "irrbb",
+    "irrbb_shock",
+    "loss_volatility",
+    "ratios",
+]
+
+IRRBB_SCENARIOS = (
+    "parallel_up",
+    "parallel_down",
+    "steepener",
+    "flattener",
+    "short_up",
+    "short_down",
+)
+"""The six standard interest rate shock scenarios of Basel SRP31 (BCBS d368 Annex 2)."""
+
+BASE_RATE = 0.025
+"""The flat annual rate at which ΔEVE discounts each item's repricing amount."""
 
 BUCKETS: tuple[tuple[str, float, float], ...] = (
     ("<=1m", 0.0, 1 / 12),
@@ -88,6 +115,7 @@ class Ratios:
     z_score: float
     liquidity_creation: float
     liquidity_creation_ratio: float
+    eve_outlier_ratio: float
 
     def as_dict(self) -> dict[str, float]:
         """The ratios as a plain mapping."""
@@ -104,8 +132,16 @@ class Ratios:
             ("LCR", self.lcr, r.min_lcr),
             ("NSFR", self.nsfr, r.min_nsfr),
             ("liquidity ratio", self.liquidity_ratio, r.min_liquidity_ratio),
+            ("provision coverage", self.provision_coverage, r.min_provision_coverage),
+            ("loan provision ratio", self.loan_provision_ratio, r.min_loan_provision_ratio),
         ]
-        return [f"{n} {v:.2%} below {m:.2%}" for n, v, m in checks if v < m - 1e-12]
+        found = [f"{n} {v:.2%} below {m:.2%}" for n, v, m in checks if v < m - 1e-12]
+        if self.eve_outlier_ratio > r.max_eve_loss_tier1 + 1e-12:
+            found.append(
+                f"IRRBB outlier test: largest ΔEVE loss {self.eve_outlier_ratio:.2%} of Tier 1 "
+                f"above {r.max_eve_loss_tier1:.2%}"
+            )
+        return found
 
 
 def _div(a: float, b: float) -> float:
@@ -192,19 +228,102 @@ def irr_gap(bank: BankSpec) -> list[dict[str, Any]]:
     return rows
 
 
-def _delta_eve(bank: BankSpec, shift: float, base: float = 0.025) -> float:
+def _delta_eve(bank: BankSpec, shock: Callable[[float], float]) -> float:
+    """Change in economic value of equity when the rate at maturity t moves by ``shock(t)``:
+    each item is an amount repricing at its time t, discounted at ``BASE_RATE`` (annual
+    compounding) before and at ``BASE_RATE + shock(t)`` after."""
     assets, liabs = _items(bank)
 
     def dpv(b: float, t: float) -> float:
-        return b * (float(((1 + base) / (1 + base + shift)) ** t) - 1.0)
+        return b * (float(((1 + BASE_RATE) / (1 + BASE_RATE + shock(t))) ** t) - 1.0)
 
     return sum(dpv(b, t) for b, t in assets) - sum(dpv(b, t) for b, t in liabs)
 
 
-def _delta_nii(bank: BankSpec, shift: float) -> float:
+def _delta_nii(bank: BankSpec, shock: Callable[[float], float]) -> float:
+    """Change in 12-month net interest income, constant balance sheet: an item repricing at
+    t < 1 earns (or pays) ``shock(t)`` for the rest of the year."""
     assets, liabs = _items(bank)
-    gain = sum(b * shift * (1 - t) for b, t in assets if t < 1)
-    return gain - sum(b * shift * (1 - t) for b, t in liabs if t < 1)
+    gain = sum(b * shock(t) * (1 - t) for b, t in assets if t < 1)
+    return gain - sum(b * shock(t) * (1 - t) for b, t in liabs if t < 1)
+
+
+def irrbb_shock(scenario: str, t: float, parallel: float, short: float, long: float) -> float:
+    """The change of the rate at maturity ``t`` (years) in one of :data:`IRRBB_SCENARIOS`.
+
+    Basel Framework SRP31 Annex (BCBS d368, April 2016, Annex 2, "standardised interest rate
+    shock scenarios"), with the shock sizes ``parallel``, ``short`` and ``long`` (decimals)
+    and the decay parameter x = 4 years:
+
+    * parallel up / down: ``±parallel``;
+    * short up / down: ``±short · S_short(t)``, ``S_short(t) = exp(-t/4)``;
+    * steepener: ``-0.65 · |short · S_short(t)| + 0.9 · |long · S_long(t)|``;
+    * flattener: ``+0.8 · |short · S_short(t)| - 0.6 · |long · S_long(t)|``,
+      ``S_long(t) = 1 - exp(-t/4)``.
+    """
+    s_short = math.exp(-t / 4.0)
+    d_short, d_long = abs(short * s_short), abs(long * (1.0 - s_short))
+    shocks = {
+        "parallel_up": parallel,
+        "parallel_down": -parallel,
+        "steepener": -0.65 * d_short + 0.9 * d_long,
+        "flattener": 0.8 * d_short - 0.6 * d_long,
+        "short_up": d_short,
+        "short_down": -d_short,
+    }
+    if scenario not in shocks:
+        raise SpecError(
+            "argument scenario",
+            Problem("", f"unknown scenario {scenario!r} (known: {', '.join(IRRBB_SCENARIOS)})"),
+        )
+    return shocks[scenario]
+
+
+def _shock_sizes(bank: BankSpec) -> tuple[float, float, float]:
+    """(parallel, short, long): the bank file's ``regulation.irrbb_shocks``, else its
+    currency's in SRP31 (the bank file's validation makes sure there is one)."""
+    given = bank.regulation.irrbb_shocks
+    if given is not None:
+        return given["parallel"], given["short"], given["long"]
+    return IRRBB_SHOCKS[bank.currency]
+
+
+def _tier1(bank: BankSpec) -> float:
+    return bank.capital.cet1 - bank.capital.deductions + bank.capital.at1
+
+
+def irrbb(bank: BankSpec) -> list[dict[str, Any]]:
+    """ΔEVE and 12-month ΔNII under the six standard scenarios (Basel SRP31), with ΔEVE as a
+    share of Tier 1 (the supervisory outlier test compares the largest loss with 15%).
+
+    Each row: ``scenario``, ``delta_eve``, ``delta_nii``, ``delta_eve_tier1``.  The items and
+    their repricing times are those of the ±200 bp measures; no post-shock rate floor."""
+    sizes = _shock_sizes(bank)
+    tier1 = _tier1(bank)
+    rows = []
+    for name in IRRBB_SCENARIOS:
+
+        def shock(t: float, name: str = name) -> float:
+            return irrbb_shock(name, t, *sizes)
+
+        eve = _delta_eve(bank, shock)
+        rows.append(
+            {
+                "scenario": name,
+                "delta_eve": eve,
+                "delta_nii": _delta_nii(bank, shock),
+                "delta_eve_tier1": _div(eve, tier1),
+            }
+        )
+    return rows
+
+
+def eve_outlier_ratio(rows: list[dict[str, Any]], tier1: float) -> float:
+    """The supervisory outlier measure: the largest ΔEVE loss over the scenarios (0 when none
+    loses) over Tier 1 (SRP31: a bank is an outlier when it exceeds 15%); undefined (NaN)
+    when Tier 1 is not positive."""
+    worst = max((-r["delta_eve"] for r in rows), default=0.0)
+    return max(worst, 0.0) / tier1 if tier1 > 0 else math.nan
 
 
 def loss_volatility(bank: BankSpec) -> float:
@@ -331,12 +450,13 @@ def ratios(bank: BankSpec) -> Ratios:
         fee_share=_div(inc.fee_income, operating_income),
         cost_income=_div(inc.operating_expense, operating_income),
         rwa_density=_div(rwa, ta),
-        delta_eve_up=_delta_eve(bank, 0.02),
-        delta_eve_down=_delta_eve(bank, -0.02),
-        delta_nii_up=_delta_nii(bank, 0.02),
-        delta_nii_down=_delta_nii(bank, -0.02),
+        delta_eve_up=_delta_eve(bank, lambda t: 0.02),
+        delta_eve_down=_delta_eve(bank, lambda t: -0.02),
+        delta_nii_up=_delta_nii(bank, lambda t: 0.02),
+        delta_nii_down=_delta_nii(bank, lambda t: -0.02),
         sigma_roa=sigma,
         z_score=_div(roa + _div(equity, ta), sigma),
         liquidity_creation=lc,
         liquidity_creation_ratio=_div(lc, ta),
+        eve_outlier_ratio=eve_outlier_ratio(irrbb(bank), _tier1(bank)),
     )

@@ -20,6 +20,7 @@ from greenabs.errors import Problem, SpecError
 
 __all__ = [
     "FIRST_DATE",
+    "IRRBB_SHOCKS",
     "LAST_DATE",
     "MAX_AMOUNT",
     "REGULATION_TABLES",
@@ -253,6 +254,37 @@ REGULATION_TABLES: dict[str, dict[str, float]] = {
 bank file's ``regulation`` tables are merged over these: give only the keys you change."""
 
 
+IRRBB_SHOCKS: dict[str, tuple[float, float, float]] = {
+    "ARS": (0.04, 0.05, 0.03),
+    "AUD": (0.03, 0.045, 0.02),
+    "BRL": (0.04, 0.05, 0.03),
+    "CAD": (0.02, 0.03, 0.015),
+    "CHF": (0.01, 0.015, 0.01),
+    "CNY": (0.025, 0.03, 0.015),
+    "EUR": (0.02, 0.025, 0.01),
+    "GBP": (0.025, 0.03, 0.015),
+    "HKD": (0.02, 0.025, 0.01),
+    "IDR": (0.04, 0.05, 0.035),
+    "INR": (0.04, 0.05, 0.03),
+    "JPY": (0.01, 0.01, 0.01),
+    "KRW": (0.03, 0.04, 0.02),
+    "MXN": (0.04, 0.05, 0.03),
+    "RUB": (0.04, 0.05, 0.03),
+    "SAR": (0.02, 0.03, 0.015),
+    "SEK": (0.02, 0.03, 0.015),
+    "SGD": (0.015, 0.02, 0.01),
+    "TRY": (0.04, 0.05, 0.03),
+    "USD": (0.02, 0.03, 0.015),
+    "ZAR": (0.04, 0.05, 0.03),
+}
+"""Specified interest rate shocks (parallel, short, long; decimals) by currency: Basel Framework
+SRP31 Annex, table "Specified size of interest rate shocks" (BCBS d368, April 2016; the same
+figures are reproduced in the annex of Commission Delegated Regulation (EU) 2024/856).  CNY:
+250, 300 and 150 basis points.  A bank in another currency gives ``regulation.irrbb_shocks``."""
+
+IRRBB_SHOCK_KEYS = ("parallel", "short", "long")
+
+
 class RegulationSpec(_Frozen):
     """Minimums, buffers and liquidity factors (defaults: China 2023 rules and Basel III)."""
 
@@ -269,6 +301,14 @@ class RegulationSpec(_Frozen):
     min_provision_coverage: float = Field(1.5, ge=0)
     min_loan_provision_ratio: Share = 0.025
     off_balance_ccf: Share = Field(0.5, description="Credit conversion for leverage exposure")
+    irrbb_shocks: dict[str, Share] | None = Field(
+        None,
+        description="IRRBB shock sizes {parallel, short, long} (decimals) from which the six "
+        "standard scenarios are built; default: the currency's in SRP31",
+    )
+    max_eve_loss_tier1: Share = Field(
+        0.15, description="IRRBB outlier test: largest ΔEVE loss allowed, share of Tier 1"
+    )
     runoff: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["runoff"]))
     haircut: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["haircut"]))
     asf: dict[str, Share] = Field(default_factory=lambda: dict(REGULATION_TABLES["asf"]))
@@ -291,6 +331,28 @@ class RegulationSpec(_Frozen):
                 f"{', '.join(repr(k) for k in unknown)} (known: {', '.join(defaults)})"
             )
         return {**defaults, **given}
+
+    @field_validator("irrbb_shocks", mode="before")
+    @classmethod
+    def _complete_shocks(cls, value: Any) -> Any:
+        """A shock table names all three sizes the six scenarios are built from, and no other."""
+        if not isinstance(value, dict):
+            return value  # None, or pydantic reports the wrong type
+        given = {str(k).strip(): v for k, v in value.items()}
+        unknown = [k for k in given if k not in IRRBB_SHOCK_KEYS]
+        missing = [k for k in IRRBB_SHOCK_KEYS if k not in given]
+        if unknown:
+            raise ValueError(
+                f"unknown shock {', '.join(repr(k) for k in unknown)} "
+                f"(known: {', '.join(IRRBB_SHOCK_KEYS)})"
+            )
+        if missing:
+            raise ValueError(
+                f"missing {', '.join(repr(k) for k in missing)}: the six scenarios (parallel "
+                "up/down, steepener, flattener, short up/down) need the parallel, short and "
+                "long shocks"
+            )
+        return given
 
     @property
     def cet1_requirement(self) -> float:
@@ -431,6 +493,12 @@ class BankSpec(_Frozen):
             problems.append(
                 f"balance sheet: does not balance: assets {assets:,.2f}, liabilities + equity "
                 f"{claims:,.2f} (difference {assets - claims:,.2f})"
+            )
+        if self.regulation.irrbb_shocks is None and self.currency not in IRRBB_SHOCKS:
+            problems.append(
+                f"regulation.irrbb_shocks: SRP31 gives no interest rate shocks for currency "
+                f"{self.currency!r} (it does for {', '.join(IRRBB_SHOCKS)}); give parallel, "
+                "short and long"
             )
         if self.capital.deductions > self.capital.cet1:
             problems.append("capital.deductions: larger than CET1")

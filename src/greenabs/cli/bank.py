@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from greenabs.cli.common import app, clip, fmt, money, out, pct, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 BANK_ROWS = (
@@ -35,6 +36,7 @@ BANK_ROWS = (
     ("dEVE -200bp", "delta_eve_down", "money"),
     ("dNII +200bp (12m)", "delta_nii_up", "money"),
     ("dNII -200bp (12m)", "delta_nii_down", "money"),
+    ("IRRBB: largest dEVE loss / Tier 1", "eve_outlier_ratio", "pct"),
     ("Z-score", "z_score", "num"),
     ("Liquidity creation / assets", "liquidity_creation_ratio", "pct"),
 )
@@ -42,6 +44,7 @@ BANK_ROWS = (
 
 @app.command("bank")
 def bank_cmd(
+    ctx: typer.Context,
     bank_file: Annotated[Path, typer.Argument(help="Bank file (YAML)")],
     deal: Annotated[
         Path | None, typer.Option("--deal", help="Deal file the bank originates")
@@ -73,17 +76,19 @@ def bank_cmd(
         float | None,
         typer.Option("--face-per-pool", help="Override: book face per unit of deal pool (NPLs)"),
     ] = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Ratios of a bank; with --deal, what the deal does to it; with a horizon, OTH vs OTD."""
     from dataclasses import asdict
 
     import pandas as pd
 
-    from greenabs.bank import irr_gap, load_bank, project, ratios, securitise
+    from greenabs.bank import irr_gap, irrbb, load_bank, project, ratios, securitise
     from greenabs.engine import run
     from greenabs.results import _clean
     from greenabs.spec.io import load_deal
 
+    rec = Recording(ctx, "bank")
     bank = load_bank(bank_file)
     bank_label = str(bank_file)
     given = [
@@ -139,7 +144,20 @@ def bank_cmd(
             row += [fmt(after[key], kind), impact.explanations.get(key, "")]
         t.add_row(*row)
     out.print(t)
-    checks = [("now", before.breaches(bank))]
+    shocks = irrbb(bank)
+    it = Table(title="IRRBB: the six standard scenarios (Basel SRP31)", title_justify="left")
+    for col in ("Scenario", "dEVE", "dEVE / Tier 1", "dNII (12m)"):
+        it.add_column(col, justify="left" if col == "Scenario" else "right")
+    for sc in shocks:
+        it.add_row(
+            sc["scenario"].replace("_", " "),
+            money(sc["delta_eve"]),
+            pct(sc["delta_eve_tier1"], 1),
+            money(sc["delta_nii"]),
+        )
+    out.print(it)
+    breaches = before.breaches(bank)
+    checks = [("now", breaches)]
     if impact is not None:
         checks.append(("after the deal", impact.after_ratios.breaches(impact.after)))
     for when, miss in checks:
@@ -214,11 +232,13 @@ def bank_cmd(
                     f" in quarter {e.quarter} ({e.date}): {e.reason}",
                 )
             )
-    if json_file is not None:
+    if json_file is not None or not no_store:
         data: dict[str, Any] = {
             "bank": bank.name,
             "date": bank.date,
             "ratios": now,
+            "breaches": breaches,
+            "irrbb": shocks,
             "repricing_gap": irr_gap(bank),
         }
         if impact is not None:
@@ -230,17 +250,21 @@ def bank_cmd(
                 "retained": [asdict(p) for p in impact.sale.retained],
                 "details": impact.sale.details,
                 "after_ratios": after,
+                "after_breaches": impact.after_ratios.breaches(impact.after),
             }
         if pr is not None:
             data["projection"] = pr.frame().to_dict(orient="records")
             data["projection_compare"] = pr.compare().to_dict(orient="records")
             data["projection_events"] = [asdict(e) for e in pr.events]
-        json_file.write_text(json.dumps(_clean(data), indent=1), encoding="utf-8")
-        out.print(f"wrote {json_file}")
+        data = rec.stamp(_clean(data), deal=result.deal if result is not None else None)
+        if json_file is not None:
+            json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            out.print(f"wrote {json_file}")
     if csv_dir is not None:
         csv_dir.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([now]).to_csv(csv_dir / "ratios.csv", index=False)
         pd.DataFrame(irr_gap(bank)).to_csv(csv_dir / "repricing_gap.csv", index=False)
+        pd.DataFrame(shocks).to_csv(csv_dir / "irrbb.csv", index=False)
         if impact is not None:
             pd.DataFrame(impact.table()).to_csv(csv_dir / "transaction.csv", index=False)
         if pr is not None:
@@ -255,3 +279,4 @@ def bank_cmd(
 
         write_bank_report(chart, bank.name, impact=impact, projection=pr)
         out.print(f"wrote {chart}")
+    rec.save()

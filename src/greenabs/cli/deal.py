@@ -360,11 +360,27 @@ def run_cmd(
 
 
 @app.command("validate")
-def validate_cmd(deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")]) -> None:
-    """Check a deal file (and its loan tape) without running it."""
-    from greenabs.spec.io import load_deal
+def validate_cmd(
+    deal_file: Annotated[Path, typer.Argument(help="Deal file or bank file (YAML)")],
+) -> None:
+    """Check a deal file (and its loan tape), or a bank file, without running it."""
+    from greenabs.bank.io import is_bank_data, parse_bank
+    from greenabs.spec.io import parse_deal, read_yaml
 
-    deal = load_deal(deal_file)
+    data = read_yaml(deal_file)
+    if is_bank_data(data):
+        bank = parse_bank(data, str(deal_file), deal_file.parent)
+        out.print(
+            styled(
+                ("valid bank file", "green"),
+                f": {clip(bank.name)} ({bank.currency}, {bank.date}): total assets "
+                f"{money(bank.total_assets)}, {len(bank.loans)} loan books, "
+                f"{len(bank.deposits)} deposit categories; run it with greenabs bank "
+                f"{deal_file}",
+            )
+        )
+        return
+    deal = parse_deal(data, str(deal_file), deal_file.parent)
     st = deal.structure
     out.print(
         styled(
@@ -380,11 +396,16 @@ def validate_cmd(deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML
 @app.command("schema")
 def schema_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file")] = None,
+    bank: Annotated[
+        bool, typer.Option("--bank", help="The schema of bank files instead of deal files")
+    ] = False,
 ) -> None:
-    """Print the JSON Schema of deal files (for editor completion and checks)."""
+    """Print the JSON Schema of deal files, or of bank files (for editor completion and
+    checks)."""
+    from greenabs.bank.io import bank_schema
     from greenabs.spec.io import deal_schema
 
-    text = json.dumps(deal_schema(), indent=2)
+    text = json.dumps(bank_schema() if bank else deal_schema(), indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
     else:
