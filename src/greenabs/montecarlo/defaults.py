@@ -21,8 +21,8 @@ written with the factors integrated first:
   monthly survival to the power ``log(1 - p_y) / log(1 - q_y)``.  With independent years the
   unconditional curve is kept exactly; defaults cluster in years with a low factor.
 
-The search (first month with ``U < F``) has a NumPy reference and a Numba kernel that give the
-same integers.
+The search (first month with ``U < F``) has a NumPy reference, a Numba kernel and a CUDA kernel
+(``_cuda.py``) that give the same integers.
 """
 
 from __future__ import annotations
@@ -199,8 +199,14 @@ def default_months(
     the first month ``t`` with ``u[s, i] < curves[s, combo[i], t - 1]``.
 
     ``curves`` (S, K, T) non-decreasing in T; ``u`` (S, n_items) uniforms.  ``backend``
-    ``numba`` runs the compiled search (the same integers as the NumPy reference).
+    ``numba`` runs the compiled search, ``cupy`` the GPU kernel (the same integers as the
+    NumPy reference on each).
     """
+    if backend == "cupy":
+        from greenabs.montecarlo import _cuda
+
+        found: IntArray = _cuda.search(curves, u, combo)
+        return found
     if backend == "numba":
         from greenabs.montecarlo import _numba
 
