@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, fmt, money, out, pct, styled
+from greenabs.cli.common import WideOpt, app, clip, fmt, money, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
@@ -77,6 +77,7 @@ def bank_cmd(
         typer.Option("--face-per-pool", help="Override: book face per unit of deal pool (NPLs)"),
     ] = None,
     no_store: NoStoreOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Ratios of a bank; with --deal, what the deal does to it; with a horizon, OTH vs OTD."""
     from dataclasses import asdict

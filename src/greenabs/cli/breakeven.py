@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, money, out, styled
+from greenabs.cli.common import WideOpt, app, clip, money, out, styled
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
 #: The flag each argument of :func:`greenabs.breakeven.breakeven` is given by.
@@ -120,6 +120,7 @@ def breakeven_cmd(
         Path | None, typer.Option("--json", help="Write the breakeven as JSON")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Breakeven default: the smallest CDR, SDA or multiple at which a tranche first loses.
 

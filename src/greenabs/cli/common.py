@@ -5,31 +5,62 @@ the highlighter are off, and control characters are written out as ``\\xNN``, so
 tranche or file name is shown as written, never interpreted by rich or by the terminal.
 Colour is given as :class:`rich.text.Text` objects (see :func:`styled`).  The highlighter is
 also what made printing a long word quadratic; with it off, printing is linear.
+
+Output fits :data:`MAX_WIDTH` (100) columns, or the terminal when it is narrower: text wraps
+there, and every table printed is fitted by :func:`fit_table` (columns wrap at spaces, never
+inside a number; a table still too wide is split into parts that repeat its first column).
+A command's ``--wide`` flag (:data:`WideOpt`) prints tables whole, however wide.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import itertools
 import math
+import os
 import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.console import (
+    Console,
+    ConsoleDimensions,
+    HighlighterType,
+    JustifyMethod,
+    OverflowMethod,
+)
+from rich.measure import Measurement
+from rich.segment import Segments
 from rich.style import Style
+from rich.table import Column, Table
 from rich.text import Text
 
 __all__ = [
+    "MAX_WIDTH",
     "NAME_WIDTH",
+    "WideOpt",
     "app",
     "clip",
     "err",
+    "fit_table",
     "fmt",
     "money",
     "num",
     "out",
+    "package_version",
     "pct",
     "styled",
     "visible",
 ]
+
+#: Widest line printed (unless ``--wide``): a 100-column terminal shows every table whole.
+MAX_WIDTH = 100
+#: Width of output to a pipe or a file when ``$COLUMNS`` is not set (what ``--wide`` text
+#: wraps at; otherwise :data:`MAX_WIDTH` applies).
+PIPE_WIDTH = 150
 
 app = typer.Typer(
     name="greenabs",
@@ -52,7 +83,43 @@ def visible(text: str) -> str:
 
 
 class _LiteralConsole(Console):
-    """A console whose every string is shown as written (see the module's docstring)."""
+    """A console whose every string is shown as written, at most :data:`MAX_WIDTH` columns
+    wide unless :attr:`wide`, and whose tables are fitted (see the module's docstring)."""
+
+    #: Print tables whole and text at the terminal's width (the ``--wide`` flag).
+    wide = False
+
+    #: Not a terminal (a pipe, a file): the width is ``$COLUMNS``, else :data:`PIPE_WIDTH`.
+    pipe = False
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.pipe and self._width is None:
+            columns = os.environ.get("COLUMNS", "")
+            size = ConsoleDimensions(int(columns) if columns.isdigit() else PIPE_WIDTH, size.height)
+        return size if self.wide else ConsoleDimensions(min(size.width, MAX_WIDTH), size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """:meth:`rich.console.Console.print`, a lone table fitted to the width (whole and
+        uncropped when :attr:`wide`)."""
+        if len(objects) != 1 or not isinstance(objects[0], Table):
+            super().print(*objects, **kwargs)
+            return
+        table = objects[0]
+        if self.wide:
+            natural = Measurement.get(self, self.options.update_width(_HUGE), table).maximum
+            width = max(natural, self.width)
+            super().print(
+                Segments(self.render(table, self.options.update_width(width))), crop=False
+            )
+            return
+        for part in fit_table(self, table, self.width):
+            super().print(part, **kwargs)
 
     def render_str(
         self,
@@ -78,16 +145,12 @@ class _LiteralConsole(Console):
         )
 
 
-def _console(stderr: bool) -> Console:
+def _console(stderr: bool) -> _LiteralConsole:
     stream = sys.stderr if stderr else sys.stdout
     tty = stream is not None and stream.isatty()
-    return _LiteralConsole(
-        stderr=stderr,
-        width=None if tty else 150,
-        markup=False,
-        emoji=False,
-        highlight=False,
-    )
+    console = _LiteralConsole(stderr=stderr, markup=False, emoji=False, highlight=False)
+    console.pipe = not tty
+    return console
 
 
 out = _console(stderr=False)
@@ -128,6 +191,154 @@ def num(v: float | None, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:.{digits}e}" if abs(v) >= 1e18 else f"{v:.{digits}f}"
+
+
+_HUGE = 100_000  # a width no table reaches: measures a table's natural width
+
+
+def _column_ranges(console: Console, table: Table) -> list[Measurement]:
+    """Each column's narrowest (its longest word, padding included) and natural width."""
+    options = console.options.update_width(_HUGE)
+    return [table._measure_column(console, options, c) for c in table.columns]
+
+
+def _part(table: Table, columns: Sequence[Column], first: bool) -> Table:
+    """A copy of ``table`` with only ``columns`` (their cells kept); later parts' titles say
+    they continue it."""
+    part = copy.copy(table)
+    part.columns = [
+        dataclasses.replace(c, _index=i, _cells=list(c._cells)) for i, c in enumerate(columns)
+    ]
+    if not first and table.title is not None:
+        part.title = Text.assemble(table.title, " (continued)")
+    if not first:
+        part.caption = None
+    return part
+
+
+def _lay_out(table: Table, ranges: Sequence[Measurement], width: int) -> None:
+    """Give ``table``'s columns fixed widths (content, without padding) that sum to at most
+    ``width`` less the borders: each at least its longest word, the room left going first to
+    the columns that then reach their natural width (the fewest columns wrap)."""
+    pad = [table._get_padding_width(i) for i in range(len(table.columns))]
+    widths = [r.minimum for r in ranges]
+    room = width - table._extra_width - sum(widths)
+    for i in sorted(range(len(widths)), key=lambda i: ranges[i].maximum - ranges[i].minimum):
+        grow = min(room, ranges[i].maximum - widths[i])
+        widths[i] += grow
+        room -= grow
+    for column, w, p in zip(table.columns, widths, pad, strict=True):
+        column.width = max(w - p, 1)
+        column.no_wrap = False
+        column.overflow = "fold"  # a word longer than the column is folded, never cut to "…"
+
+
+def _split(n: int, fits: Callable[[list[int]], bool]) -> list[list[int]] | None:
+    """Columns 1..n-1 in the fewest runs for which ``fits([0, *run])``, greedily (the fewest
+    for contiguous runs), or None when one column does not fit beside column 0."""
+    groups: list[list[int]] = []
+    for c in range(1, n):
+        if groups and fits([0, *groups[-1], c]):
+            groups[-1].append(c)
+        elif fits([0, c]):
+            groups.append([c])
+        else:
+            return None
+    return [[0, *g] for g in groups]
+
+
+def fit_table(console: Console, table: Table, width: int) -> list[Table]:
+    """``table`` as one or more tables at most ``width`` columns wide whose cells all show
+    whole.  A table whose natural width fits is returned as it is.  Otherwise its columns
+    wrap at spaces (headers and text; a number has none, so it never wraps) down to their
+    longest word; if even that is too wide, its columns are split into the fewest parts that
+    fit, each repeating the first column (the row's label); among the splits into that many
+    parts (up to four), the one where the fewest parts wrap and the widest is narrowest."""
+    ranges = _column_ranges(console, table)
+    extra = table._extra_width
+    if sum(r.maximum for r in ranges) + extra <= width or len(ranges) < 2:
+        return [table]
+    if sum(r.minimum for r in ranges) + extra <= width:
+        _lay_out(table, ranges, width)
+        return [table]
+    n = len(ranges)
+    edges = extra - (n - 1 if table.box else 0)
+
+    def span(cols: Sequence[int], key: str) -> int:
+        seps = len(cols) - 1 if table.box else 0
+        return sum(int(getattr(ranges[c], key)) for c in cols) + edges + seps
+
+    groups = _split(n, lambda cols: span(cols, "minimum") <= width)
+    if groups is None:  # a column too wide even beside the first: fold it, never cut it
+        for column in table.columns:
+            column.no_wrap = False
+            column.overflow = "fold"
+        return [table]
+    if len(groups) <= 4:
+
+        def score(gs: list[list[int]]) -> tuple[int, int]:
+            natural = [span(g, "maximum") for g in gs]
+            return sum(w > width for w in natural), max(natural)
+
+        for cuts in itertools.combinations(range(2, n), len(groups) - 1):
+            bounds = [1, *cuts, n]
+            other = [[0, *range(a, b)] for a, b in itertools.pairwise(bounds)]
+            if all(span(g, "minimum") <= width for g in other) and score(other) < score(groups):
+                groups = other
+    tables = []
+    for k, group in enumerate(groups):
+        part = _part(table, [table.columns[c] for c in group], k == 0)
+        if span(group, "maximum") > width:
+            _lay_out(part, [ranges[c] for c in group], width)
+        tables.append(part)
+    return tables
+
+
+def _set_wide(value: bool) -> bool:
+    out.wide = err.wide = value
+    return value
+
+
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        callback=_set_wide,
+        help=f"Print tables whole, however wide (default: fit {MAX_WIDTH} columns)",
+    ),
+]
+"""The ``--wide`` flag of a command that prints tables: ``wide: WideOpt = False``."""
+
+
+def package_version() -> str:
+    """greenabs' installed version (the package's own when it runs from a source tree)."""
+    try:
+        return version("greenabs")
+    except PackageNotFoundError:  # pragma: no cover - run from a tree without installing
+        from greenabs import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"greenabs {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print greenabs' version and exit",
+        ),
+    ] = False,
+) -> None:
+    _set_wide(False)  # a command without --wide prints at the fitted width
 
 
 def fmt(v: float, kind: str) -> str:

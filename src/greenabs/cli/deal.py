@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 
@@ -308,6 +308,7 @@ def run_cmd(
         typer.Option(help="Settlement date for yields and prices, YYYY-MM-DD (default: closing)"),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
     from greenabs.engine import run

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 _RESULT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
@@ -154,6 +154,7 @@ def pool_cmd(
     ] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the draws")] = 20240601,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Screen, stratify and measure a deal's pool: securitisability, green share, impact."""
     from greenabs.pool_analytics import analyse_pool

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, err, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, app, clip, err, money, num, out, pct, styled
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
 #: The flag that sets each simulation setting (errors name the flag).
@@ -318,6 +318,7 @@ def rate_cmd(
         Path | None, typer.Option("--report", help="Write an HTML report with loss charts")
     ] = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Monte Carlo loss distributions of every tranche and their ratings."""
     table = _load_table(rating_table)
@@ -389,6 +390,7 @@ def size_cmd(
         Path | None, typer.Option("--json", help="Write the sizes and ratings")
     ] = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """The largest tranches (smallest credit enhancement) achieving target ratings, senior
     first; each change of size moves to the next class down."""

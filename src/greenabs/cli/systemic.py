@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import app, clip, fmt, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, app, clip, fmt, money, num, out, pct, styled
 from greenabs.errors import Problem, SpecError
 
 
@@ -49,6 +49,7 @@ def systemic_cmd(
     bank: Annotated[Path | None, typer.Option("--bank", help="Bank file to stress")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write every result")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write the charts as HTML")] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Composite systemic-risk index of the paper's 14 indicators, early warning, stress."""
     import pandas as pd
