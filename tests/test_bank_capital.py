@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greenabs.bank import (
+    effective_number,
     position_risk_weights,
     sec_erba_risk_weight,
     sec_irba_risk_weight,
@@ -197,7 +198,7 @@ def test_hierarchy_and_caps() -> None:
     by = {c.tranche: c for c in caps}
     # holding every tranche, the originator's RWA are capped at the pool's own RWA
     assert sum(c.rwa for c in caps) == pytest.approx(100.0)
-    assert "overall cap" in by["Sub"].note
+    assert "maximum capital requirement" in by["Sub"].note
     # a senior tranche never weighs more than the pool (look-through)
     senior = position_risk_weights(
         [("A", 50.0, 0.01, 1.0, True, None, 1.0)], pool=100.0, pool_risk_weight=0.2
@@ -208,3 +209,127 @@ def test_hierarchy_and_caps() -> None:
         positions, pool=100.0, pool_risk_weight=1.0, k_irb=0.05, irb_n=40, irb_lgd=0.45, caps=False
     )
     assert {c.approach for c in irb} == {"SEC-IRBA"}
+
+
+# The IB 2014 deal (examples/ib_green_2014.yaml): pool 3,494m; A 2,760m AAA, B 335m A+, Sub
+# 399m unrated, so Sub attaches at 0, B at 399/3494 and A at 734/3494.
+IB_POOL = 3_494e6
+IB_A, IB_B = 399e6 / IB_POOL, 734e6 / IB_POOL
+
+
+def _ib_positions(
+    share: float, m_b: float = 1.75
+) -> list[tuple[str, float, float, float, bool, str | None, float]]:
+    return [
+        ("A", share * 2_760e6, IB_B, 1.0, True, "AAA", 0.65),
+        ("B", share * 335e6, IB_A, IB_B, False, "A+", m_b),
+        ("Sub", share * 399e6, 0.0, IB_A, False, None, 2.0),
+    ]
+
+
+def test_maximum_capital_requirement_is_p_times_k_p_ib_2014() -> None:
+    """CRE40 maximum capital requirement: an originator's positions in one deal need at most
+    P x K_P of the pool, P the largest share it holds in any tranche (CBUAE Securitisation
+    Standards para 59, which mirror CRE40; CRR Art. 268).  IB 2014, 5% vertical slice, a
+    green book at 100% (K_SA = 8%), W = 0.  By hand from the published formulas:
+    A: SEC-ERBA AAA senior, M_T held at 1 year: 15%;
+    B: SEC-ERBA A+ non-senior, 60% + (160% - 60%) (M_T - 1) / 4, x (1 - T), T = 335/3494;
+    Sub: SEC-SA, A = 0 < K_A = 0.08 < D: RW = 12.5 [(K_A - A) + (D - K_A) K_SSFA] / (D - A)
+    with l = 0.  The slice's own RWA (about 270m) exceed the cap 5% x 8% x 12.5 x 3,494m
+    = 174.7m, which binds."""
+    m_b = 1.75
+    rw_a = 0.15
+    rw_b = (0.60 + (1.60 - 0.60) * (m_b - 1) / 4) * (1 - 335e6 / IB_POOL)
+    k_a, d = 0.08, IB_A
+    a = -1 / k_a
+    kssfa = (math.exp(a * (d - k_a)) - 1.0) / (a * (d - k_a))
+    rw_sub = 12.5 * (k_a + (d - k_a) * kssfa) / d
+    own = 0.05 * (2_760e6 * rw_a + 335e6 * rw_b + 399e6 * rw_sub)
+    assert 265e6 < own < 275e6  # the slice's RWA before the cap (issue: 270.1m)
+    uncapped = position_risk_weights(
+        _ib_positions(0.05, m_b), pool=IB_POOL, pool_risk_weight=1.0, caps=False
+    )
+    assert sum(c.rwa for c in uncapped) == pytest.approx(own, rel=1e-12)
+    capped = position_risk_weights(_ib_positions(0.05, m_b), pool=IB_POOL, pool_risk_weight=1.0)
+    assert sum(c.rwa for c in capped) == pytest.approx(0.05 * 0.08 * 12.5 * IB_POOL)
+    assert sum(c.rwa for c in capped) == pytest.approx(174.7e6)
+    # every position scaled alike (the senior one below its 15% floor, as the cap allows)
+    assert capped[0].risk_weight == pytest.approx(rw_a * 174.7e6 / own)
+    assert all("P 0.05 x K_P 0.08" in c.note for c in capped)
+    # P is the largest share held of any tranche: 5% of A and B, 20% of Sub -> P = 20%
+    mixed = _ib_positions(0.05, m_b)
+    mixed[2] = ("Sub", 0.2 * 399e6, 0.0, IB_A, False, None, 2.0)
+    out = position_risk_weights(mixed, pool=IB_POOL, pool_risk_weight=1.0)
+    assert sum(c.rwa for c in out) <= 0.2 * 0.08 * 12.5 * IB_POOL + 1e-3
+    # under SEC-IRBA K_P is K_IRB (expected loss included, CRR Art. 268(1))
+    irb = position_risk_weights(
+        _ib_positions(0.05, m_b),
+        pool=IB_POOL,
+        pool_risk_weight=1.0,
+        k_irb=0.06,
+        irb_n=27,
+        irb_lgd=0.45,
+    )
+    assert sum(c.rwa for c in irb) == pytest.approx(0.05 * 0.06 * 12.5 * IB_POOL)
+
+
+def test_a_retained_share_above_one_is_named() -> None:
+    too_much = _ib_positions(0.05)
+    too_much[1] = ("B", 400e6, IB_A, IB_B, False, "A+", 1.75)  # B is 335m
+    with pytest.raises(
+        SpecError, match=r"positions\[1\]\.amount: .*retained share of 1\.19.*above 1"
+    ):
+        position_risk_weights(too_much, pool=IB_POOL, pool_risk_weight=1.0)
+    with pytest.raises(SpecError, match="largest_share: a retained share lies between 0 and 1"):
+        position_risk_weights(
+            _ib_positions(0.05), pool=IB_POOL, pool_risk_weight=1.0, largest_share=1.2
+        )
+
+
+def test_senior_look_through_under_irba_uses_the_irb_pool_weight() -> None:
+    """CRE40 look-through (CRR Art. 267(2)): a senior position weighs at most what the pool
+    would under the approach the bank uses; under SEC-IRBA that is the IRB weight including
+    expected loss, 12.5 x K_IRB, not the standardised weight."""
+    pos = [("A", 50.0, 0.01, 1.0, True, None, 5.0)]
+    k_irb = 0.02  # IRB pool weight 25%, standardised 100%
+    own = position_risk_weights(
+        pos, pool=100.0, pool_risk_weight=1.0, k_irb=k_irb, irb_n=3, irb_lgd=0.9, caps=False
+    )
+    assert own[0].risk_weight > 12.5 * k_irb  # a thin, non-granular pool: above 25% alone
+    capped = position_risk_weights(
+        pos, pool=100.0, pool_risk_weight=1.0, k_irb=k_irb, irb_n=3, irb_lgd=0.9
+    )
+    assert capped[0].risk_weight == pytest.approx(12.5 * k_irb)
+    assert capped[0].note.startswith("senior look-through cap")
+
+
+def test_effective_number_consolidates_each_obligor() -> None:
+    """CRE44 / CRR Art. 259(4): N = (sum EAD)^2 / sum EAD^2, exposures to one obligor
+    consolidated into one.  By hand: obligor x holds 30 + 10 = 40, y 40, two loans without an
+    obligor 10 and 10: N = 100^2 / (40^2 + 40^2 + 10^2 + 10^2) = 10000 / 3400."""
+    ex = [("x", 30.0), ("y", 40.0), ("x", 10.0), (None, 10.0), (None, 10.0)]
+    assert effective_number(ex) == pytest.approx(10000 / 3400)
+    # loan by loan it would be 100^2 / (900 + 1600 + 100 + 100 + 100) = 10000 / 2800
+    assert effective_number([(None, e) for _, e in ex]) == pytest.approx(10000 / 2800)
+    assert effective_number([]) == 1.0
+    with pytest.raises(SpecError, match=r"exposures\[1\]\.ead"):
+        effective_number([("x", 1.0), ("y", -2.0)])
+
+
+def test_effective_number_of_the_ib_2014_tape_by_obligor() -> None:
+    """The IB 2014 tape has 48 loans to 38 borrowers (its `obligor` column): N = 27.0 by
+    obligor (32.7 loan by loan), recomputed here from the tape's balances."""
+    import csv
+
+    from tests.conftest import EXAMPLES
+
+    rows = list(csv.DictReader((EXAMPLES / "ib_green_2014_tape.csv").open()))
+    ex = [(r["obligor"], float(r["balance"])) for r in rows]
+    assert len(ex) == 48
+    assert len({o for o, _ in ex}) == 38
+    totals: dict[str, float] = {}
+    for o, b in ex:
+        totals[o] = totals.get(o, 0.0) + b
+    by_hand = sum(totals.values()) ** 2 / sum(v * v for v in totals.values())
+    assert effective_number(ex) == pytest.approx(by_hand, rel=1e-12)
+    assert effective_number(ex) == pytest.approx(27.0, abs=0.05)

@@ -556,12 +556,19 @@ def test_the_originators_support_is_a_retained_exposure_at_its_limit() -> None:
     pool = own.sale.pool
     assert info["attachment"] == pytest.approx((pool - 2.76e9) / pool)
     assert info["detachment"] - info["attachment"] == pytest.approx(0.05 * 3.494e9 / pool)
-    # it counts in the risk-transfer test and in the capital kept
-    assert own.sale.details["srt_measure"] > plain.sale.details["srt_measure"]
-    assert own.sale.srt
+    # it counts in the risk-transfer test: ranked just below class A and held whole, it is a
+    # mezzanine position (senior to the first-loss class Sub, CRR Art. 242), so the bank keeps
+    # more than half of the mezzanine RWA and transfers no significant risk (Art. 244(2));
+    # the pool's RWA stay, the support's included (before the mezzanine definition was fixed,
+    # Sub at 1189% counted as mezzanine and hid this)
+    assert own.sale.details["mezzanine"] == ["B", "support:bank_undertaking"]
+    assert own.sale.details["srt_measure"] > 0.5 > plain.sale.details["srt_measure"]
+    assert not own.sale.srt
     assert plain.sale.srt
-    assert own.retained_rwa == pytest.approx(plain.retained_rwa + piece.rwa)
-    assert own.after_ratios.rwa == pytest.approx(plain.after_ratios.rwa + piece.rwa)
+    assert own.after_ratios.rwa == pytest.approx(own.before_ratios.rwa)
+    # held whole, it makes P = 1 in the maximum capital requirement P x K_P (CRE40)
+    assert own.sale.details["largest_share"] == 1
+    assert plain.sale.details["largest_share"] == pytest.approx(0.05)
     # no asset is booked for it
     assert own.after_ratios.total_assets == pytest.approx(plain.after_ratios.total_assets)
 

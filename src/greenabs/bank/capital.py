@@ -14,13 +14,16 @@ Public functions return the risk weight as a decimal (9.5384 = 953.84%):
 
 :func:`position_risk_weights` applies the hierarchy of approaches (SEC-IRBA, then SEC-ERBA,
 then SEC-SA, else 1250%) to an originator's retained positions, with the senior look-through
-cap and the overall cap (CRE40).  Rating tables ship in ``greenabs/data`` with their source.
+cap and the maximum capital requirement ``P x K_P`` (CRE40); :func:`effective_number` gives
+SEC-IRBA's ``N`` with one obligor's exposures consolidated.  Rating tables ship in
+``greenabs/data`` with their source.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,6 +33,7 @@ from greenabs.errors import Problem, SpecError
 __all__ = [
     "RW_MAX",
     "PositionCapital",
+    "effective_number",
     "erba_ratings",
     "position_risk_weights",
     "sec_erba_risk_weight",
@@ -258,6 +262,28 @@ def sec_irba_risk_weight(
     return max(rw, 0.10 if stc and senior else 0.15)
 
 
+def effective_number(exposures: Iterable[tuple[str | None, float]]) -> float:
+    """SEC-IRBA's effective number of exposures ``N = (sum EAD)^2 / sum EAD^2`` (CRE44; CRR
+    Art. 259(4)), one obligor's exposures consolidated into a single exposure.
+
+    ``exposures`` are ``(obligor, ead)`` pairs; an exposure whose obligor is ``None`` stands
+    alone.  A pool without exposure gives ``N = 1``.
+    """
+    by_obligor: dict[str, float] = {}
+    alone: list[float] = []
+    for i, (obligor, ead) in enumerate(exposures):
+        _check_finite(**{f"exposures[{i}].ead": ead})
+        if ead < 0:
+            raise _arg_error(f"exposures[{i}].ead", f"cannot be negative (got {ead})")
+        if obligor is None:
+            alone.append(float(ead))
+        else:
+            by_obligor[obligor] = by_obligor.get(obligor, 0.0) + float(ead)
+    eads = [*by_obligor.values(), *alone]
+    total, squares = sum(eads), sum(e * e for e in eads)
+    return total * total / squares if squares > 0 else 1.0
+
+
 @dataclass(frozen=True)
 class PositionCapital:
     """A securitisation position's risk weight and how it was reached."""
@@ -273,6 +299,29 @@ class PositionCapital:
     note: str = ""
 
 
+def _largest_share(
+    positions: list[tuple[str, float, float, float, bool, str | None, float]], pool: float
+) -> float:
+    """P of CRE40's maximum capital requirement: the largest share the bank holds of any
+    tranche, a tranche being ``(D - A) x pool`` (positions at the same points add up)."""
+    held: dict[tuple[float, float], float] = {}
+    for _, amount, att, det, *_ in positions:
+        held[(att, det)] = held.get((att, det), 0.0) + amount
+    largest = 0.0
+    for i, (_, _, att, det, *_) in enumerate(positions):
+        size = (det - att) * pool
+        share = held[(att, det)] / size if size > 0 else 1.0
+        if share > 1.0 + 1e-9:
+            raise _arg_error(
+                f"positions[{i}].amount",
+                f"the positions at attachment {att:.6g} and detachment {det:.6g} hold "
+                f"{held[(att, det)]:,.2f} of a tranche of {size:,.2f}: a retained share of "
+                f"{share:.4g}, above 1",
+            )
+        largest = max(largest, min(share, 1.0))
+    return largest
+
+
 def position_risk_weights(
     positions: list[tuple[str, float, float, float, bool, str | None, float]],
     *,
@@ -286,20 +335,45 @@ def position_risk_weights(
     retail: bool = False,
     use_ratings: bool = True,
     caps: bool = True,
+    largest_share: float | None = None,
 ) -> list[PositionCapital]:
     """Risk weights of an originator's positions in one deal, hierarchy and caps applied.
 
-    ``positions`` are ``(tranche, amount, attachment, detachment, senior, rating, maturity)``.
-    The hierarchy (CRE40): SEC-IRBA when ``k_irb`` is given, else SEC-ERBA for rated positions
-    (``use_ratings``), else SEC-SA on ``K_SA = pool_risk_weight x 8%``.  Caps: a senior
-    position never exceeds the pool's average risk weight (look-through), and the positions'
-    RWA together never exceed the pool's RWA had it not been securitised (overall cap).
+    ``positions`` are ``(tranche, amount, attachment, detachment, senior, rating, maturity)``,
+    ``amount`` the part of the tranche the bank holds (the tranche itself is ``(D - A) x
+    pool``; more than that is an error).  The hierarchy (CRE40): SEC-IRBA when ``k_irb`` is
+    given (``retail`` picks the retail p-table, ``irb_n`` is :func:`effective_number`), else
+    SEC-ERBA for rated positions (``use_ratings``), else SEC-SA on ``K_SA = pool_risk_weight
+    x 8%``.  Caps (CRE40; CRR Arts. 267-268):
+
+    * look-through: a senior position never weighs more than the pool would had it not been
+      securitised: ``pool_risk_weight`` under SEC-SA and SEC-ERBA, ``12.5 x K_IRB`` under
+      SEC-IRBA (the IRB weight including expected loss, as ``K_IRB`` does);
+    * maximum capital requirement: the positions' RWA together never exceed ``P x K_P x 12.5
+      x pool``, ``P`` the largest share the bank holds of any tranche and ``K_P`` the pool's
+      capital charge (``K_IRB`` under SEC-IRBA, else ``K_SA``); where that cap binds, every
+      position is scaled down alike (possibly below the 15% floor, as the cap allows).
+      ``largest_share`` gives ``P``; by default it is read from the amounts and the points.
+
     ``caps=False`` gives the tranches' own risk weights (for the risk-transfer test).
     """
-    _check_finite(pool=pool, pool_risk_weight=pool_risk_weight, irb_n=irb_n)
+    _check_finite(
+        pool=pool, pool_risk_weight=pool_risk_weight, irb_n=irb_n, largest_share=largest_share
+    )
     if pool < 0 or pool_risk_weight < 0:
         raise _arg_error("pool", "the pool and its risk weight cannot be negative")
+    if largest_share is not None and not 0.0 <= largest_share <= 1.0:
+        raise _arg_error(
+            "largest_share", f"a retained share lies between 0 and 1 (got {largest_share})"
+        )
     k_sa = min(pool_risk_weight * 0.08, 1.0)
+    # the pool's own capital charge and risk weight, under the approach the bank uses
+    k_pool = k_sa if k_irb is None else k_irb
+    rw_pool = pool_risk_weight if k_irb is None else RW_MAX * k_irb
+    if largest_share is not None:
+        largest = largest_share
+    else:
+        largest = _largest_share(positions, pool) if caps and pool > 0 else 1.0
     out = []
     for name, amount, att, det, senior, rating, mat in positions:
         _check_finite(amount=amount, maturity_years=mat)
@@ -325,11 +399,11 @@ def position_risk_weights(
         else:
             approach = "SEC-SA"
             rw = sec_sa_risk_weight(k_sa, w, att, det, stc=stc, senior=senior)
-        if caps and senior and rw > pool_risk_weight:
-            rw, note = pool_risk_weight, "senior look-through cap"
+        if caps and senior and rw > rw_pool:
+            rw, note = rw_pool, "senior look-through cap"
         out.append(PositionCapital(name, amount, att, det, senior, approach, rw, amount * rw, note))
     total = sum(p.rwa for p in out)
-    cap = pool * pool_risk_weight
+    cap = largest * k_pool * RW_MAX * pool
     if caps and total > cap > 0:
         scale = cap / total
         out = [
@@ -342,7 +416,8 @@ def position_risk_weights(
                 p.approach,
                 p.risk_weight * scale,
                 p.rwa * scale,
-                (p.note + "; " if p.note else "") + "overall cap",
+                (p.note + "; " if p.note else "")
+                + f"maximum capital requirement (P {largest:.4g} x K_P {k_pool:.4g})",
             )
             for p in out
         ]

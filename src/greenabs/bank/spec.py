@@ -298,8 +298,17 @@ class RegulationSpec(_Frozen):
     min_lcr: float = Field(1.0, ge=0)
     min_nsfr: float = Field(1.0, ge=0)
     min_liquidity_ratio: Share = 0.25
-    min_provision_coverage: float = Field(1.5, ge=0)
-    min_loan_provision_ratio: Share = 0.025
+    min_provision_coverage: float = Field(
+        1.5,
+        ge=0,
+        description="Provisions / NPL: the regulator sets 120-150% bank by bank (CBRC, "
+        "28 Feb 2018; 150% under the 2011 rules); default the top of that range",
+    )
+    min_loan_provision_ratio: Share = Field(
+        0.025,
+        description="Provisions / loans: the regulator sets 1.5-2.5% bank by bank (CBRC, "
+        "28 Feb 2018; 2.5% under the 2011 rules); default the top of that range",
+    )
     off_balance_ccf: Share = Field(0.5, description="Credit conversion for leverage exposure")
     irrbb_shocks: dict[str, Share] | None = Field(
         None,
@@ -367,7 +376,9 @@ class SecuritisationSpec(_Frozen):
 
     segment_book: str = Field(description="Name of the loan book the pool is drawn from")
     npl_share: Share | None = Field(
-        None, description="Non-performing share of the pool (default: the book's)"
+        0.0,
+        description="Non-performing share of the pool: 0 by default (securitised pools, "
+        "Chinese CLOs among them, are normal-class loans); null: the book's own share",
     )
     face_per_pool: float = Field(
         1.0,

@@ -14,7 +14,11 @@ Accounting (IFRS 9 / CAS 23, shared reference systemic_risk.md section 4.3):
   control passed: derecognise; gain = proceeds + fair value of retained positions - carrying
   amount (balance less its provisions) - costs;
 * substantially all retained: keep the loans, book the proceeds as a financing liability;
-* capital relief needs significant risk transfer; without it the pool's RWA stay.
+* capital relief needs significant risk transfer; without it the pool's RWA stay;
+* the after-tax gain on sale is deducted from CET1 (Basel III, BCBS 189 "gain on sale related
+  to securitisation transactions", now the Basel Framework's CET1 regulatory adjustments;
+  CRR Art. 32(1)(a); China's 2023 capital rules list 资产证券化销售利得 among the CET1
+  deductions): book equity rises by the gain, regulatory capital does not.
 
 Credit enhancement the originator provides (a deal's ``structure.supports`` with
 ``originator: true``: a guarantee or shortfall undertaking by the originating bank) is a
@@ -35,14 +39,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationError
 
-from greenabs.bank.capital import PositionCapital, position_risk_weights
+from greenabs.analytics import wal
+from greenabs.bank.capital import (
+    RW_MAX,
+    PositionCapital,
+    effective_number,
+    erba_ratings,
+    position_risk_weights,
+)
 from greenabs.bank.ratios import Ratios, ratios
 from greenabs.bank.spec import (
+    DEFAULT_CORRELATION,
     BankSpec,
     Classification,
     HQLASpec,
@@ -107,17 +121,19 @@ class RetainedPiece:
 class Sale:
     """A securitisation in the originator's books.
 
-    ``pool`` (face) leaves loan book ``book``; ``npl_share`` of it is non-performing.  The
-    originator receives ``proceeds`` in cash for the tranches sold, keeps ``retained`` (its
-    tranches, and off the balance sheet the credit enhancement it provides), pays ``costs``
-    and earns ``structuring_fee`` once and ``servicing_fee_rate`` a year on the pool.
+    ``pool`` (face) leaves loan book ``book``; ``npl_share`` of it is non-performing (default
+    0: securitised pools are normally performing loans; ``None``: the book's own share, a
+    proportional slice of the book).  The originator receives ``proceeds`` in cash for the
+    tranches sold, keeps ``retained`` (its tranches, and off the balance sheet the credit
+    enhancement it provides), pays ``costs`` and earns ``structuring_fee`` once and
+    ``servicing_fee_rate`` a year on the pool.
     """
 
     book: str
     pool: float
     proceeds: float
     retained: tuple[RetainedPiece, ...] = ()
-    npl_share: float | None = None
+    npl_share: float | None = 0.0
     costs: float = 0.0
     structuring_fee: float = 0.0
     servicing_fee_rate: float = 0.0
@@ -137,12 +153,16 @@ class TransactionImpact:
     before_ratios: Ratios
     after_ratios: Ratios
     gain: float
+    """Gain on sale before tax (negative: a loss)."""
     carrying_amount: float
     provisions_released: float
     npl_removed: float
     retained_rwa: float
     pool_rwa: float
     explanations: dict[str, str]
+    cet1_deduction: float = 0.0
+    """The after-tax gain on sale, deducted from CET1 (zero for a loss or without
+    derecognition): ``after.capital.deductions`` carries it."""
 
     def table(self) -> list[dict[str, Any]]:
         """Every ratio before and after, with the change and, where known, why."""
@@ -234,6 +254,17 @@ def _check_sale(sale: Sale, source: str) -> None:
                 problems.append(Problem(where, f"must be a finite number (got {v!r})"))
             elif not lo <= v <= hi:
                 problems.append(Problem(where, f"must lie between {lo:g} and {hi:g} (got {v})"))
+    kept = sum(r.face for r in sale.retained if r.on_balance_sheet)
+    if not problems and kept > sale.pool * (1 + 1e-9):
+        problems.append(
+            Problem(
+                "retained",
+                f"the retained positions' face ({kept:,.2f}) is larger than the pool "
+                f"({sale.pool:,.2f}): a retained share of {kept / sale.pool:.4g}, above 1"
+                if sale.pool > 0
+                else f"the retained positions' face ({kept:,.2f}) is larger than the pool (0)",
+            )
+        )
     if problems:
         raise SpecError(source, problems)
 
@@ -293,6 +324,17 @@ def apply_sale(
                 f"the pool's NPLs ({npl_pool:,.2f}) exceed the book's ({book_npl:,.2f})",
             ),
         )
+    perf_pool, book_perf = sale.pool - npl_pool, book.balance - book_npl
+    if perf_pool > book_perf * (1 + 1e-9) + 1e-6:
+        raise SpecError(
+            source,
+            Problem(
+                "npl_share",
+                f"the pool's performing loans ({perf_pool:,.2f}, with npl_share "
+                f"{npl_share:g}) exceed the book's ({book_perf:,.2f}): a pool this large "
+                "takes some of the book's NPLs",
+            ),
+        )
     old = _split(book.classification, book.balance, book_npl)
     gone = _split(book.classification, sale.pool, npl_pool)
     prov = min(_pool_provisions(book.provisions, old, gone), sale.pool)
@@ -303,6 +345,7 @@ def apply_sale(
         "provisions_released": prov,
         "npl_removed": npl_pool,
         "gain": 0.0,
+        "cet1_deduction": 0.0,
     }
     changes: dict[str, Any] = {}
     fee_income = bank.income.fee_income + sale.servicing_fee_rate * sale.pool
@@ -311,6 +354,8 @@ def apply_sale(
         pre_tax = gain + sale.structuring_fee
         cash = sale.proceeds - sale.costs + sale.structuring_fee - tax * pre_tax
         amounts["gain"] = gain
+        # the increase in equity from the securitisation is deducted from CET1 (a loss is not)
+        amounts["cet1_deduction"] = max(gain, 0.0) * (1 - tax)
         left = {k: old[k] - gone[k] for k in old}
         bal = max(book.balance - sale.pool, 0.0)
         kept = {k: max(v, 0.0) for k, v in left.items()}
@@ -341,7 +386,10 @@ def apply_sale(
             "loans": tuple(loans),
             "retained_securitisations": tuple(retained),
             "capital": bank.capital.model_copy(
-                update={"cet1": bank.capital.cet1 + pre_tax * (1 - tax)}
+                update={
+                    "cet1": bank.capital.cet1 + pre_tax * (1 - tax),
+                    "deductions": bank.capital.deductions + amounts["cet1_deduction"],
+                }
             ),
         }
         # credit enhancement the originator provides: no asset, its RWA (limit x weight)
@@ -393,7 +441,7 @@ def apply_sale(
     else:
         changes["cash_reserves"] = bank.cash_reserves + cash
     new_cet1 = changes["capital"].cet1
-    if new_cet1 < bank.capital.deductions:
+    if new_cet1 < changes["capital"].deductions:
         raise SpecError(
             source,
             Problem(
@@ -442,20 +490,74 @@ def _tranche_points(result: RunResult) -> list[tuple[str, float, float, bool]]:
     return out
 
 
+VARIABILITY_MULTIPLES = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0)
+"""The derecognition test's default scenarios: multiples of the monthly default rate of a 1%
+CDR (0% to about 26% a year)."""
+
+
+def scenario_weights(
+    default_rates: npt.ArrayLike, pd: float, correlation: float
+) -> npt.NDArray[np.float64]:
+    """Probabilities of default-rate scenarios under the Vasicek one-factor distribution of a
+    pool's annual default rate (the distribution behind the IRB formula, CRE31).
+
+    Scenario ``k`` (``default_rates`` ascending) takes the probability that the pool's default
+    rate falls between the midpoints to its neighbours: ``F(x) = Phi((sqrt(1 - rho)
+    Phi^-1(x) - Phi^-1(PD)) / sqrt(rho))``, the first scenario from 0, the last to 1.  ``pd``
+    is held at 0.03% or more (the IRB PD floor) so that every scenario keeps some weight.
+    """
+    rates = np.asarray(default_rates, dtype=np.float64)
+    n = NormalDist()
+    pd_ = min(max(pd, 0.0003), 0.9999)
+    rho = min(max(correlation, 1e-6), 0.999)
+
+    def cdf(x: float) -> float:
+        if x <= 0.0:
+            return 0.0
+        if x >= 1.0:
+            return 1.0
+        return n.cdf((math.sqrt(1 - rho) * n.inv_cdf(x) - n.inv_cdf(pd_)) / math.sqrt(rho))
+
+    edges = [0.0, *((rates[1:] + rates[:-1]) / 2.0), 1.0]
+    return np.array([cdf(edges[k + 1]) - cdf(edges[k]) for k in range(len(rates))])
+
+
+def retained_variability(
+    kept: npt.ArrayLike, total: npt.ArrayLike, weights: npt.ArrayLike
+) -> float:
+    """Share of the variability of the cash that the retained positions bear: the
+    probability-weighted standard deviation of what they receive over that of all the cash
+    (IFRS 9 B3.2.5: "all reasonably possible variability ... with greater weight being given
+    to those outcomes that are more likely to occur"), held within [0, 1]."""
+    k, t, w = (np.asarray(x, dtype=np.float64) for x in (kept, total, weights))
+    w = w / w.sum()
+
+    def sd(x: npt.NDArray[np.float64]) -> float:
+        return math.sqrt(float(w @ (x - w @ x) ** 2))
+
+    sd_total = sd(t)
+    return min(max(sd(k) / sd_total, 0.0), 1.0) if sd_total > 0 else 0.0
+
+
 def _variability_share(
-    result: RunResult, retained_share: dict[str, float], supports: tuple[str, ...] = ()
+    result: RunResult,
+    retained_share: dict[str, float],
+    supports: tuple[str, ...],
+    pd: float,
+    correlation: float,
 ) -> float:
     """Share of the variability of the pool's cash that the retained positions bear.
 
-    The deal runs once over seven default scenarios (monthly default rates 0 to 30 times those
-    of a 1% CDR, i.e. 0% to about 26% a year); the measure is the standard deviation across
-    them of the cash paid to the retained positions, less what the originator's own supports
-    (``supports``, by name) pay into the deal, divided by that of all the cash paid out
-    (IFRS 9 B3.2.5: exposure to variability in the amounts and timing of the net cash flows).
+    The deal runs once over the :data:`VARIABILITY_MULTIPLES` default scenarios; each is
+    weighted by its probability for a pool of annual default probability ``pd`` and asset
+    correlation ``correlation`` (:func:`scenario_weights`); the measure is
+    :func:`retained_variability` of the cash paid to the retained positions, less what the
+    originator's own supports (``supports``, by name) pay into the deal, against all the cash
+    paid out.
     """
     from greenabs.engine import run, with_assumptions
 
-    mult = np.array([0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0])
+    mult = np.array(VARIABILITY_MULTIPLES)
     r = run(
         with_assumptions(result.deal, default={"cdr": 0.01}),
         mdr_mult=mult,
@@ -469,8 +571,42 @@ def _variability_share(
         paid_in = sum(float(draws[name][sc]) for name in supports if name in draws)
         kept.append(sum(float(cash[t]) * sh for t, sh in retained_share.items()) - paid_in)
         total.append(float(cash.sum()))
-    sd_total = float(np.std(total))
-    return float(np.std(kept)) / sd_total if sd_total > 0 else 0.0
+    mdr = 1.0 - 0.99 ** (1.0 / 12.0)
+    annual = 1.0 - (1.0 - np.minimum(mult * mdr, 1.0)) ** 12
+    return retained_variability(kept, total, scenario_weights(annual, pd, correlation))
+
+
+def _contractual_maturities(result: RunResult) -> dict[str, float]:
+    """Each tranche's maturity M_T for SEC-IRBA and SEC-ERBA: the cash-flow weighted average
+    maturity of its contractual payments, principal and interest (CRE44; CRR Art. 257(1)(a):
+    ``M_T = sum t CF_t / sum CF_t``), from the deal run without defaults or prepayments, in
+    years from closing (1 where a tranche receives nothing)."""
+    from greenabs.engine import run
+
+    r = run(result.deal, mdr_mult=np.zeros(1), smm_mult=np.zeros(1))
+    times = np.asarray(r.calendar.years_from_closing, dtype=np.float64)
+    out = {}
+    for t in result.deal.structure.tranches:
+        cf = r.tranche_cashflows(t.name)
+        cash = (cf["interest_paid"] + cf["principal_paid"] + cf["residual_paid"]).to_numpy()
+        out[t.name] = _finite_or(wal(times, cash), 1.0)
+    return out
+
+
+def _pool_exposures(result: RunResult) -> list[tuple[str | None, float]]:
+    """``(obligor, cut-off balance)`` of every asset of the deal's pool, the balances from the
+    compiled pool (revenue assets have theirs only once compiled); an asset without an
+    ``obligor`` stands for itself."""
+    from greenabs.compile import compile_deal
+
+    pool = compile_deal(result.deal).pool
+    specs = {a.id: a for a in pool.assets}
+    out: list[tuple[str | None, float]] = []
+    for block in pool.blocks:
+        balances = block.summary()["balance"]
+        for k, aid in enumerate(block.ids):
+            out.append((specs[aid].obligor, float(balances[k])))
+    return out
 
 
 def _finite_or(value: Any, default: float) -> float:
@@ -485,12 +621,12 @@ SUPPORT_POSITION = "support:"
 
 
 def _support_positions(
-    result: RunResult, points: list[tuple[str, float, float, bool]], wal: dict[str, float]
+    result: RunResult, points: list[tuple[str, float, float, bool]], maturity: dict[str, float]
 ) -> list[tuple[str, float, float, float, bool, str | None, float]]:
     """The originator's own supports as securitisation positions ``(name, exposure,
     attachment, detachment, senior, rating, maturity)``: the exposure is the limit, attaching
     where the most junior covered class attaches, as thick as the limit over the pool (capped
-    at 1), unrated, maturing with the longest WAL among the covered classes."""
+    at 1), unrated, maturing with the longest maturity M_T among the covered classes."""
     deal = result.deal
     pool = result.pool.original_balance
     notes = float(sum(t.balance for t in deal.structure.tranches))
@@ -503,7 +639,7 @@ def _support_positions(
         covered = sorted({c.tranche for c in sup.covers})
         a = min(attach[t] for t in covered)
         d = min(a + limit / pool, 1.0)
-        mat = max(wal.get(t, 1.0) for t in covered)
+        mat = max(maturity.get(t, 1.0) for t in covered)
         out.append((SUPPORT_POSITION + sup.name, limit, a, d, False, None, mat))
     return out
 
@@ -531,6 +667,37 @@ def _securitisation_spec(
     return sp
 
 
+RETAIL_SEGMENTS = ("retail", "residential_mortgage")
+"""Loan-book segments whose pools take SEC-IRBA's retail p-table (CRE44: retail pools)."""
+
+
+def _srt_test(
+    own: list[PositionCapital], shares: dict[str, float]
+) -> tuple[float, float, list[str], list[str]]:
+    """The quantitative significant-risk-transfer test (CRR Art. 244(2)): ``(measure, limit,
+    mezzanine, first_loss)``.
+
+    The first-loss positions are the most subordinated ones (attaching at 0) and any weighted
+    1250%; mezzanine positions are those subordinated to the senior one and senior to the
+    first loss, weighted below 1250% (CRR Art. 242, "mezzanine securitisation position").  With
+    mezzanine positions the originator may keep at most 50% of their RWA; without, at most 20%
+    of the first-loss positions.
+    """
+    first = [c for c in own if not c.senior and (c.attachment <= 1e-12 or c.risk_weight >= RW_MAX)]
+    mezz = [c for c in own if not c.senior and c not in first]
+    if mezz:
+        kept = sum(c.rwa * shares[c.tranche] for c in mezz)
+        total = sum(c.rwa for c in mezz)
+        measure, limit = (kept / total if total > 0 else 0.0), 0.5
+    elif first:
+        kept = sum(c.amount * shares[c.tranche] for c in first)
+        total = sum(c.amount for c in first)
+        measure, limit = (kept / total if total > 0 else 0.0), 0.2
+    else:
+        measure, limit = 0.0, 0.5
+    return measure, limit, [c.tranche for c in mezz], [c.tranche for c in first]
+
+
 def sale_from_deal(
     bank: BankSpec,
     result: RunResult,
@@ -544,7 +711,10 @@ def sale_from_deal(
     The pool leaves ``spec.segment_book``; the originator keeps what the deal's ``retention``
     says (nothing if it declares none), sells the rest at ``spec.price``; retained positions
     are risk-weighted by the hierarchy of approaches with their attachment and detachment
-    points, ratings and WALs; derecognition compares the variability retained with
+    points, ratings and maturities M_T (contractual cash flows, principal and interest), capped
+    at ``P x K_P``; under SEC-IRBA a retail or mortgage book takes the retail p-table and ``N``
+    is the pool's effective number of exposures, one obligor's loans consolidated.
+    Derecognition compares the probability-weighted variability retained with
     ``spec.substantially_all``; significant risk transfer follows the mezzanine / first-loss
     test (CRR Art. 244(2)).  The book loses ``face_per_pool`` x the deal's pool balance (an
     NPL pool's deal balance is its expected recoveries, its face is larger).  ``bank_source``
@@ -560,49 +730,51 @@ def sale_from_deal(
     ret = result.retention
     summary = result.tranches().set_index("name")
     npl_share = book.classification.npl if sp.npl_share is None else sp.npl_share
+    for i, t in enumerate(deal.structure.tranches):
+        known = {r.upper() for r in erba_ratings()}
+        if t.rating and sp.use_ratings and t.rating.strip().upper() not in known:
+            raise SpecError(
+                deal_source,
+                Problem(
+                    f"structure.tranches[{i}].rating",
+                    f"unknown rating symbol {t.rating!r} (known: {', '.join(erba_ratings())})",
+                ),
+            )
     points = _tranche_points(result)
     shares = {
         t.name: (ret.share_of(t.name, t.balance) if ret is not None else 0.0)
         for t in deal.structure.tranches
     }
-    all_positions = []
-    for name, a, d, senior in points:
-        t = deal.tranche(name)
-        mat = _finite_or(summary.loc[name, "wal"], 1.0)
-        all_positions.append((name, t.balance, a, d, senior, t.rating, mat))
+    # capital uses M_T; the balance sheet (repricing, the financing's tenor) the WAL
+    m_t = _contractual_maturities(result)
+    wal_of = {t.name: _finite_or(summary.loc[t.name, "wal"], 1.0) for t in deal.structure.tranches}
+    all_positions = [
+        (name, deal.tranche(name).balance, a, d, senior, deal.tranche(name).rating, m_t[name])
+        for name, a, d, senior in points
+    ]
+    irb = bank.irb and sp.k_irb is not None
     params: dict[str, Any] = {
         "pool": pool,
         "pool_risk_weight": book.rw,
         "w": npl_share,
         "stc": sp.stc,
         "k_irb": sp.k_irb if bank.irb else None,
-        "irb_n": float(len(deal.pool.assets)),
+        "irb_n": effective_number(_pool_exposures(result)) if irb else None,
         "irb_lgd": sp.irb_lgd,
+        "retail": book.segment in RETAIL_SEGMENTS,
         "use_ratings": sp.use_ratings,
     }
-    for i, t in enumerate(deal.structure.tranches):
-        if t.rating and sp.use_ratings:
-            from greenabs.bank.capital import erba_ratings
-
-            if t.rating.strip().upper() not in {r.upper() for r in erba_ratings()}:
-                raise SpecError(
-                    deal_source,
-                    Problem(
-                        f"structure.tranches[{i}].rating",
-                        f"unknown rating symbol {t.rating!r} (known: {', '.join(erba_ratings())})",
-                    ),
-                )
-    wal = {p[0]: p[6] for p in all_positions}
-    supports = _support_positions(result, points, wal)
+    supports = _support_positions(result, points, m_t)
     # the originator keeps its own supports whole
     shares.update({p[0]: 1.0 for p in supports})
     all_positions += supports
-    caps = position_risk_weights(all_positions, caps=False, **params)
+    own = position_risk_weights(all_positions, caps=False, **params)
     kept_positions = [
         (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
     ]
+    largest = max((shares[p[0]] for p in kept_positions), default=0.0)
     by_name: dict[str, PositionCapital] = {
-        c.tranche: c for c in position_risk_weights(kept_positions, **params)
+        c.tranche: c for c in position_risk_weights(kept_positions, largest_share=largest, **params)
     }
     retained = []
     proceeds = 0.0
@@ -620,7 +792,7 @@ def sale_from_deal(
                     fair_value=face * price,
                     yield_=_finite_or(y, 0.0),
                     risk_weight=c.risk_weight,
-                    maturity_years=all_positions[[p[0] for p in all_positions].index(t.name)][6],
+                    maturity_years=wal_of[t.name],
                     approach=c.approach,
                     note=c.note,
                 )
@@ -644,18 +816,11 @@ def sale_from_deal(
         )
     tranche_shares = {t.name: shares[t.name] for t in deal.structure.tranches}
     names = tuple(p[0].removeprefix(SUPPORT_POSITION) for p in supports)
-    share = _variability_share(result, tranche_shares, names)
+    share = _variability_share(
+        result, tranche_shares, names, book.pd, DEFAULT_CORRELATION[book.segment]
+    )
     derecognise = share < sp.substantially_all
-    mezz = [c for c in caps if not c.senior and c.risk_weight < 12.5]
-    first = [c for c in caps if c.risk_weight >= 12.5]
-    if mezz:
-        kept = sum(c.rwa * shares[c.tranche] for c in mezz)
-        srt_measure, srt_limit = kept / sum(c.rwa for c in mezz), 0.5
-    elif first:
-        kept = sum(c.amount * shares[c.tranche] for c in first)
-        srt_measure, srt_limit = kept / sum(c.amount for c in first), 0.2
-    else:
-        srt_measure, srt_limit = 0.0, 0.5
+    srt_measure, srt_limit, mezz, first = _srt_test(own, shares)
     srt = derecognise and srt_measure <= srt_limit
     servicing = deal.pool.servicing_fee
     return Sale(
@@ -675,7 +840,12 @@ def sale_from_deal(
             "substantially_all": sp.substantially_all,
             "srt_measure": srt_measure,
             "srt_limit": srt_limit,
-            "positions": [c.__dict__ for c in caps],
+            "mezzanine": mezz,
+            "first_loss": first,
+            "largest_share": largest,
+            "effective_number": params["irb_n"],
+            "maturity": dict(m_t),
+            "positions": [c.__dict__ for c in own],
             "retained_shares": tranche_shares,
             "originator_supports": {
                 p[0].removeprefix(SUPPORT_POSITION): {
@@ -712,8 +882,8 @@ def _explain(
         "total_assets": f"pool carrying amount -{cur(amounts['carrying_amount'])}, cash "
         f"+{cur(sale.proceeds - sale.costs)}, retained positions "
         f"+{cur(sum(r.fair_value for r in sale.retained))}",
-        "equity": f"after-tax gain on sale {cur(amounts['gain'])} and structuring fee "
-        f"{cur(sale.structuring_fee)}",
+        "equity": f"gain on sale {cur(amounts['gain'])} and structuring fee "
+        f"{cur(sale.structuring_fee)}, after tax",
         "rwa": (
             f"pool RWA -{cur(pool_rwa)}, retained positions +{cur(retained_rwa)}"
             if sale.srt
@@ -730,12 +900,16 @@ def _explain(
         "loan_to_deposit": "loans leave, deposits stay",
         "delta_eve_up": "fixed-rate loans leave the banking book",
     }
+    deduction = amounts["cet1_deduction"]
+    capital = (
+        f"capital up by the structuring fee; the after-tax gain on sale {cur(deduction)} is "
+        "deducted from CET1"
+        if deduction > 0
+        else "capital changed by the loss on sale and the structuring fee"
+    )
+    relief = "RWA down by the relief" if sale.srt else "RWA unchanged without risk transfer"
     for k in ("cet1_ratio", "tier1_ratio", "total_capital_ratio"):
-        ex[k] = (
-            "capital up by the gain, RWA down by the relief"
-            if sale.srt
-            else "capital up by the gain; RWA unchanged without risk transfer"
-        )
+        ex[k] = f"{capital}; {relief}"
     return ex
 
 
@@ -773,4 +947,5 @@ def securitise(
         retained_rwa=retained_rwa,
         pool_rwa=pool_rwa,
         explanations=_explain(before_r, after_r, sale, amounts, pool_rwa, retained_rwa),
+        cet1_deduction=amounts["cet1_deduction"],
     )
