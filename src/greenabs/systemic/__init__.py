@@ -8,6 +8,7 @@ Quick start::
     result = systemic.build_index(data, "entropy")
     result.frame()                              # composite and the four sub-indices
     systemic.markov_switching(result.composite)
+    quarterly = systemic.china_sample("quarterly")   # the quarterly companion
 
 Pure functions on a matrix (periods x indicators, oriented so that higher is riskier):
 :func:`entropy_weights`, :func:`critic_weights`, :func:`ecdf`, and more in :mod:`.core`.
@@ -29,17 +30,21 @@ from greenabs.systemic.data import (
     CATALOGUE,
     DIMENSIONS,
     FILLS,
+    HP_LAMBDA,
     Indicator,
     IndicatorData,
     annualised_volatility,
     china_sample,
+    hp_gap,
     load_ahp_matrix,
     load_indicators,
 )
 from greenabs.systemic.index import METHODS, NORMALISATIONS, IndexResult, build_index, prepare
 from greenabs.systemic.link import StressMapping, stress_level
 from greenabs.systemic.warning import (
+    CompositeSignal,
     SignalResult,
+    composite_signal,
     markov_switching,
     signal_extraction,
     threshold_flags,
@@ -49,8 +54,10 @@ __all__ = [
     "CATALOGUE",
     "DIMENSIONS",
     "FILLS",
+    "HP_LAMBDA",
     "METHODS",
     "NORMALISATIONS",
+    "CompositeSignal",
     "IndexResult",
     "Indicator",
     "IndicatorData",
@@ -62,10 +69,12 @@ __all__ = [
     "china_sample",
     "ciss",
     "combine_weights",
+    "composite_signal",
     "critic_weights",
     "ecdf",
     "entropy_weights",
     "ewma_correlations",
+    "hp_gap",
     "load_ahp_matrix",
     "load_indicators",
     "markov_switching",

@@ -14,29 +14,52 @@ from greenabs.systemic.index import IndexResult
 __all__ = ["contribution_figure", "index_figure", "weights_figure", "write_systemic_report"]
 
 
+def period_span(label: str) -> tuple[float, float]:
+    """A period label (2024, 2024Q1, 2024-03) as its start and end in decimal years."""
+    text = str(label)
+    year = float(text[:4])
+    if len(text) == 6 and text[4] == "Q":
+        q = int(text[5])
+        return year + (q - 1) / 4, year + q / 4
+    if len(text) == 7 and text[4] == "-":
+        m = int(text[5:])
+        return year + (m - 1) / 12, year + m / 12
+    return year, year + 1.0
+
+
 def index_figure(result: IndexResult, stress: pd.Series | None = None) -> go.Figure:
-    """Composite and sub-indices by period; shaded periods are flagged as stressed."""
-    x = [str(p) for p in result.composite.index]
+    """Composite and sub-indices by period on a numeric time axis (decimal years, each point
+    at the middle of its period); a stressed period is shaded over its whole span."""
+    spans = [period_span(str(p)) for p in result.composite.index]
+    x = [(a + b) / 2 for a, b in spans]
     fig = go.Figure()
     if stress is not None:
-        for p, flag in zip(x, stress.reindex(result.composite.index).fillna(False), strict=True):
+        flags = stress.reindex(result.composite.index).fillna(False).astype(bool)
+        for (x0, x1), flag in zip(spans, flags, strict=True):
             if flag:
-                fig.add_vrect(
-                    x0=p,
-                    x1=p,
-                    fillcolor="#ef9a9a",
-                    opacity=0.35,
-                    line_width=12,
-                    line_color="#ef9a9a",
-                )
+                fig.add_vrect(x0=x0, x1=x1, fillcolor="#ef9a9a", opacity=0.35, line_width=0)
     fig.add_scatter(
-        x=x, y=result.composite, name="composite", line={"width": 4, "color": "#b71c1c"}
+        x=x,
+        y=result.composite.to_numpy(dtype=float),
+        name="composite",
+        mode="lines+markers",
+        line={"width": 4, "color": "#b71c1c"},
+        text=[str(p) for p in result.composite.index],
     )
     for d in result.sub_indices:
-        fig.add_scatter(x=x, y=result.sub_indices[d], name=d, line={"dash": "dot"})
+        fig.add_scatter(
+            x=x,
+            y=result.sub_indices[d].to_numpy(dtype=float),
+            name=d,
+            mode="lines",
+            line={"dash": "dot"},
+            text=[str(p) for p in result.composite.index],
+        )
+    lo = spans[0][0] if spans else 0.0
+    hi = spans[-1][1] if spans else 1.0
     fig.update_layout(
         title=f"Systemic-risk index ({result.method}); shaded: stress episodes",
-        xaxis_type="category",
+        xaxis={"type": "linear", "range": [lo, hi], "title": "year"},
     )
     return fig
 

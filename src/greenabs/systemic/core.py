@@ -101,10 +101,13 @@ def _matrix(
     what: str,
     names: list[str] | None,
     source: str = "argument x",
+    *,
+    allow_missing: bool = False,
 ) -> FloatArray:
     """The matrix, checked (2-D, enough periods, finite, no constant column) and with each
     column rescaled exactly by a power of two (the weights do not depend on a column's
-    scale)."""
+    scale).  With ``allow_missing`` a column may have missing values (NaN) but needs
+    ``min_rows`` observed ones; infinite values are refused either way."""
     a = _as_floats(x, source, what)
     if a.ndim == 1:
         a = a[:, None]
@@ -118,18 +121,35 @@ def _matrix(
         raise DataError(
             source, Problem("", f"{what} needs at least {min_rows} periods, got {a.shape[0]}")
         )
-    if not np.isfinite(a).all():
-        col = int(np.argmax(~np.isfinite(a).all(axis=0)))
+    bad_cells = np.isinf(a) if allow_missing else ~np.isfinite(a)
+    if bad_cells.any():
+        col = int(np.argmax(bad_cells.any(axis=0)))
         name = names[col] if names else f"column {col}"
         raise DataError(
             source,
             Problem(
-                name, "has missing or infinite values: fill or drop them with a named method first"
+                name,
+                "has infinite values"
+                if allow_missing
+                else "has missing or infinite values: fill or drop them with a named method first",
             ),
         )
+    if allow_missing:
+        seen = np.isfinite(a).sum(axis=0)
+        short = np.nonzero(seen < min_rows)[0]
+        if short.size:
+            name = names[int(short[0])] if names else f"column {int(short[0])}"
+            raise DataError(
+                source,
+                Problem(
+                    name, f"{what} needs at least {min_rows} values, got {int(seen[short[0]])}"
+                ),
+            )
     a = _scaled(a)
-    sd = a.std(axis=0)
-    flat = np.nonzero(sd <= 1e-12 * np.maximum(np.abs(a).max(axis=0), 1e-300))[0]
+    with np.errstate(invalid="ignore"):
+        sd = np.nanstd(a, axis=0)
+        top = np.nanmax(np.abs(a), axis=0)
+    flat = np.nonzero(sd <= 1e-12 * np.maximum(top, 1e-300))[0]
     if flat.size:
         name = names[int(flat[0])] if names else f"column {int(flat[0])}"
         raise DataError(
@@ -167,13 +187,19 @@ def zscore(x: npt.ArrayLike) -> FloatArray:
     return out
 
 
-def ecdf(x: npt.ArrayLike, *, recursive: bool = True) -> FloatArray:
+def ecdf(x: npt.ArrayLike, *, recursive: bool = True, burn_in: int = 0) -> FloatArray:
     """Empirical CDF transform of a series: ``r / n`` with ties at their highest rank.
 
     Recursive (the default, as the CISS revision recommends): the value at ``t`` is ranked only
-    among observations up to ``t``, so no later data changes it (no look-ahead).  Missing
-    values stay missing and are not counted.
+    among observations up to ``t``, so no later data changes it (no look-ahead).  ``burn_in``
+    observations start the ranking: they are ranked among themselves (the first value is no
+    longer 1 by construction), every later one recursively.  Missing values stay missing and
+    are not counted.
     """
+    if isinstance(burn_in, bool) or not isinstance(burn_in, int | np.integer) or burn_in < 0:
+        raise DataError(
+            "argument burn_in", Problem("", f"must be a whole number >= 0 (got {burn_in!r})")
+        )
     a = _as_floats(x, "argument x", "the ECDF")
     if a.ndim != 1:
         raise DataError("argument x", Problem("", "the ECDF needs one series (1-D)"))
@@ -183,11 +209,15 @@ def ecdf(x: npt.ArrayLike, *, recursive: bool = True) -> FloatArray:
         vals = a[ok]
         out[ok] = np.searchsorted(np.sort(vals), vals, side="right") / vals.size
         return out
-    seen: list[float] = []
-    for t, v in enumerate(a):
-        if not np.isfinite(v):
-            continue
-        seen.append(float(v))
+    observed = np.nonzero(np.isfinite(a))[0]
+    head = observed[: int(burn_in)]
+    if head.size:
+        window = np.sort(a[head])
+        out[head] = np.searchsorted(window, a[head], side="right") / head.size
+    seen = [float(v) for v in a[head]]
+    for t in observed[int(burn_in) :]:
+        v = float(a[t])
+        seen.append(v)
         out[t] = np.sum(np.asarray(seen) <= v) / len(seen)
     return out
 
@@ -198,17 +228,19 @@ def entropy_weights(
     shift: float = 1e-4,
     names: list[str] | None = None,
     source: str = "argument x",
+    allow_missing: bool = False,
 ) -> FloatArray:
     """Entropy weights: min-max normalise, ``p = z / sum z``, ``e = -sum p ln p / ln n``,
     ``w = (1 - e) / sum (1 - e)``.  ``shift`` is added before the shares (Chinese practice) so
-    that a zero contributes ``0 ln 0 = 0`` smoothly."""
+    that a zero contributes ``0 ln 0 = 0`` smoothly.  With ``allow_missing`` each column is
+    measured over its observed values (``n`` its own count)."""
     shift = _finite_number(shift, "shift", 0.0, 1.0)
-    a = _matrix(x, 2, "entropy weighting", names, source)
+    a = _matrix(x, 2, "entropy weighting", names, source, allow_missing=allow_missing)
     z = minmax(a) + shift
-    p = z / z.sum(axis=0)
+    p = z / np.nansum(z, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(p > 0, p * np.log(p), 0.0)  # 0 ln 0 := 0
-    e = -plogp.sum(axis=0) / np.log(a.shape[0])
+        plogp = np.where(p > 0, p * np.log(p), 0.0)  # 0 ln 0 := 0 (and a missing value)
+    e = -plogp.sum(axis=0) / np.log(np.isfinite(a).sum(axis=0))
     d = np.clip(1.0 - e, 0.0, None)
     if not d.sum() > 0:  # every column as spread out as can be: no column is more informative
         return np.full(a.shape[1], 1.0 / a.shape[1])
@@ -216,15 +248,43 @@ def entropy_weights(
     return out
 
 
+def _pairwise_corr(z: FloatArray) -> FloatArray:
+    """Pearson correlations over the periods both columns have (at least 3, else 0: a pair
+    seen together too rarely counts as uncorrelated); ones on the diagonal."""
+    k = z.shape[1]
+    r = np.eye(k)
+    ok = np.isfinite(z)
+    for i in range(k):
+        for j in range(i + 1, k):
+            both = ok[:, i] & ok[:, j]
+            if both.sum() < 3:
+                continue
+            u, v = z[both, i] - z[both, i].mean(), z[both, j] - z[both, j].mean()
+            den = math.sqrt(float(u @ u) * float(v @ v))
+            r[i, j] = r[j, i] = float(u @ v) / den if den > 0 else 0.0
+    return r
+
+
 def critic_weights(
-    x: npt.ArrayLike, *, names: list[str] | None = None, source: str = "argument x"
+    x: npt.ArrayLike,
+    *,
+    names: list[str] | None = None,
+    source: str = "argument x",
+    allow_missing: bool = False,
 ) -> FloatArray:
     """CRITIC weights: on min-max normalised columns, ``C_j = sd_j x sum_k (1 - r_jk)``,
-    ``w = C / sum C`` (sample sd)."""
-    a = _matrix(x, 3, "CRITIC weighting", names, source)
+    ``w = C / sum C`` (sample sd).  With ``allow_missing`` sd over each column's observed
+    values and correlations over the periods a pair shares."""
+    a = _matrix(x, 3, "CRITIC weighting", names, source, allow_missing=allow_missing)
     z = minmax(a)
-    sd = z.std(axis=0, ddof=1)
-    r = np.corrcoef(z, rowvar=False) if a.shape[1] > 1 else np.ones((1, 1))
+    sd = np.nanstd(z, axis=0, ddof=1)
+    r: FloatArray
+    if a.shape[1] == 1:
+        r = np.ones((1, 1))
+    elif np.isfinite(z).all():
+        r = np.asarray(np.corrcoef(z, rowvar=False), dtype=np.float64)
+    else:
+        r = _pairwise_corr(z)
     c = sd * (1.0 - r).sum(axis=0)
     if c.sum() <= 0:
         return np.full(a.shape[1], 1.0 / a.shape[1])
@@ -238,15 +298,19 @@ def pca_weights(
     threshold: float = 0.85,
     names: list[str] | None = None,
     source: str = "argument x",
+    allow_missing: bool = False,
 ) -> FloatArray:
     """PCA weights: eigen-decompose the correlation matrix, keep components up to
     ``threshold`` of the variance, loadings ``a_jk = v_jk sqrt(lambda_k)``, weight each
-    indicator by the variance-share-weighted absolute loadings, normalised to sum to one."""
+    indicator by the variance-share-weighted absolute loadings, normalised to sum to one.
+    With ``allow_missing`` the correlations are pairwise (negative eigenvalues of the
+    resulting matrix count as zero)."""
     threshold = _finite_number(threshold, "threshold", 0.0, 1.0, low_open=True)
-    a = _matrix(x, 3, "PCA weighting", names, source)
+    a = _matrix(x, 3, "PCA weighting", names, source, allow_missing=allow_missing)
     if a.shape[1] == 1:
         return np.ones(1)
-    r = np.corrcoef(zscore(a), rowvar=False)
+    z = zscore(a)
+    r = np.corrcoef(z, rowvar=False) if np.isfinite(z).all() else _pairwise_corr(z)
     lam, vec = np.linalg.eigh(r)
     order = np.argsort(lam)[::-1]
     lam, vec = np.clip(lam[order], 0.0, None), vec[:, order]

@@ -6,8 +6,13 @@ systemic_risk.md section 1.4, a documented design open to review; override it pe
 come from CSV or Excel, wide (a period column and one column per indicator) or long
 (``year|period, indicator, value[, unit, source, ...]``), at annual, quarterly or monthly
 frequency.  Nothing is ever filled silently: missing values are reported and filled only by a
-named method; indicators whose units mix (e.g. USD bn and RMB bn) or whose coverage is too
-low are excluded with the reason.
+named method; money values given in RMB bn and USD bn for one indicator are converted to the
+catalogue's currency with the file's annual average ``usdcny_avg`` (CNY per USD), and a file
+that mixes units it cannot convert, or mixes frequencies, is refused naming the row.
+
+Trending indicators enter as deviations from their Hodrick-Prescott trend (``hp_gap``): the
+smoothing parameter follows Ravn and Uhlig (2002), ``lambda = 1600 (f/4)^4`` for ``f`` periods
+a year (6.25 annual, 1600 quarterly, 129600 monthly; Hodrick and Prescott 1997 for 1600).
 """
 
 from __future__ import annotations
@@ -29,17 +34,25 @@ __all__ = [
     "CATALOGUE",
     "DIMENSIONS",
     "FILLS",
+    "HP_LAMBDA",
     "Indicator",
     "IndicatorData",
     "annualised_volatility",
     "china_sample",
+    "hp_gap",
     "load_ahp_matrix",
     "load_indicators",
 ]
 
 DIMENSIONS = ("macro", "banking", "securities", "international")
 Direction = Literal["+", "-"]
-Transform = Literal["level", "yoy_change", "abs_deviation", "ratio"]
+Transform = Literal["level", "yoy_change", "abs_deviation", "ratio", "hp_gap"]
+Trend = Literal["two_sided", "one_sided"]
+
+HP_LAMBDA = {"annual": 6.25, "quarterly": 1600.0, "monthly": 129600.0}
+"""HP smoothing by frequency: Ravn and Uhlig (2002, Rev. Econ. Stat. 84(2)) ``1600 (f/4)^4``."""
+
+PERIODS_PER_YEAR = {"annual": 1, "quarterly": 4, "monthly": 12}
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,8 @@ class Indicator:
     target: float | None = None
     ratio_to: str | None = None
     note: str = ""
+    proxy: str = ""
+    """What stands in for the paper's indicator, when the series is not the paper's own."""
 
 
 CATALOGUE: dict[str, Indicator] = {
@@ -68,7 +83,9 @@ CATALOGUE: dict[str, Indicator] = {
             "Fixed-asset investment growth",
             "%",
             "+",
-            note="overheating reading; two-sided in some studies",
+            "hp_gap",
+            note="deviation from its HP trend (growth fell from 25% to 3%): above trend = "
+            "overheating",
         ),
         Indicator(
             "cpi",
@@ -88,8 +105,26 @@ CATALOGUE: dict[str, Indicator] = {
             "+",
             note="ambiguous: a policy response; taken as tightening = more stress",
         ),
-        Indicator("npl_ratio", "banking", "Commercial banks' NPL ratio", "%", "+"),
-        Indicator("car", "banking", "Commercial banks' capital adequacy ratio", "%", "-"),
+        Indicator(
+            "npl_ratio",
+            "banking",
+            "Commercial banks' NPL ratio",
+            "%",
+            "+",
+            "hp_gap",
+            note="deviation from its HP trend: the ratio breaks with the 2005-2008 state-bank "
+            "carve-outs (7% before, under 2% after) and a stricter definition from 2018",
+        ),
+        Indicator(
+            "car",
+            "banking",
+            "Commercial banks' capital adequacy ratio",
+            "%",
+            "-",
+            "hp_gap",
+            note="deviation from its HP trend (a rising trend and the 2013 rule change): "
+            "below trend = riskier",
+        ),
         Indicator("sse_pe", "securities", "Shanghai average price-earnings ratio", "x", "+"),
         Indicator("sse_volatility", "securities", "Shanghai Composite volatility", "%", "+"),
         Indicator(
@@ -100,7 +135,7 @@ CATALOGUE: dict[str, Indicator] = {
             "+",
             "ratio",
             ratio_to="gdp_nominal",
-            note="relative to nominal GDP when given",
+            note="relative to nominal GDP when given, else the deviation from its HP trend",
         ),
         Indicator(
             "fx_reserves",
@@ -109,6 +144,8 @@ CATALOGUE: dict[str, Indicator] = {
             "USD bn",
             "-",
             "yoy_change",
+            proxy="the paper's 'foreign exchange a year earlier' is FX funds outstanding "
+            "(waihui zhankuan, y/y); FX reserves stand in",
         ),
         Indicator(
             "st_external_debt",
@@ -120,14 +157,34 @@ CATALOGUE: dict[str, Indicator] = {
             ratio_to="fx_reserves",
             note="relative to FX reserves",
         ),
-        Indicator("trade_balance", "international", "Import-export balance", "USD bn", "-"),
-        Indicator("fdi", "international", "Foreign direct investment", "USD bn", "-"),
+        Indicator(
+            "trade_balance",
+            "international",
+            "Import-export balance",
+            "USD bn",
+            "-",
+            "hp_gap",
+            note="deviation from its HP trend: below trend = riskier",
+        ),
+        Indicator(
+            "fdi",
+            "international",
+            "Foreign direct investment",
+            "USD bn",
+            "-",
+            "hp_gap",
+            note="deviation from its HP trend: below trend = riskier",
+        ),
     )
 }
 """The seed paper's fourteen indicators (its Fig. 4) in four dimensions."""
 
-AUXILIARY = {"gdp_nominal", "sse_close"}
-"""Series accepted in data files to derive indicators (not indicators themselves)."""
+AUXILIARY = {"gdp_nominal", "sse_close", "usdcny_avg"}
+"""Series accepted in data files to derive indicators (not indicators themselves);
+``usdcny_avg`` (CNY per USD, period average) converts money values between RMB and USD."""
+
+CURRENCIES = {"USD bn": "USD", "RMB bn": "RMB"}
+"""Money units that :func:`load_indicators` converts into each other with ``usdcny_avg``."""
 
 FILLS = ("ffill", "bfill", "interpolate", "mean")
 """Named fill methods; without one, periods with a missing value are left out and reported."""
@@ -158,6 +215,42 @@ def annualised_volatility(
     return out
 
 
+def hp_gap(x: pd.Series, lam: float, *, one_sided: bool = False, min_periods: int = 3) -> pd.Series:
+    """Deviation of a series from its Hodrick-Prescott trend (the cycle, in the series' units).
+
+    Two-sided (the default): statsmodels' ``hpfilter`` over the whole series.  One-sided: the
+    value at ``t`` is the last point of the filter run on the data up to ``t`` (no look-ahead,
+    as in the BIS credit gap), from the ``min_periods``-th observation on.  Missing values are
+    skipped (the filter runs over the observed values in order) and stay missing; with fewer
+    than ``min_periods`` observations the whole gap is missing.  The series is rescaled by a
+    power of two around the filter (exact; the filter is linear), so large values do not
+    overflow inside it.
+    """
+    from statsmodels.tsa.filters.hp_filter import hpfilter
+
+    lam = float(lam)
+    if not (math.isfinite(lam) and lam > 0):
+        raise DataError("argument lam", Problem("", f"must be a positive number (got {lam!r})"))
+    y = x.dropna().astype(float)
+    out = pd.Series(np.nan, index=x.index, dtype=float)
+    if len(y) < max(min_periods, 3):
+        return out
+    values = y.to_numpy()
+    big = float(np.max(np.abs(values)))
+    scale = math.ldexp(1.0, math.frexp(big)[1] - 1) if big > 0 else 1.0  # 2^1023 is finite
+    v = values / scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        if one_sided:
+            start = max(min_periods, 3) - 1
+            cycle = np.full(len(v), np.nan)
+            for t in range(start, len(v)):
+                cycle[t] = np.asarray(hpfilter(v[: t + 1], lamb=lam)[0])[-1]
+        else:
+            cycle = np.asarray(hpfilter(v, lamb=lam)[0], dtype=float)
+        out.loc[y.index] = cycle * scale
+    return out
+
+
 @dataclass(frozen=True)
 class IndicatorData:
     """Indicator values by period (rows) and name (columns), as loaded, with their units."""
@@ -166,6 +259,7 @@ class IndicatorData:
     frequency: str
     source: str
     units: dict[str, set[str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def missing(self) -> pd.DataFrame:
         """Per indicator: how many periods are missing, and which."""
@@ -183,16 +277,22 @@ class IndicatorData:
         return pd.DataFrame(rows)
 
     def risk_measures(
-        self, catalogue: dict[str, Indicator] | None = None
+        self, catalogue: dict[str, Indicator] | None = None, *, trend: Trend = "two_sided"
     ) -> tuple[pd.DataFrame, list[str]]:
-        """Indicators transformed and oriented (higher = riskier), with notes on exclusions.
+        """Indicators transformed and oriented (higher = riskier), with notes.
 
-        Indicators whose values mix units are excluded (convert them first); a ratio whose
-        denominator is absent falls back to the level, with a note.
+        Values that mix units are refused (convert them first); a ratio whose denominator is
+        absent falls back to the deviation from the HP trend, with a note.  ``trend`` picks the
+        two-sided or one-sided HP filter for the ``hp_gap`` indicators.
         """
+        if trend not in ("two_sided", "one_sided"):
+            raise DataError(
+                "argument trend", Problem("", f"unknown trend {trend!r} (two_sided or one_sided)")
+            )
         cat = catalogue or CATALOGUE
+        lam = HP_LAMBDA.get(self.frequency, HP_LAMBDA["annual"])
         out = {}
-        notes = []
+        notes = list(self.notes)
         for name in self.frame.columns:
             if name in AUXILIARY:
                 continue
@@ -203,17 +303,21 @@ class IndicatorData:
             ind = cat[name]
             units = self.units.get(name, set())
             if len(units) > 1:
-                notes.append(
-                    f"{name}: excluded, values mix units ({', '.join(sorted(units))}); "
-                    "convert them to one unit first"
+                raise DataError(
+                    self.source,
+                    Problem(
+                        f"column {name!r}",
+                        f"values mix units ({', '.join(sorted(units))}): convert them to one "
+                        "unit first",
+                    ),
                 )
-                continue
             raw = self.frame[name].astype(float)
             s = raw
             # the inputs each value is computed from: where they are all given, the result
             # must be a finite number
             given = raw.notna()
             why = "overflows"
+            gap = ind.transform == "hp_gap"
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 if ind.transform == "yoy_change":
                     prev = raw.shift(1)
@@ -230,7 +334,14 @@ class IndicatorData:
                         given = given & d.notna()
                         why = f"ratio to {den} with a zero (or too small) {den}"
                     else:
-                        notes.append(f"{name}: {den} not available, the level is used")
+                        gap = True
+                        notes.append(
+                            f"{name}: {den} not available, the deviation from its HP trend is used"
+                        )
+            if gap:
+                s = hp_gap(s, lam, one_sided=trend == "one_sided")
+                given = given & s.notna()
+                why = "its deviation from trend overflows"
             bad = given & ~np.isfinite(s.to_numpy(dtype=float))
             if bad.any():
                 period = str(self.frame.index[int(np.argmax(bad.to_numpy()))])
@@ -242,17 +353,54 @@ class IndicatorData:
                     ),
                 )
             out[name] = s if ind.direction == "+" else -s
+        if any(cat[n].transform == "hp_gap" for n in out) or any("HP trend" in n for n in notes):
+            notes.append(
+                f"trending indicators enter as deviations from a {trend.replace('_', '-')} HP "
+                f"trend (lambda {lam:g}, Ravn and Uhlig 2002)"
+            )
         return pd.DataFrame(out, index=self.frame.index), notes
 
 
-def _frequency(labels: list[str]) -> str:
-    if all(lab.isdigit() and len(lab) == 4 for lab in labels):
+def _frequency_of(label: str) -> str | None:
+    """``annual`` (2024), ``quarterly`` (2024Q1) or ``monthly`` (2024-03); None otherwise."""
+    if len(label) == 4 and label.isdigit():
         return "annual"
-    if all(len(lab) == 6 and lab[4] == "Q" for lab in labels):
+    if len(label) == 6 and label[:4].isdigit() and label[4] == "Q" and label[5] in "1234":
         return "quarterly"
-    if all(len(lab) == 7 and lab[4] == "-" for lab in labels):
+    if (
+        len(label) == 7
+        and label[:4].isdigit()
+        and label[4] == "-"
+        and label[5:].isdigit()
+        and 1 <= int(label[5:]) <= 12
+    ):
         return "monthly"
-    return "irregular"
+    return None
+
+
+def _check_frequencies(labels: list[tuple[str, str]], source: str) -> str:
+    """The one frequency of the periods (label, where): a label that is no period, or one of
+    another frequency than the first, is refused naming its row."""
+    first: tuple[str, str, str] | None = None
+    for label, where in labels:
+        freq = _frequency_of(label)
+        if freq is None:
+            raise DataError(
+                source,
+                Problem(where, f"{label!r} is not a period (use 2024, 2024Q1 or 2024-03)"),
+            )
+        if first is None:
+            first = (label, where, freq)
+        elif freq != first[2]:
+            raise DataError(
+                source,
+                Problem(
+                    where,
+                    f"{label!r} is {freq}, but {first[1]} ({first[0]!r}) is {first[2]}: one "
+                    "frequency per file (put each frequency in a file of its own)",
+                ),
+            )
+    return first[2] if first else "annual"
 
 
 def _numeric(value: object, where: str, source: str) -> float:
@@ -361,6 +509,64 @@ def _known(name: str, where: str, source: str) -> None:
         )
 
 
+def _convert_currencies(
+    records: dict[tuple[str, str], float],
+    rows: dict[tuple[str, str], tuple[str, str]],
+    source: str,
+) -> tuple[dict[str, set[str]], list[str]]:
+    """Money values of one indicator given in both RMB bn and USD bn are converted to the
+    catalogue's currency with ``usdcny_avg`` of their period (CNY per USD); other mixes of
+    units are refused, naming the row.  ``rows`` maps (period, name) to (unit, row label).
+    Returns the units per indicator after conversion and a note per converted indicator."""
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for (period, name), (unit, _) in rows.items():
+        if unit:
+            by_name.setdefault(name, []).append((period, unit))
+    units: dict[str, set[str]] = {}
+    notes: list[str] = []
+    for name, given in by_name.items():
+        found = {u for _, u in given}
+        if len(found) == 1:
+            units[name] = found
+            continue
+        first_period, first_unit = given[0]
+        odd = next((p, u) for p, u in given if u != first_unit)
+        target = CATALOGUE[name].unit if name in CATALOGUE else ""
+        if not (found <= set(CURRENCIES) and target in CURRENCIES):
+            raise DataError(
+                source,
+                Problem(
+                    rows[(odd[0], name)][1],
+                    f"{name} is in {odd[1]!r} here but in {first_unit!r} in "
+                    f"{rows[(first_period, name)][1]}: one unit per indicator (convert it first)",
+                ),
+            )
+        converted = 0
+        for period, unit in given:
+            if unit == target:
+                continue
+            rate = records.get((period, "usdcny_avg"), math.nan)
+            where = rows[(period, name)][1]
+            if not (math.isfinite(rate) and rate > 0):
+                raise DataError(
+                    source,
+                    Problem(
+                        where,
+                        f"{name} mixes currencies ({', '.join(sorted(found))}) and {period} has "
+                        f"no positive usdcny_avg to convert this {unit} value to {target} (give "
+                        "the rate, or convert the value)",
+                    ),
+                )
+            v = records[(period, name)]
+            records[(period, name)] = v / rate if target == "USD bn" else v * rate
+            converted += 1
+        units[name] = {target}
+        notes.append(
+            f"{name}: {converted} values converted to {target} at usdcny_avg (period average)"
+        )
+    return units, notes
+
+
 def load_indicators(path: str | Path) -> IndicatorData:
     """Indicator data from a CSV or Excel file, wide or long (see the module docstring)."""
     p = Path(path)
@@ -377,21 +583,28 @@ def load_indicators(path: str | Path) -> IndicatorData:
     if raw.empty:
         raise DataError(source, Problem("", "the file has no rows"))
     units: dict[str, set[str]] = {}
+    notes: list[str] = []
     if {"indicator", "value"} <= set(raw.columns):
         records: dict[tuple[str, str], float] = {}
+        rows: dict[tuple[str, str], tuple[str, str]] = {}
+        labels: list[tuple[str, str]] = []
         for i, row in raw.iterrows():
             line = int(str(i)) + 2
             name = str(row["indicator"]).strip()
             _known(name, f"row {line}, column indicator", source)
-            period = _period(row[period_col], f"row {line}, column {period_col}", source)
+            where = f"row {line}, column {period_col}"
+            period = _period(row[period_col], where, source)
+            labels.append((period, where))
             if (period, name) in records:
                 raise DataError(
                     source, Problem(f"row {line}", f"{name} for {period} is given twice")
                 )
             records[(period, name)] = _numeric(row["value"], f"row {line}, column value", source)
-            if "unit" in raw.columns and str(row["unit"]).strip():
-                units.setdefault(name, set()).add(str(row["unit"]).strip())
-        frame = pd.Series(records).unstack()
+            unit = str(row["unit"]).strip() if "unit" in raw.columns else ""
+            rows[(period, name)] = (unit, f"row {line}, column unit")
+        frequency = _check_frequencies(labels, source)
+        units, notes = _convert_currencies(records, rows, source)
+        frame = pd.Series(records, dtype=float).unstack()
     else:
         cols = [c for c in raw.columns if c != period_col]
         seen_cols: set[str] = set()
@@ -404,6 +617,9 @@ def load_indicators(path: str | Path) -> IndicatorData:
             _period(v, f"row {i + 2}, column {period_col}", source)
             for i, v in enumerate(raw[period_col])
         ]
+        frequency = _check_frequencies(
+            [(lab, f"row {i + 2}, column {period_col}") for i, lab in enumerate(periods)], source
+        )
         first_row: dict[str, int] = {}
         for i, label in enumerate(periods):
             if label in first_row:
@@ -424,21 +640,36 @@ def load_indicators(path: str | Path) -> IndicatorData:
     frame.index.name = "period"
     return IndicatorData(
         frame=frame.astype(float),
-        frequency=_frequency(list(frame.index)),
+        frequency=frequency,
         source=source,
         units=units,
+        notes=tuple(notes),
     )
 
 
-def china_sample() -> IndicatorData:
-    """The China sample shipped with greenabs (annual, 2005-2024, one sourced value a row;
-    see ``greenabs/data/china_systemic_indicators.csv`` and its sources column)."""
-    ref = resources.files("greenabs.data").joinpath("china_systemic_indicators.csv")
+SAMPLES = {
+    "annual": "china_systemic_indicators.csv",
+    "quarterly": "china_systemic_indicators_quarterly.csv",
+}
+"""The China samples shipped with greenabs, by frequency."""
+
+
+def china_sample(frequency: str = "annual") -> IndicatorData:
+    """The China sample shipped with greenabs: ``annual`` (2005-2024) or ``quarterly``
+    (2005Q1-2024Q4), one sourced value a row (see ``greenabs/data/china_systemic_indicators*``
+    and their ``source`` column); RMB values are converted to USD at the annual average rate."""
+    if frequency not in SAMPLES:
+        raise DataError(
+            "argument frequency",
+            Problem("", f"unknown frequency {frequency!r} (use {' or '.join(SAMPLES)})"),
+        )
+    ref = resources.files("greenabs.data").joinpath(SAMPLES[frequency])
     with resources.as_file(ref) as path:
         data = load_indicators(path)
     return IndicatorData(
         frame=data.frame,
         frequency=data.frequency,
-        source="greenabs China sample (sourced values only)",
+        source=f"greenabs China sample, {frequency} (sourced values only)",
         units=data.units,
+        notes=data.notes,
     )

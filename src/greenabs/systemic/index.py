@@ -12,15 +12,24 @@ Methods (``method``):
   and the CISS portfolio aggregation with EWMA correlations between the sub-indices.
 
 Objective weights can be combined with subjective AHP ones (``subjective`` + ``alpha``).
-Linear methods: ``index_t = sum_j w_j z_tj``; sub-index of a dimension = its indicators'
-weighted mean; contribution of indicator ``j`` = ``w_j z_tj`` (they add up to the index).
-For CISS the contribution of a dimension is ``w_i s_it sum_j C_ij,t w_j s_jt`` (they add up
-to the CISS), shared among its indicators in proportion to their ECDF values.
+Linear methods: ``index_t = sum_j w_j z_tj / sum_j w_j`` over the indicators available in
+period ``t`` (weights renormalised per period); sub-index of a dimension = its available
+indicators' weighted mean; contribution of indicator ``j`` = ``w_j z_tj / sum w`` (0 when it
+is missing; they add up to the index).  For CISS the contribution of a dimension is
+``w_i s_it sum_j C_ij,t w_j s_jt`` (they add up to the CISS), shared among its indicators in
+proportion to their ECDF values.
+
+Coverage: an indicator enters when it has data for ``min_coverage`` of the periods; a period
+enters when it has data for ``period_coverage`` of the entering indicators (two thirds by
+default) and for at least one indicator of every dimension.  ``IndexResult.coverage`` reports
+every period: how many indicators it has, the share of the weight they carry, what is missing
+and whether it entered.  Weights are computed over the entering periods, each indicator over
+the values it has (``allow_missing`` in :mod:`.core`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +38,14 @@ import pandas as pd
 
 from greenabs.errors import DataError, Problem
 from greenabs.systemic import core
-from greenabs.systemic.data import CATALOGUE, DIMENSIONS, FILLS, IndicatorData
+from greenabs.systemic.data import (
+    CATALOGUE,
+    DIMENSIONS,
+    FILLS,
+    PERIODS_PER_YEAR,
+    IndicatorData,
+    Trend,
+)
 
 __all__ = ["METHODS", "NORMALISATIONS", "IndexResult", "build_index", "prepare"]
 
@@ -53,6 +69,8 @@ class IndexResult:
     consistency_ratio: float | None = None
     correlations: Any = None
     dimensions: dict[str, str] = field(default_factory=dict)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    frequency: str = "annual"
 
     def frame(self) -> pd.DataFrame:
         """Composite and sub-indices by period."""
@@ -72,7 +90,17 @@ class IndexResult:
             "contributions": {c: self.contributions[c].tolist() for c in self.contributions},
             "notes": list(self.notes),
             "consistency_ratio": self.consistency_ratio,
+            "frequency": self.frequency,
+            "coverage": [
+                {"period": str(p), **{k: _plain(v) for k, v in row.items()}}
+                for p, row in self.coverage.iterrows()
+            ],
         }
+
+
+def _plain(v: Any) -> Any:
+    """A NumPy scalar as the Python value JSON writes."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def prepare(
@@ -81,26 +109,28 @@ def prepare(
     min_coverage: float = 0.6,
     fill: str | None = None,
     indicators: list[str] | None = None,
+    trend: Trend = "two_sided",
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Risk measures ready for weighting: excluded, filled (only if asked) and complete.
+    """Risk measures ready for weighting: indicators with too little data excluded, and gaps
+    filled only if asked.  Remaining gaps stay missing (the index renormalises over them).
 
     Indicators covering fewer than ``min_coverage`` of the periods are excluded; ``fill``
-    (one of :data:`~greenabs.systemic.data.FILLS`) fills the rest; without it periods with a
-    missing value are left out.  Every step is recorded in the notes.
+    (one of :data:`~greenabs.systemic.data.FILLS`) fills the rest.  Every step is recorded in
+    the notes.
     """
     min_coverage = core._finite_number(min_coverage, "min_coverage", 0.0, 1.0)
     if fill is not None and fill not in FILLS:
         raise DataError(
             "argument fill", Problem("", f"unknown method {fill!r} (use one of {', '.join(FILLS)})")
         )
-    x, notes = data.risk_measures()
+    x, notes = data.risk_measures(trend=trend)
     if indicators is not None:
         for name in indicators:
             if name not in x.columns:
                 raise DataError(data.source, Problem(name, "not in the data (or excluded)"))
         x = x[list(dict.fromkeys(indicators))]
-    cover = x.notna().mean()
-    low = [c for c in x.columns if cover[c] < min_coverage]
+    cover = x.notna().mean() if len(x) else pd.Series(0.0, index=x.columns)
+    low = [c for c in x.columns if cover[c] < min_coverage or not x[c].notna().any()]
     for c in low:
         notes.append(
             f"{c}: excluded, data for {cover[c]:.0%} of the periods (minimum {min_coverage:.0%})"
@@ -119,13 +149,32 @@ def prepare(
         filled = before - int(x.isna().sum().sum())
         if filled:
             notes.append(f"{filled} missing values filled by {fill}")
-    gaps = x.index[x.isna().any(axis=1)].tolist()
-    if gaps:
-        notes.append(f"periods left out for missing values: {', '.join(map(str, gaps))}")
-    x = x.dropna()
     if x.shape[1] == 0:
         raise DataError(data.source, Problem("", "no indicator is left after exclusions"))
     return x, notes
+
+
+def _coverage(
+    x: pd.DataFrame, dims: dict[str, str], present: list[str], period_coverage: float
+) -> pd.DataFrame:
+    """Per period: indicators available, their share, dimensions without data, and whether
+    the period enters (``period_coverage`` of the indicators and every dimension)."""
+    have = x.notna()
+    n = have.sum(axis=1)
+    share = n / x.shape[1]
+    rows = []
+    for p in x.index:
+        empty = [d for d in present if not any(have.at[p, c] for c in x.columns if dims[c] == d)]
+        rows.append(
+            {
+                "indicators": int(n[p]),
+                "share": float(share[p]),
+                "missing": ", ".join(c for c in x.columns if not have.at[p, c]),
+                "dimensions_without_data": ", ".join(empty),
+                "included": bool(n[p] > 0 and share[p] >= period_coverage - 1e-12 and not empty),
+            }
+        )
+    return pd.DataFrame(rows, index=x.index)
 
 
 def _dimension_of(names: list[str]) -> dict[str, str]:
@@ -145,12 +194,21 @@ def build_index(
     ewma_lambda: float = 0.93,
     normalisation: str | None = None,
     ahp_source: str = "argument ahp_matrix",
+    period_coverage: float = 2 / 3,
+    require_dimensions: bool = True,
+    trend: Trend = "two_sided",
+    burn_in: int | None = None,
 ) -> IndexResult:
-    """Build the composite index (see the module docstring for the methods).
+    """Build the composite index (see the module docstring for the methods and coverage).
 
     ``normalisation`` (``minmax``, ``zscore`` or ``ecdf``) overrides the scale the linear
     methods aggregate on; weights are still computed the method's own way.  ``ahp_source``
-    names the AHP matrix in error messages (its file, when it came from one).
+    names the AHP matrix in error messages (its file, when it came from one).  ``trend``:
+    the HP filter of the trending indicators (``two_sided`` or ``one_sided``).  ``burn_in``:
+    the periods that start the recursive ECDF of ``ciss`` (and of ``normalisation="ecdf"``),
+    ranked among themselves; by default three years of data (3 annual, 12 quarterly, 36
+    monthly periods).  ``require_dimensions=False`` lets a period enter without data for every
+    dimension (the quarterly China sample has no quarter with all four).
     """
     if method not in METHODS:
         raise DataError(
@@ -186,39 +244,68 @@ def build_index(
                 "subjective=ahp_weights(matrix)[0]",
             ),
         )
-    x, notes = prepare(data, min_coverage=min_coverage, fill=fill, indicators=indicators)
+    period_coverage = core._finite_number(period_coverage, "period_coverage", 0.0, 1.0)
+    if method == "ciss" and not require_dimensions:
+        raise DataError(
+            "argument require_dimensions",
+            Problem("", "ciss needs every dimension in every period (its sub-indices)"),
+        )
+    if burn_in is None:
+        burn_in = 3 * PERIODS_PER_YEAR.get(data.frequency, 1)
+    elif isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 0:
+        raise DataError(
+            "argument burn_in", Problem("", f"must be a whole number >= 0 (got {burn_in!r})")
+        )
+    x, notes = prepare(
+        data, min_coverage=min_coverage, fill=fill, indicators=indicators, trend=trend
+    )
     names = list(x.columns)
     dims = _dimension_of(names)
     present = [d for d in DIMENSIONS if d in dims.values()]
+    coverage = _coverage(x, dims, present if require_dimensions else [], period_coverage)
+    out = coverage.index[~coverage["included"]].tolist()
+    if out:
+        notes.append(
+            f"periods left out for low coverage (under {period_coverage:.0%} of the "
+            f"indicators, or a dimension without data): {', '.join(map(str, out))}"
+        )
+    x = x.loc[coverage["included"].to_numpy()]
+    partial = [p for p in x.index if x.loc[p].isna().any()]
+    if partial:
+        notes.append(
+            "weights renormalised over the indicators available in "
+            + ", ".join(f"{p} ({int(coverage['indicators'][p])}/{len(names)})" for p in partial)
+        )
     if len(x) < _MIN_PERIODS[method]:
         raise DataError(
             data.source,
             Problem(
                 "",
-                f"{method} needs at least {_MIN_PERIODS[method]} complete periods, "
-                f"{len(x)} left (give a fill method or lower the coverage minimum)",
+                f"{method} needs at least {_MIN_PERIODS[method]} periods with enough data, "
+                f"{len(x)} left (give a fill method or lower the coverage minimums)",
             ),
         )
     a = x.to_numpy()
     cr = None
     if method == "ciss":
-        return _ciss(x, dims, present, notes, ewma_lambda)
+        result = _ciss(x, dims, present, notes, ewma_lambda, burn_in)
+        return _with_coverage(result, coverage, data.frequency)
     norm = normalisation or ("zscore" if method in ("equal", "pca") else "minmax")
     if norm == "ecdf":
-        z = np.column_stack([core.ecdf(a[:, j]) for j in range(a.shape[1])])
+        z = np.column_stack([core.ecdf(a[:, j], burn_in=burn_in) for j in range(a.shape[1])])
     else:
         z = core.zscore(a) if norm == "zscore" else core.minmax(a)
     if normalisation is not None:
         notes.append(f"aggregated on {norm} values")
     src = data.source
     if method == "entropy":
-        w = core.entropy_weights(a, names=names, source=src)
+        w = core.entropy_weights(a, names=names, source=src, allow_missing=True)
     elif method == "critic":
-        w = core.critic_weights(a, names=names, source=src)
+        w = core.critic_weights(a, names=names, source=src, allow_missing=True)
     elif method == "pca":
-        w = core.pca_weights(a, names=names, source=src)
+        w = core.pca_weights(a, names=names, source=src, allow_missing=True)
     elif method == "equal":
-        core._matrix(a, 3, "equal weighting", names, src)
+        core._matrix(a, 3, "equal weighting", names, src, allow_missing=True)
         w = np.full(len(names), 1.0 / len(names))
     else:
         if ahp_matrix is None:
@@ -252,16 +339,18 @@ def build_index(
         notes.append(f"weights combined: {alpha:.0%} subjective, {1 - alpha:.0%} {method}")
     zf = pd.DataFrame(z, index=x.index, columns=names)
     weights = pd.Series(w, index=names)
-    contrib = zf * weights
+    have = zf.notna()
+    raw = zf.fillna(0.0) * weights  # a missing indicator contributes nothing
+    contrib = raw.div(have.mul(weights).sum(axis=1), axis=0)
     sub = pd.DataFrame(
         {
-            d: contrib[[n for n in names if dims[n] == d]].sum(axis=1)
-            / weights[[n for n in names if dims[n] == d]].sum()
+            d: raw[members].sum(axis=1) / have[members].mul(weights[members]).sum(axis=1)
             for d in present
+            for members in [[n for n in names if dims[n] == d]]
         }
-    )
+    )  # a dimension without data in a period (require_dimensions=False): missing
     dimw = pd.Series({d: weights[[n for n in names if dims[n] == d]].sum() for d in present})
-    return IndexResult(
+    result = IndexResult(
         method=method,
         composite=contrib.sum(axis=1),
         sub_indices=sub,
@@ -273,6 +362,18 @@ def build_index(
         consistency_ratio=cr,
         dimensions=dims,
     )
+    return _with_coverage(result, coverage, data.frequency)
+
+
+def _with_coverage(result: IndexResult, coverage: pd.DataFrame, frequency: str) -> IndexResult:
+    """The result with its coverage table (the weight share each period's data carry)."""
+    cov = coverage.copy()
+    w = result.weights
+    cov["weight_share"] = [
+        float(sum(w[c] for c in w.index if c not in {m.strip() for m in miss.split(",")}))
+        for miss in cov["missing"]
+    ]
+    return replace(result, coverage=cov, frequency=frequency)
 
 
 def _ahp(
@@ -300,10 +401,16 @@ def _ahp(
 
 
 def _ciss(
-    x: pd.DataFrame, dims: dict[str, str], present: list[str], notes: list[str], lam: float
+    x: pd.DataFrame,
+    dims: dict[str, str],
+    present: list[str],
+    notes: list[str],
+    lam: float,
+    burn_in: int,
 ) -> IndexResult:
     names = list(x.columns)
-    f = pd.DataFrame({c: core.ecdf(x[c].to_numpy()) for c in names}, index=x.index)
+    f = pd.DataFrame({c: core.ecdf(x[c].to_numpy(), burn_in=burn_in) for c in names}, index=x.index)
+    notes.append(f"recursive ECDF after a burn-in of {burn_in} periods ranked among themselves")
     sub = pd.DataFrame({d: f[[n for n in names if dims[n] == d]].mean(axis=1) for d in present})
     wd = np.full(len(present), 1.0 / len(present))
     idx, corr = core.ciss(sub.to_numpy(), wd, lam=lam)
@@ -312,11 +419,8 @@ def _ciss(
     contrib = pd.DataFrame(index=x.index, columns=names, dtype=float)
     for k, d in enumerate(present):
         members = [n for n in names if dims[n] == d]
-        share = (
-            f[members]
-            .div(f[members].sum(axis=1).replace(0, np.nan), axis=0)
-            .fillna(1.0 / len(members))
-        )
+        fm = f[members].fillna(0.0)
+        share = fm.div(fm.sum(axis=1).replace(0, np.nan), axis=0).fillna(1.0 / len(members))
         contrib[members] = share.mul(dim_contrib[:, k], axis=0)
     weights = pd.Series(
         {n: wd[present.index(dims[n])] / sum(1 for m in names if dims[m] == dims[n]) for n in names}
