@@ -1,0 +1,548 @@
+"""The web workbench through its HTTP interface (FastAPI's test client): every route, and each
+safety case (token, forgery, path traversal, oversize uploads, bad YAML, errors as pages)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from greenabs.cli import app as cli_app
+from greenabs.errors import SpecError
+from greenabs.store import RunStore
+from greenabs.web import create_app
+from greenabs.web.deals import examples
+from greenabs.web.security import MAX_BODY, check_bind
+from tests.conftest import EXAMPLES
+
+CONTRACT = EXAMPLES / "green_loans_2026_1.yaml"
+TOKEN = "a-long-enough-test-token-0123456789"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    return RunStore.open(tmp_path / "runs.duckdb")
+
+
+@pytest.fixture
+def client(store: RunStore) -> TestClient:
+    return TestClient(create_app(store=store), raise_server_exceptions=False)
+
+
+def csrf(client: TestClient, path: str = "/") -> str:
+    """The form token of the client's session, read from a page's hidden field."""
+    page = client.get(path)
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def open_example(client: TestClient, file: str = CONTRACT.name) -> str:
+    """Open a packaged example; returns the deal's address."""
+    r = client.post(f"/examples/{file}", data={"csrf_token": csrf(client)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def upload(client: TestClient, name: str, text: str, tape: tuple[str, bytes] | None = None) -> Any:
+    files: dict[str, Any] = {"deal": (name, text.encode(), "application/x-yaml")}
+    if tape is not None:
+        files["tape"] = (tape[0], tape[1], "text/csv")
+    return client.post("/deals", data={"csrf_token": csrf(client)}, files=files)
+
+
+def act(client: TestClient, deal: str, kind: str, **fields: str) -> str:
+    """Start an action; returns the job's address."""
+    r = client.post(
+        f"{deal}/actions/{kind}",
+        data={"csrf_token": csrf(client, deal), **fields},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    location = str(r.headers["location"])
+    assert location.startswith("/jobs/")
+    return location
+
+
+def finish(client: TestClient, job: str) -> dict[str, Any]:
+    """Poll a job's status until it ends."""
+    for _ in range(600):
+        status: dict[str, Any] = client.get(f"{job}/status").json()
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"{job} did not finish: {status}")
+
+
+def run_example(client: TestClient, kind: str = "run", **fields: str) -> str:
+    """Run an action on the contract example to the end; returns the run id."""
+    status = finish(client, act(client, open_example(client), kind, **fields))
+    assert status["status"] == "done", status
+    return str(status["run_id"])
+
+
+# ---------------------------------------------------------------------------- the library
+
+
+def test_library_lists_every_packaged_example(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    shipped = {p.name for p in EXAMPLES.glob("*.yaml")} - {"bank_mid_sized.yaml"}
+    assert {e.file for e in examples()} == shipped
+    for file in shipped:
+        assert f'action="/examples/{file}"' in page.text
+
+
+def test_every_example_file_is_packaged() -> None:
+    """The package carries every example deal, tape and bank (users do not have the repo):
+    src/greenabs/web/examples links each file of examples/, installed as package data."""
+    packaged = Path(__file__).parents[1] / "src" / "greenabs" / "web" / "examples"
+    for path in [*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.csv")]:
+        copy = packaged / path.name
+        assert copy.exists(), f"add the link: ln -s ../../../../examples/{path.name} {copy}"
+        assert copy.read_bytes() == path.read_bytes()
+
+
+def test_open_an_example_shows_it_valid_in_the_editor(client: TestClient) -> None:
+    deal = open_example(client, "ib_green_2014.yaml")
+    page = client.get(deal)
+    assert page.status_code == 200
+    assert 'id="validation"' in page.text
+    assert "<strong>Valid</strong>" in page.text
+    assert "tape: ib_green_2014_tape.csv" in page.text  # the YAML is in the textarea
+    assert client.get(f"{deal}/deal.yaml").text == (EXAMPLES / "ib_green_2014.yaml").read_text()
+
+
+def test_unknown_example_is_a_404_page(client: TestClient) -> None:
+    token = csrf(client)
+    for name in ("nope.yaml", "..%2F..%2Fpyproject.toml", "bank_mid_sized.yaml"):
+        r = client.post(f"/examples/{name}", data={"csrf_token": token})
+        assert r.status_code == 404, name
+        assert "Not found" in r.text
+        assert "pyproject" not in r.text.split("<main>")[1][:40]
+
+
+def test_upload_a_deal_with_its_tape(client: TestClient) -> None:
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    tape = (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    r = upload(client, "ib.yaml", text, ("ib_green_2014_tape.csv", tape))
+    assert r.status_code == 200
+    assert "<strong>Valid</strong>" in r.text
+    assert "+ ib_green_2014_tape.csv" in r.text
+
+
+def test_upload_without_the_tape_it_names_is_a_field_error(client: TestClient) -> None:
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    r = upload(client, "ib.yaml", text)
+    assert r.status_code == 200
+    assert "pool.tape" in r.text
+    assert "upload the loan tape with the deal" in r.text
+
+
+def test_upload_needs_a_deal_file(client: TestClient) -> None:
+    r = client.post("/deals", data={"csrf_token": csrf(client)})
+    assert r.status_code == 400
+    assert "choose a deal file" in r.text
+
+
+def test_upload_not_utf8_is_refused_by_name(client: TestClient) -> None:
+    files = {"deal": ("deal.yaml", b"name: \xff\xfe", "application/x-yaml")}
+    r = client.post("/deals", data={"csrf_token": csrf(client)}, files=files)
+    assert r.status_code == 400
+    assert "not UTF-8 text" in r.text
+
+
+def test_a_stored_deal_version_opens_again(client: TestClient, store: RunStore) -> None:
+    run_example(client)
+    (version,) = store.deals()
+    page = client.get("/")
+    assert f'action="/library/{version.hash}"' in page.text
+    r = client.post(f"/library/{version.hash}", data={"csrf_token": csrf(client)})
+    assert r.status_code == 200
+    assert "<strong>Valid</strong>" in r.text
+    assert client.post("/library/" + "0" * 64, data={"csrf_token": csrf(client)}).status_code == 404
+    assert client.post("/library/zz", data={"csrf_token": csrf(client)}).status_code == 404
+
+
+# ---------------------------------------------------------------------------- the editor
+
+
+def test_bad_field_shows_its_path_next_to_its_line(client: TestClient) -> None:
+    deal = open_example(client)
+    text = CONTRACT.read_text().replace("balance: 12000000", "balance: -12000000")
+    r = client.post(deal, data={"csrf_token": csrf(client, deal), "text": text})
+    assert r.status_code == 422
+    line = 1 + next(i for i, s in enumerate(text.split("\n")) if "-12000000" in s)
+    # the problem is listed with its line, and shown under that line of the YAML
+    assert re.search(rf'data-line="{line}".*?structure\.tranches\[1\]\.balance', r.text, re.S)
+    ctx = re.search(rf'<div class="ctx" id="L{line}">(.*?)</div>\s*</div>', r.text, re.S)
+    assert ctx
+    assert "-12000000" in ctx.group(1)
+    assert re.search(r'class="msg">.*structure\.tranches\[1\]\.balance', r.text)
+    # fixed, it saves and is valid again
+    r = client.post(deal, data={"csrf_token": csrf(client, deal), "text": CONTRACT.read_text()})
+    assert r.status_code == 200
+    assert "<strong>Valid</strong>" in r.text
+    assert "Saved." in r.text
+
+
+def test_bad_yaml_shows_the_line(client: TestClient) -> None:
+    deal = open_example(client)
+    text = "name: x\ndates: [unclosed\n"
+    r = client.post(deal, data={"csrf_token": csrf(client, deal), "text": text})
+    assert r.status_code == 422
+    assert "not valid YAML" in r.text
+    assert 'data-line="3"' in r.text
+
+
+def test_yaml_is_parsed_safely(client: TestClient) -> None:
+    deal = open_example(client)
+    for text in (
+        "!!python/object/apply:os.system ['echo hacked']\n",
+        "name: x\nname: y\n",
+    ):
+        r = client.post(deal, data={"csrf_token": csrf(client, deal), "text": text})
+        assert r.status_code == 422, text
+        assert 'class="problems"' in r.text
+        assert "Traceback" not in r.text
+
+
+def test_tape_outside_the_upload_is_refused(client: TestClient, tmp_path: Path) -> None:
+    """A deal cannot make the server read one of its files as a tape."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,type,balance\nS1,loan,1\n")
+    for tape in (str(secret), "../" * 8 + str(secret).lstrip("/"), "secret.csv"):
+        r = upload(client, "x.yaml", f"name: x\npool:\n  tape: {tape}\n")
+        assert r.status_code == 200
+        assert "pool.tape" in r.text
+        assert "upload the loan tape" in r.text
+        assert "S1" not in r.text
+
+
+def test_tape_names_are_reduced_to_a_plain_name(client: TestClient) -> None:
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    tape = (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    r = upload(client, "ib.yaml", text, ("../../ib_green_2014_tape.csv", tape))
+    assert "<strong>Valid</strong>" in r.text
+    r = upload(client, "ib.yaml", text, ("tape.exe", tape))
+    assert r.status_code == 400
+    assert "is not a loan tape name" in r.text
+
+
+# ---------------------------------------------------------------------------- actions and runs
+
+
+def test_run_records_in_the_store_and_shows_tables_and_charts(
+    client: TestClient, store: RunStore
+) -> None:
+    deal = open_example(client)
+    job = act(client, deal, "run")
+    page = client.get(job)
+    assert page.status_code in (200, 303)
+    status = finish(client, job)
+    assert status["status"] == "done"
+    assert status["stage"] == "done"
+    run_id = status["run_id"]
+    (info,) = store.list()
+    assert (info.id, info.kind, info.deal) == (run_id, "run", "Example Green Loans 2026-1")
+    stored = store.get(run_id)
+    assert stored.meta["kind"] == "run"
+    assert "deal_file" in stored.meta["inputs"]
+    # the job page now sends the browser to the run
+    r = client.get(job, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/runs/{run_id}"
+    page = client.get(f"/runs/{run_id}")
+    assert page.status_code == 200
+    assert 'id="table-tranches"' in page.text
+    tranches = page.text.split('id="table-tranches"')[1].split("</section>")[0]
+    assert "80,000,000.00" in tranches  # class A's balance
+    figures = re.findall(r'<script type="application/json" id="fig-\d+">(.*?)</script>', page.text)
+    assert figures
+    assert any(json.loads(f)["data"] for f in figures)
+    assert '<script src="/assets/plotly.min.js"></script>' in page.text
+
+
+def test_downloads_html_xlsx_json(client: TestClient) -> None:
+    run_id = run_example(client)
+    html = client.get(f"/runs/{run_id}/report.html")
+    assert html.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    assert "attachment" in html.headers["content-disposition"]
+    xlsx = client.get(f"/runs/{run_id}/report.xlsx")
+    assert xlsx.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert "tranches" in book.sheetnames
+    data = client.get(f"/runs/{run_id}/run.json").json()
+    assert data["meta"]["kind"] == "run"
+    assert data["tranches"][0]["name"] == "A"
+    assert client.get(f"/runs/{run_id}/report.pdf").status_code == 404
+
+
+def test_path_traversal_in_downloads_is_a_404(client: TestClient) -> None:
+    run_id = run_example(client)
+    for path in (
+        "/runs/..%2F..%2F..%2Fetc%2Fpasswd/report.html",
+        "/runs/../../etc/passwd",
+        f"/runs/{run_id}%2F..%2F..%2Fpyproject.toml/run.json",
+        "/runs/r/report.xlsx",  # a prefix of any id: the web takes whole ids only
+        f"/runs/{run_id}/report.html%2F..%2F..%2F..%2Fpyproject.toml",
+        "/static/..%2F..%2F..%2Fpyproject.toml",
+        "/static/../app.py",
+        "/deals/..%2Fapp.py/deal.yaml",
+    ):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert "[build-system]" not in r.text
+        assert "root:" not in r.text
+
+
+def test_pool_rate_size_and_bank_actions(client: TestClient, store: RunStore) -> None:
+    deal = open_example(client)
+    jobs = {
+        "pool": act(client, deal, "pool"),
+        "rate": act(client, deal, "rate", scenarios="40", seed="7"),
+        "size": act(client, deal, "size", targets="A=AA", scenarios="40", seed="7"),
+        "bank": act(client, deal, "bank", horizon_quarters="4"),
+    }
+    for kind, job in jobs.items():
+        status = finish(client, job)
+        assert status["status"] == "done", (kind, status)
+        run = store.get(status["run_id"])
+        assert run.kind == kind
+        page = client.get(f"/runs/{run.id}")
+        assert page.status_code == 200, kind
+    rate = store.get(finish(client, jobs["rate"])["run_id"])
+    assert rate.seed == 7
+    assert rate.params["scenarios"] == 40
+    assert finish(client, jobs["rate"])["total"] == 40
+    assert store.get(finish(client, jobs["size"])["run_id"]).params["targets"] == {"A": "AA"}
+    bank = store.get(finish(client, jobs["bank"])["run_id"])
+    assert bank.payload["bank"] == "Example City Commercial Bank"
+    assert len({r["quarter"] for r in bank.payload["projection"]}) >= 4
+
+
+def test_bad_action_parameters_are_named(client: TestClient) -> None:
+    deal = open_example(client)
+    token = csrf(client, deal)
+    r = client.post(f"{deal}/actions/rate", data={"csrf_token": token, "scenarios": "many"})
+    assert r.status_code == 422
+    assert "scenarios" in r.text
+    assert "expected a whole number" in r.text
+    r = client.post(f"{deal}/actions/size", data={"csrf_token": token, "targets": "A"})
+    assert r.status_code == 422
+    assert "expected TRANCHE=RATING" in r.text
+    r = client.post(f"{deal}/actions/launch", data={"csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_a_failing_job_shows_its_problems(client: TestClient) -> None:
+    deal = open_example(client)
+    job = act(client, deal, "size", targets="Z=AAA", scenarios="20")
+    status = finish(client, job)
+    assert status["status"] == "failed"
+    assert status["run_id"] is None
+    assert any("Z" in p["reason"] or "Z" in p["where"] for p in status["problems"])
+    page = client.get(job)
+    assert page.status_code == 200
+    assert "The size failed" in page.text
+
+
+def test_an_invalid_deal_does_not_start(client: TestClient) -> None:
+    r = upload(client, "x.yaml", "name: only a name\n")
+    deal = str(r.url).removeprefix("http://testserver")
+    r = client.post(f"{deal}/actions/run", data={"csrf_token": csrf(client, deal)})
+    assert r.status_code == 422
+    assert 'class="problems"' in r.text
+
+
+def test_runs_list_and_comparison(client: TestClient) -> None:
+    deal = open_example(client)
+    a = finish(client, act(client, deal, "run"))["run_id"]
+    text = CONTRACT.read_text().replace("cdr: 0.01", "cdr: 0.05")
+    client.post(deal, data={"csrf_token": csrf(client, deal), "text": text})
+    b = finish(client, act(client, deal, "run"))["run_id"]
+    runs = client.get("/runs")
+    assert runs.status_code == 200
+    assert a in runs.text
+    assert b in runs.text
+    assert client.get("/compare").status_code == 200
+    page = client.get(f"/compare?a={a}&b={b}")
+    assert page.status_code == 200
+    assert "deal version" in page.text
+    assert "differs" in page.text
+    assert "B − A" in page.text
+    assert client.get(f"/compare?a={a}&b=nope").status_code == 404
+
+
+def test_unknown_deal_job_and_run_are_404_pages(client: TestClient) -> None:
+    for path in (
+        "/deals/d000000000000",
+        "/jobs/j000000000000",
+        "/jobs/j000000000000/status",
+        "/runs/r0000000000000",
+        "/nowhere",
+    ):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert "<h1>" in r.text
+        assert "Traceback" not in r.text
+
+
+def test_static_assets_are_served_by_the_app(client: TestClient) -> None:
+    assert "Plotly.newPlot" in client.get("/static/app.js").text
+    assert client.get("/static/app.css").status_code == 200
+    bundle = client.get("/assets/plotly.min.js")
+    assert bundle.status_code == 200
+    assert "plotly" in bundle.text[:2000].lower()
+    page = client.get("/")
+    assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', page.text)
+
+
+# ---------------------------------------------------------------------------- safety
+
+
+def test_pages_carry_protective_headers(client: TestClient) -> None:
+    r = client.get("/")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    cookie = r.headers["set-cookie"]
+    assert "greenabs_session=" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie
+
+
+def test_post_without_the_form_token_is_refused(client: TestClient) -> None:
+    deal = open_example(client)
+    for data in ({}, {"csrf_token": "0" * 64}, {"csrf_token": ""}):
+        r = client.post(f"{deal}/actions/run", data=data)
+        assert r.status_code == 403, data
+        assert "security token" in r.text
+    # a token from another browser's session is refused too
+    other = TestClient(client.app)
+    r = other.post(f"{deal}/actions/run", data={"csrf_token": csrf(client)})
+    assert r.status_code == 403
+    assert client.get("/jobs/j000000000000/status").status_code == 404
+    r = client.post("/examples/green_loans_2026_1.yaml", data={})
+    assert r.status_code == 403
+    r = client.post("/deals", files={"deal": ("x.yaml", b"name: x", "application/x-yaml")})
+    assert r.status_code == 403
+
+
+def test_oversize_upload_is_a_413_page(client: TestClient) -> None:
+    big = b"# " + b"x" * (MAX_BODY + 10)
+    r = client.post(
+        "/deals", data={"csrf_token": csrf(client)}, files={"deal": ("big.yaml", big, "x")}
+    )
+    assert r.status_code == 413
+    assert "Too large" in r.text
+    assert "10 MB" in r.text
+
+
+def test_oversize_streamed_body_is_a_413_page(store: RunStore) -> None:
+    small = TestClient(create_app(store=store, max_body=1000), raise_server_exceptions=False)
+    token = csrf(small)
+
+    def chunks() -> Any:
+        yield b"csrf_token=" + token.encode() + b"&text="
+        for _ in range(10):
+            yield b"x" * 500
+
+    r = small.post(
+        "/deals/d000000000000",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413
+    assert "Too large" in r.text
+
+
+def test_token_is_required_when_given(store: RunStore) -> None:
+    client = TestClient(create_app(store=store, token=TOKEN), raise_server_exceptions=False)
+    for path in ("/", "/runs", "/static/app.js", "/assets/plotly.min.js", "/?token=wrong"):
+        r = client.get(path)
+        assert r.status_code == 401, path
+        assert "Token required" in r.text
+    assert client.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/", headers={"X-Greenabs-Token": TOKEN}).status_code == 200
+    assert client.get("/", headers={"Authorization": "Bearer nope"}).status_code == 401
+    # ?token= logs in: a cookie, and the token leaves the address
+    r = client.get(f"/runs?token={TOKEN}", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/runs"
+    assert "SameSite=Strict" in r.headers["set-cookie"]
+    assert client.get("/").status_code == 200
+    assert client.get("/runs").status_code == 200
+
+
+def test_listening_beyond_loopback_needs_a_token() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("localhost", None)
+    check_bind("0.0.0.0", TOKEN)
+    for host in ("0.0.0.0", "::", "192.168.1.10", "example.org"):
+        with pytest.raises(SpecError, match="--host"):
+            check_bind(host, None)
+    with pytest.raises(SpecError, match="at least 16 characters"):
+        check_bind("0.0.0.0", "short")
+
+
+def test_serve_refuses_to_start_without_a_token() -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0"], env={"GREENABS_TOKEN": ""})
+    assert r.exit_code != 0
+    assert isinstance(r.exception, SpecError)
+    assert "--token" in str(r.exception)
+    r = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0"], env={"GREENABS_TOKEN": "short"})
+    assert isinstance(r.exception, SpecError)
+    assert "at least 16" in str(r.exception)
+    assert "serve" in runner.invoke(cli_app, ["--help"]).output
+
+
+def test_server_errors_are_pages_without_tracebacks(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = run_example(client)
+    from greenabs import reports
+
+    def broken(kind: str, payload: Any) -> Any:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(reports, "tables", broken)
+    r = client.get(f"/runs/{run_id}")
+    assert r.status_code == 500
+    assert "Internal error" in r.text
+    assert "secret internals" not in r.text
+    assert "Traceback" not in r.text
+    r = client.post("/deals/d000000000000", data={"csrf_token": csrf(client)})
+    assert r.status_code == 404
+    assert client.put("/").status_code == 405
+    assert "Method not allowed" in client.put("/").text
+
+
+def test_bank_sections_cannot_name_files_of_the_server(client: TestClient, tmp_path: Path) -> None:
+    secret = tmp_path / "loans.csv"
+    secret.write_text("name,segment,balance\nSECRET,corporate,1\n")
+    bank = (EXAMPLES / "bank_mid_sized.yaml").read_text()
+    bank = re.sub(r"(?ms)^loans:\n.*?(?=^\w)", f"loans: {secret}\n", bank)
+    deal = open_example(client)
+    r = client.post(
+        f"{deal}/actions/bank",
+        data={"csrf_token": csrf(client, deal)},
+        files={"bank": ("bank.yaml", bank.encode(), "application/x-yaml")},
+        follow_redirects=False,
+    )
+    status = finish(client, str(r.headers["location"]))
+    assert status["status"] == "failed"
+    assert status["problems"][0]["where"] == "loans"
+    assert "not a CSV file" in str(status)
+    assert "SECRET" not in str(status)
