@@ -1,0 +1,233 @@
+"""A deal's effect on its originating bank: capital of the retained positions in the deal path,
+the gain-on-sale deduction, the risk-transfer tests, against hand computations."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import greenabs
+from greenabs.bank import RetainedPiece, Sale, apply_sale, load_bank, parse_bank, securitise
+from greenabs.bank.capital import PositionCapital, ssfa_capital
+from greenabs.bank.spec import SecuritisationSpec
+from greenabs.bank.transaction import (
+    VARIABILITY_MULTIPLES,
+    _srt_test,
+    retained_variability,
+    scenario_weights,
+)
+from greenabs.errors import SpecError
+from tests.conftest import EXAMPLES
+from tests.test_bank import WORKED
+
+POOL = 3_494e6  # IB 2014: A 2,760m AAA, B 335m A+, Sub 399m
+
+
+@pytest.fixture(scope="module")
+def bank() -> Any:
+    return load_bank(EXAMPLES / "bank_mid_sized.yaml")
+
+
+@pytest.fixture(scope="module")
+def ib() -> greenabs.RunResult:
+    return greenabs.run(greenabs.load_deal(EXAMPLES / "ib_green_2014.yaml"))
+
+
+def _irb_bank(bank: Any, book: str) -> Any:
+    d = bank.model_dump(by_alias=True)
+    d["irb"] = True
+    d["securitisation"].update({"k_irb": 0.06, "irb_lgd": 0.45, "segment_book": book})
+    return parse_bank(d)
+
+
+def test_ib_2014_vertical_slice_is_capped_at_p_times_k_p(bank: Any, ib: Any) -> None:
+    """CRE40 maximum capital requirement in the deal path (CBUAE Securitisation Standards
+    para 59; CRR Art. 268): the 5% vertical slice of IB 2014 out of a green book at 100%
+    needs at most 5% x K_SA 8% x 12.5 x 3,494m = 174.7m of RWA (its own weights give about
+    270m; before the fix the cap was the whole pool's RWA and did not bind)."""
+    imp = securitise(bank, ib)
+    assert imp.sale.details["largest_share"] == pytest.approx(0.05)
+    own = sum(p["rwa"] for p in imp.sale.details["positions"]) * 0.05
+    assert own > 250e6
+    assert imp.retained_rwa == pytest.approx(0.05 * 0.08 * 12.5 * POOL)
+    assert imp.retained_rwa == pytest.approx(174.7e6)
+    assert all("maximum capital requirement" in p.note for p in imp.sale.retained)
+    # and the relief shows in the ratios: RWA fall by the pool's less 174.7m
+    assert imp.after_ratios.rwa == pytest.approx(
+        imp.before_ratios.rwa - imp.pool_rwa + 174.7e6, rel=1e-9
+    )
+
+
+def test_sec_irba_in_the_deal_path_by_hand(bank: Any, ib: Any) -> None:
+    """SEC-IRBA (CRE44; CRR Art. 259) from the deal: a retail book takes the retail p-table,
+    N is the effective number of exposures with one obligor's loans consolidated (the IB tape:
+    27.0 by its `obligor` column, not its 48 loans).  Class B (non-senior), K_IRB 6%, LGD 45%:
+    p = max(0.3, -5.78 K + 0.55 LGD + 0.27 M_T), RW = 12.5 K_SSFA(K, A, D, p)."""
+    m_t = None
+    for book, retail in (("retail loans", True), ("green loans", False)):
+        imp = securitise(_irb_bank(bank, book), ib)
+        d = imp.sale.details
+        assert d["effective_number"] == pytest.approx(27.0, abs=0.05)
+        b = next(p for p in d["positions"] if p["tranche"] == "B")
+        assert b["approach"] == "SEC-IRBA"
+        m_t = d["maturity"]["B"]
+        k, lgd, n = 0.06, 0.45, d["effective_number"]
+        if retail:
+            p = max(0.3, -5.78 * k + 0.55 * lgd + 0.27 * m_t)
+        else:  # wholesale, non-senior, granular (N >= 25)
+            p = max(0.3, 0.16 + 2.87 / n - 1.03 * k + 0.21 * lgd + 0.07 * m_t)
+        rw = 12.5 * ssfa_capital(k, b["attachment"], b["detachment"], p)
+        assert b["risk_weight"] == pytest.approx(max(rw, 0.15), rel=1e-12)
+        # the cap: K_P is K_IRB, P 5%
+        assert imp.retained_rwa == pytest.approx(0.05 * 0.06 * 12.5 * POOL)
+
+
+def test_maturity_is_from_contractual_cash_flows_with_interest(bank: Any, ib: Any) -> None:
+    """M_T (CRE44; CRR Art. 257(1)(a)): sum t CF_t / sum CF_t over the tranche's contractual
+    payments, principal and interest, i.e. the deal without defaults or prepayments."""
+    imp = securitise(bank, ib)
+    flat = greenabs.run(ib.deal, mdr_mult=np.zeros(1), smm_mult=np.zeros(1))
+    t = np.asarray(flat.calendar.years_from_closing)
+    for name in ("A", "B", "Sub"):
+        cf = flat.tranche_cashflows(name)
+        cash = (cf["interest_paid"] + cf["principal_paid"] + cf["residual_paid"]).to_numpy()
+        assert imp.sale.details["maturity"][name] == pytest.approx((t * cash).sum() / cash.sum())
+    # with the interest the maturity differs from the principal WAL of the base case
+    assert imp.sale.details["maturity"]["B"] != pytest.approx(ib.tranches()["wal"][1], abs=1e-3)
+
+
+def test_gain_on_sale_is_deducted_from_cet1(bank: Any, ib: Any) -> None:
+    """Basel III (BCBS 189, "gain on sale related to securitisation transactions"; CRR Art.
+    32(1)(a); China's 2023 capital rules, 资产证券化销售利得): the increase in equity from a
+    securitisation is deducted from CET1.  IB 2014 sold at par out of a book carried net of
+    provisions: a gain; after 25% tax it is added to CET1 and deducted again, so net CET1 rises
+    only by the structuring fee, after tax."""
+    imp = securitise(bank, ib)
+    assert imp.gain > 0
+    assert imp.cet1_deduction == pytest.approx(imp.gain * 0.75)
+    cap_b, cap_a = imp.before.capital, imp.after.capital
+    assert cap_a.deductions == pytest.approx(cap_b.deductions + imp.cet1_deduction)
+    fee = imp.sale.structuring_fee * 0.75
+    assert cap_a.cet1 - cap_a.deductions == pytest.approx(cap_b.cet1 - cap_b.deductions + fee)
+    assert imp.after_ratios.cet1_ratio == pytest.approx(
+        (cap_b.cet1 - cap_b.deductions + fee) / imp.after_ratios.rwa
+    )
+    assert "deducted from CET1" in imp.explanations["cet1_ratio"]
+    # book equity still shows the gain
+    assert imp.after.equity - imp.before.equity == pytest.approx(
+        (imp.gain + imp.sale.structuring_fee) * 0.75
+    )
+
+
+def test_a_loss_on_sale_is_not_deducted() -> None:
+    # the worked example's pool of 200 sold for 180 in cash: a loss of 20, no deduction
+    after, amounts = apply_sale(parse_bank(WORKED), Sale(book="green", pool=200, proceeds=180))
+    assert amounts["gain"] == pytest.approx(-20)
+    assert amounts["cet1_deduction"] == 0
+    assert after.capital.deductions == 0
+
+
+def test_npl_share_defaults_to_zero(bank: Any, ib: Any) -> None:
+    # Chinese CLO pools are normal-class loans: no NPL leaves with the pool, W = 0 in SEC-SA
+    assert SecuritisationSpec(segment_book="x").npl_share == 0
+    assert Sale(book="x", pool=1, proceeds=1).npl_share == 0
+    imp = securitise(bank, ib)
+    assert imp.sale.npl_share == 0
+    assert imp.npl_removed == 0
+
+
+def test_variability_weights_are_vasicek_probabilities_by_hand() -> None:
+    """IFRS 9 B3.2.5 weighs outcomes by their likelihood.  The scenario k takes the Vasicek
+    probability F(hi) - F(lo) of the pool's default rate between the midpoints,
+    F(x) = Phi((sqrt(1 - rho) Phi^-1(x) - Phi^-1(PD)) / sqrt(rho)); PD 2%, rho 0.12."""
+    n = NormalDist()
+    rates = np.array([0.0, 0.01, 0.05])
+    pd, rho = 0.02, 0.12
+
+    def f(x: float) -> float:
+        return n.cdf((math.sqrt(1 - rho) * n.inv_cdf(x) - n.inv_cdf(pd)) / math.sqrt(rho))
+
+    w = scenario_weights(rates, pd, rho)
+    assert w == pytest.approx([f(0.005), f(0.03) - f(0.005), 1 - f(0.03)], rel=1e-12)
+    assert w.sum() == pytest.approx(1.0)
+    assert len(VARIABILITY_MULTIPLES) == 7
+
+
+def test_retained_variability_is_weighted_and_bounded() -> None:
+    w = np.array([0.5, 0.3, 0.2])
+    total = np.array([100.0, 90.0, 60.0])
+    # a vertical 5% slice bears 5% of the variability whatever the weights
+    assert retained_variability(0.05 * total, total, w) == pytest.approx(0.05)
+    # by hand: weighted mean of the total 89, its weighted sd sqrt(0.5*11^2 + 0.3*1^2 +
+    # 0.2*29^2); of the kept cash 8
+    kept = np.array([10.0, 10.0, 0.0])
+    mk = 0.5 * 10 + 0.3 * 10
+    sd_k = math.sqrt(0.5 * (10 - mk) ** 2 + 0.3 * (10 - mk) ** 2 + 0.2 * mk**2)
+    sd_t = math.sqrt(0.5 * 11**2 + 0.3 * 1**2 + 0.2 * 29**2)
+    assert retained_variability(kept, total, w) == pytest.approx(sd_k / sd_t)
+    # what the originator pays in may swing more than the whole deal: held at 1
+    assert retained_variability(np.array([0.0, -100.0, 200.0]), total, w) == 1.0
+    assert retained_variability(kept, np.full(3, 5.0), w) == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kept=st.lists(st.floats(-1e6, 1e6), min_size=7, max_size=7),
+    total=st.lists(st.floats(0, 1e6), min_size=7, max_size=7),
+    pd=st.floats(0, 0.5),
+    rho=st.floats(0.01, 0.5),
+)
+def test_retained_variability_always_lies_in_the_unit_interval(
+    kept: list[float], total: list[float], pd: float, rho: float
+) -> None:
+    w = scenario_weights(np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.26]), pd, rho)
+    assert w.sum() == pytest.approx(1.0)
+    assert 0.0 <= retained_variability(kept, total, w) <= 1.0
+
+
+def _pc(name: str, att: float, det: float, senior: bool, rw: float, amount: float = 10.0) -> Any:
+    return PositionCapital(name, amount, att, det, senior, "SEC-SA", rw, rw * amount)
+
+
+def test_mezzanine_positions_are_senior_to_the_first_loss() -> None:
+    """CRR Art. 242: a mezzanine position is subordinated to the senior one and more senior
+    than the first-loss tranche; Art. 244(2): the originator keeps at most 50% of the
+    mezzanine RWA, or, without mezzanine, 20% of the first-loss positions.  A thick first-loss
+    tranche weighted below 1250% is still the first loss, not mezzanine."""
+    own = [
+        _pc("A", 0.3, 1.0, True, 0.15, 70),
+        _pc("M", 0.1, 0.3, False, 2.0, 20),
+        _pc("E", 0.0, 0.1, False, 9.0, 10),  # first loss at 900%
+    ]
+    measure, limit, mezz, first = _srt_test(own, {"A": 0.0, "M": 0.4, "E": 1.0})
+    assert (mezz, first, limit) == (["M"], ["E"], 0.5)
+    assert measure == pytest.approx(0.4)
+    # no mezzanine: the first-loss test on amounts
+    measure, limit, mezz, first = _srt_test([own[0], own[2]], {"A": 0.0, "E": 0.15})
+    assert (mezz, first, limit, measure) == ([], ["E"], 0.2, pytest.approx(0.15))
+    # a position weighted 1250% is a first-loss position wherever it attaches
+    heavy = [own[0], _pc("M", 0.1, 0.3, False, 12.5, 20), own[2]]
+    assert _srt_test(heavy, {"A": 0, "M": 0, "E": 0})[3] == ["M", "E"]
+
+
+def test_a_retained_share_above_one_is_named() -> None:
+    bank = parse_bank(WORKED)
+    big = Sale(
+        book="green", pool=100, proceeds=0, retained=(RetainedPiece("k", 120, 120, 0.05, 1.0),)
+    )
+    with pytest.raises(SpecError, match=r"retained: .*a retained share of 1\.2, above 1"):
+        apply_sale(bank, big)
+
+
+def test_a_performing_pool_larger_than_the_performing_book_is_named() -> None:
+    d = dict(WORKED, loans=[dict(WORKED["loans"][0], classification={"normal": 0.9, "loss": 0.1})])
+    bank = parse_bank(d)
+    # the whole book (700) as a pool of performing loans: only 630 are performing
+    with pytest.raises(SpecError, match=r"npl_share: the pool's performing loans \(700"):
+        apply_sale(bank, Sale(book="green", pool=700, proceeds=700))
