@@ -177,3 +177,31 @@ def test_version_and_python_dash_m() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("valid")
+
+
+def test_a_spinner_shows_while_numba_compiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    numba = pytest.importorskip("numba")
+    from numba.core import event
+
+    from greenabs.cli import common
+
+    monkeypatch.setattr(common, "_listeners", [])
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    listener = common.show_compiles(console)
+    try:
+        assert common.show_compiles(console) is listener  # installed once
+        numba.njit(lambda x: x + 1)(1)  # a new function: compiled now, in this process
+    finally:
+        event.unregister("numba:compile", listener)
+    assert common.COMPILING in screen.getvalue()
+
+
+def test_no_spinner_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenabs.cli import common
+
+    monkeypatch.setattr(common, "_listeners", [])
+    before = list(sys.meta_path)
+    common._watch_compiles()  # stderr is not a terminal under the test runner
+    assert sys.meta_path == before
+    assert common._listeners == []

@@ -14,8 +14,11 @@ A command's ``--wide`` flag (:data:`WideOpt`) prints tables whole, however wide.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import importlib
+import importlib.abc
 import itertools
 import math
 import os
@@ -294,6 +297,68 @@ def fit_table(console: Console, table: Table, width: int) -> list[Table]:
     return tables
 
 
+#: What the terminal shows while Numba compiles the kernels.
+COMPILING = "compiling the Numba kernels (first use only: they are cached on disk)"
+#: The modules whose import means Numba kernels are about to be compiled or loaded.
+_NUMBA_KERNELS = frozenset({"greenabs.assets.kernels_numba", "greenabs.montecarlo._numba"})
+_listeners: list[Any] = []  # the Numba compile listener installed in this process, if any
+
+
+def show_compiles(console: Console) -> Any:
+    """A spinner on ``console`` while Numba compiles (a first use takes seconds; a kernel
+    found in Numba's disk cache is not compiled, so nothing shows).  Installed once; returns
+    the listener (Numba's ``numba:compile`` events, outermost only)."""
+    if _listeners:
+        return _listeners[0]
+    # typed as Any: mypy sees Numba typed where it is installed and untyped elsewhere
+    event: Any = importlib.import_module("numba.core.event")
+    depth = [0]
+    status: list[Any] = []
+
+    def on_start(self: Any, ev: Any) -> None:
+        depth[0] += 1
+        if depth[0] == 1:
+            status.append(console.status(COMPILING))
+            status[0].start()
+
+    def on_end(self: Any, ev: Any) -> None:
+        depth[0] -= 1
+        if depth[0] == 0 and status:
+            status.pop().stop()
+
+    spinner = type("_Spinner", (event.Listener,), {"on_start": on_start, "on_end": on_end})
+    listener = spinner()
+    event.register("numba:compile", listener)
+    _listeners.append(listener)
+    return listener
+
+
+class _KernelImportWatch(importlib.abc.MetaPathFinder):
+    """Installs :func:`show_compiles` when a Numba kernel module is first imported, so that a
+    command that never uses Numba never pays for importing it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname in _NUMBA_KERNELS:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self)
+            show_compiles(self.console)
+
+
+def _watch_compiles() -> None:
+    """On a terminal (stderr), a spinner while Numba compiles, never in redirected output."""
+    if not err.is_terminal or _listeners:
+        return
+    if any(isinstance(f, _KernelImportWatch) for f in sys.meta_path):
+        return
+    if "numba" in sys.modules:
+        show_compiles(err)
+    else:
+        sys.meta_path.insert(0, _KernelImportWatch(err))
+
+
 def _set_wide(value: bool) -> bool:
     out.wide = err.wide = value
     return value
@@ -339,6 +404,7 @@ def _options(
     ] = False,
 ) -> None:
     _set_wide(False)  # a command without --wide prints at the fitted width
+    _watch_compiles()
 
 
 def fmt(v: float, kind: str) -> str:
