@@ -94,3 +94,13 @@ def make_deal(**sections: Any) -> DealSpec:
 @pytest.fixture
 def base_deal() -> DealSpec:
     return make_deal()
+
+
+@pytest.fixture(autouse=True)
+def greenabs_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test keeps its runs in a store of its own, never in ~/.greenabs."""
+    home = tmp_path_factory.mktemp("greenabs_home")
+    monkeypatch.setenv("GREENABS_HOME", str(home))
+    return home

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, money, out, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
 #: The flag each argument of :func:`greenabs.breakeven.breakeven` is given by.
@@ -86,6 +87,7 @@ def _print(deal: Any, b: Any) -> None:
 
 @app.command("breakeven")
 def breakeven_cmd(
+    ctx: typer.Context,
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     tranche: Annotated[
         str, typer.Option("--tranche", help="Class to test (not the residual class)")
@@ -121,6 +123,7 @@ def breakeven_cmd(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table")] = False,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Breakeven default: the smallest CDR, SDA or multiple at which a tranche first loses.
 
@@ -129,6 +132,7 @@ def breakeven_cmd(
     from greenabs.breakeven import breakeven
     from greenabs.spec.io import load_deal
 
+    rec = Recording(ctx, "breakeven")
     deal = load_deal(deal_file)
     try:
         b = breakeven(
@@ -145,6 +149,8 @@ def breakeven_cmd(
         raise _as_flags(exc) from None
     if not quiet:
         _print(deal, b)
+    data = rec.stamp({"breakeven": b.to_dict()}, deal=deal, backend=backend)
     if json_file is not None:
-        json_file.write_text(json.dumps({"breakeven": b.to_dict()}, indent=1), encoding="utf-8")
+        json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
+    rec.save()

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 
@@ -262,6 +263,7 @@ def _print_result(result: Any) -> None:
 
 @app.command("run")
 def run_cmd(
+    ctx: typer.Context,
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write every result as JSON")
@@ -309,11 +311,13 @@ def run_cmd(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
     from greenabs.engine import run
     from greenabs.spec.io import load_deal
 
+    rec = Recording(ctx, "run")
     deal = load_deal(deal_file)
     deal = _apply(
         deal, _overrides(cpr, psa, cdr, sda, recovery_rate, recovery_lag, receivable_delay, no_call)
@@ -334,17 +338,15 @@ def run_cmd(
                 f"{p['price']:.4f}",
             )
         out.print(pt)
-    analytics = None
-    if json_file is not None or report is not None:
-        from greenabs.pool_analytics import analyse_pool
+    from greenabs.pool_analytics import analyse_pool
 
-        analytics = analyse_pool(result.deal)
+    analytics = analyse_pool(result.deal)
+    data = result.to_dict()
+    if prices:
+        data["prices"] = prices
+    data["pool_analytics"] = analytics.to_dict()
+    data = rec.stamp(data, deal=result.deal, backend=backend)
     if json_file is not None:
-        data = result.to_dict()
-        if prices:
-            data["prices"] = prices
-        assert analytics is not None
-        data["pool_analytics"] = analytics.to_dict()
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if csv_dir is not None:
@@ -358,6 +360,7 @@ def run_cmd(
 
         write_report(result, report, analytics)
         out.print(f"wrote {report}")
+    rec.save()
 
 
 @app.command("validate")

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 _RESULT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
@@ -131,6 +132,7 @@ def _print(a: Any) -> None:
 
 @app.command("pool")
 def pool_cmd(
+    ctx: typer.Context,
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the analytics as JSON")
@@ -155,10 +157,13 @@ def pool_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the draws")] = 20240601,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Screen, stratify and measure a deal's pool: securitisability, green share, impact."""
     from greenabs.pool_analytics import analyse_pool
     from greenabs.spec.io import load_deal
+
+    rec = Recording(ctx, "pool")
 
     if scenarios < 2 or scenarios > 100_000:
         raise SpecError(
@@ -171,11 +176,13 @@ def pool_cmd(
     a = analyse_pool(deal, emission_factor=factor, n_scenarios=scenarios, seed=seed)
     if not quiet:
         _print(a)
+    data = rec.stamp(a.to_dict(), deal=deal, seed=seed)
     if json_file is not None:
-        json_file.write_text(json.dumps(a.to_dict(), indent=1), encoding="utf-8")
+        json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if html is not None:
         from greenabs.report import write_pool_report
 
         write_pool_report(a, html)
         out.print(f"wrote {html}")
+    rec.save()

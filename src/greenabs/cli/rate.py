@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, err, money, num, out, pct, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
 #: The flag that sets each simulation setting (errors name the flag).
@@ -294,6 +295,7 @@ def _print_rating(mc: Any, rows: list[dict[str, Any]]) -> None:
 
 @app.command("rate")
 def rate_cmd(
+    ctx: typer.Context,
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     scenarios: ScenariosOpt = None,
     seed: SeedOpt = None,
@@ -319,8 +321,10 @@ def rate_cmd(
     ] = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Monte Carlo loss distributions of every tranche and their ratings."""
+    rec = Recording(ctx, "rate")
     table = _load_table(rating_table)
     mc = _simulate(
         deal_file,
@@ -331,7 +335,7 @@ def rate_cmd(
         (executor, workers, dask),
         **_sim_flags(locals()),
     )
-    data = mc.to_dict(table)
+    data = rec.stamp(mc.to_dict(table), deal=mc.deal, seed=mc.settings.seed, backend=mc.backend)
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
     if report is not None:
@@ -343,6 +347,7 @@ def rate_cmd(
         for path in (json_file, report):
             if path is not None:
                 out.print(f"wrote {path}")
+    rec.save()
 
 
 def _targets(items: list[str] | None) -> dict[str, str]:
@@ -362,6 +367,7 @@ def _targets(items: list[str] | None) -> dict[str, str]:
 
 @app.command("size")
 def size_cmd(
+    ctx: typer.Context,
     deal_file: Annotated[Path, typer.Argument(help="Deal file (YAML)")],
     target: Annotated[
         list[str] | None,
@@ -391,10 +397,13 @@ def size_cmd(
     ] = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """The largest tranches (smallest credit enhancement) achieving target ratings, senior
     first; each change of size moves to the next class down."""
     from greenabs.montecarlo.sizing import check_targets, size_tranches
+
+    rec = Recording(ctx, "size")
 
     targets = _targets(target)
     table = _load_table(rating_table)
@@ -411,8 +420,9 @@ def size_cmd(
         sized = size_tranches(mc, targets, table=table, tolerance=tolerance)
     except SpecError as exc:
         raise _as_flags(exc) from None
+    data = rec.stamp(sized.to_dict(), deal=mc.deal, seed=mc.settings.seed, backend=mc.backend)
     if json_file is not None:
-        json_file.write_text(json.dumps(sized.to_dict(), indent=2), encoding="utf-8")
+        json_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
     if not quiet:
         t = Table(title=f"Sizing: {clip(mc.deal.name, 60)}", title_justify="left")
         t.add_column("Tranche")
@@ -437,6 +447,7 @@ def size_cmd(
         if json_file is not None:
             out.print(f"wrote {json_file}")
     failed = [r for r in sized.targets if r["status"] != "achieved"]
+    rec.save("target_missed" if failed else "ok")
     if failed:
         why = "; ".join(
             f"{r['target']} for {r['tranche']!r} is not achievable: the best achievable "

@@ -11,11 +11,13 @@ import typer
 from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, fmt, money, num, out, pct, styled
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 
 @app.command("systemic")
 def systemic_cmd(
+    ctx: typer.Context,
     data_file: Annotated[
         str, typer.Argument(help="Indicator data (CSV/Excel), or 'china' for the shipped sample")
     ],
@@ -50,6 +52,7 @@ def systemic_cmd(
     json_file: Annotated[Path | None, typer.Option("--json", help="Write every result")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write the charts as HTML")] = None,
     wide: WideOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Composite systemic-risk index of the paper's 14 indicators, early warning, stress."""
     import pandas as pd
@@ -57,6 +60,7 @@ def systemic_cmd(
     from greenabs import systemic
     from greenabs.results import _clean
 
+    rec = Recording(ctx, "systemic")
     crises = _check_flags(
         method=method,
         ahp_matrix=ahp_matrix,
@@ -224,8 +228,9 @@ def systemic_cmd(
                 bt.add_row(label, fmt(getattr(r_base, key), kind), fmt(getattr(r_hit, key), kind))
             out.print(bt)
             report["bank"] = {"base": r_base.as_dict(), "stressed": r_hit.as_dict()}
+    payload = rec.stamp(json.loads(json.dumps(_clean(report), default=str)))
     if json_file is not None:
-        json_file.write_text(json.dumps(_clean(report), indent=1, default=str), encoding="utf-8")
+        json_file.write_text(json.dumps(payload, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if chart is not None:
         from greenabs.systemic.charts import write_systemic_report
@@ -233,6 +238,7 @@ def systemic_cmd(
         stress = regimes["high_stress"] if regimes is not None else flags
         write_systemic_report(chart, result, stress)
         out.print(f"wrote {chart}")
+    rec.save()
 
 
 def _check_flags(
