@@ -234,6 +234,39 @@ def test_rated_assets_default_at_their_rating_rates() -> None:
         monte_carlo(bad, settings(bad, scenarios=5))
 
 
+def test_loans_of_one_obligor_default_together() -> None:
+    """Loans naming the same obligor share its latent variable (cross-default): with the
+    same curve they default in the same month in every scenario; the loan with the higher
+    curve defaults no later than the other.  Loans of different obligors, at zero
+    correlation, default independently (their joint default rate is the product)."""
+    d = deal_dict()
+    assets = d["pool"]["assets"]
+    assets[1].update(original_term=60, age=6, amortization="level", rate=0.0485)
+    assets[0]["obligor"] = assets[1]["obligor"] = "Wind Farm Co"
+    d["assumptions"]["default"] = {"cdr": 0.08}
+    deal = greenabs.parse_deal(d)
+    sim = settings(deal, scenarios=3000, seed=4, default_model={"asset_correlation": 0.0})
+    months = ScenarioModel(compile_deal(deal), sim).block(0, 3000).scenarios.default_month
+    assert months is not None
+    assert (months[:, 0] > 0).mean() > 0.2
+    np.testing.assert_array_equal(months[:, 0], months[:, 1])
+    # a shorter loan: its curve stops earlier, never defaults later than its sibling
+    assets[1].update(original_term=36, age=0, amortization="linear")
+    deal = greenabs.parse_deal(d)
+    months = ScenarioModel(compile_deal(deal), sim).block(0, 3000).scenarios.default_month
+    assert months is not None
+    both = (months[:, 0] > 0) & (months[:, 1] > 0)
+    np.testing.assert_array_equal(months[both, 0], months[both, 1])
+    assert ((months[:, 1] > 0) <= (months[:, 0] > 0)).all()
+    # two obligors: independent at zero correlation
+    assets[1]["obligor"] = "Solar Park Co"
+    deal = greenabs.parse_deal(d)
+    months = ScenarioModel(compile_deal(deal), sim).block(0, 3000).scenarios.default_month
+    assert months is not None
+    a, b = months[:, 0] > 0, months[:, 1] > 0
+    assert (a & b).mean() == pytest.approx(a.mean() * b.mean(), abs=0.02)
+
+
 BAD_SIMULATION = [
     ("scenarios", "many"),
     ("scenarios", 0),

@@ -129,7 +129,8 @@ class ScenarioModel:
 
     Obligors, in this order: the pool's assets (their default time; a payer's for revenue
     assets), the operators of income rights (drivers ``<type>.operator_default``), the
-    support providers (drivers ``support:NAME``).
+    support providers (drivers ``support:NAME``).  Assets naming the same ``obligor`` share
+    one uniform (:func:`_uniform_columns`).
     """
 
     def __init__(
@@ -179,6 +180,9 @@ class ScenarioModel:
                 obligors.add(curve[None, :], np.zeros(1, dtype=np.int64), none, c, c)
                 self.support_items.append(sup.name)
         self.items = obligors.build()
+        self.u_of_item, self.n_uniforms = _uniform_columns(
+            [a.obligor for a in cp.assets], len(self.items.combo)
+        )
         # each declared driver once (a family's driver serves all its blocks)
         drivers: dict[str, RandomDriver] = {}
         for kind in cp.kinds:
@@ -264,9 +268,8 @@ class ScenarioModel:
         order: factors, obligors' uniforms, recovery, prepayment, rate shocks."""
         dm = self.sim.default_model
         n_y = self.n_years if dm.periods == "annual" else 1
-        n_items = len(self.items.combo)
         # large pool: the providers alone draw uniforms, the assets' defaults are a pool rate
-        n_u = len(self.support_items) if dm.large_pool else n_items
+        n_u = len(self.support_items) if dm.large_pool else self.n_uniforms
         n_r = len(self.rate_names)
         d = _Draws(
             z=np.empty((n_s, n_y)),
@@ -308,8 +311,11 @@ class ScenarioModel:
         else:
             items = self.items
             col = self.n_assets
+        u = d.u
+        if not dm.large_pool and self.u_of_item is not None:  # an obligor's loans share its U
+            u = d.u[:, self.u_of_item]
         months = default_months(
-            conditional_curves(items, factors, dm.periods), d.u, items.combo, self.backend
+            conditional_curves(items, factors, dm.periods), u, items.combo, self.backend
         )
         if not dm.large_pool:
             # (an asset's curve is flat past its months: it never defaults later)
@@ -395,6 +401,30 @@ class ScenarioModel:
                 x = sign * (math.sqrt(c) * zf - self.shift) + math.sqrt(1 - c) * normal
             out[d.name] = x if d.distribution == "normal" else special.ndtr(x)
         return out
+
+
+def _uniform_columns(obligors: list[str | None], n_items: int) -> tuple[IntArray | None, int]:
+    """Each item's column of the scenario's uniforms, and the number of columns: the assets
+    of one obligor (the same ``obligor`` name) share one uniform, so they default together
+    as far as their curves allow (cross-default: one latent variable per obligor, each loan
+    its own threshold); other assets, operators and providers have their own.  ``None``
+    when no two items share one (the columns are the items)."""
+    n_assets = len(obligors)
+    cols = np.empty(n_items, dtype=np.int64)
+    seen: dict[str, int] = {}
+    k = 0
+    for i, name in enumerate(obligors):
+        if name is None:
+            cols[i] = k
+            k += 1
+        elif name in seen:
+            cols[i] = seen[name]
+        else:
+            seen[name] = cols[i] = k
+            k += 1
+    cols[n_assets:] = np.arange(k, k + n_items - n_assets)
+    n = k + n_items - n_assets
+    return (None, n) if n == n_items else (cols, n)
 
 
 def _subset(items: ItemSet, which: IntArray) -> ItemSet:
