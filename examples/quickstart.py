@@ -7,7 +7,7 @@
 from pathlib import Path
 
 import greenabs
-from greenabs.report import figures
+from greenabs.reports import figures
 
 HERE = Path(__file__).resolve().parent
 deal = greenabs.load_deal(HERE / "ib_green_2014.yaml")
@@ -32,5 +32,5 @@ for s in range(many.n_scenarios):
 print(f"A at 4.80%: {result.price('A', 0.048):.4f}")
 
 # %% Charts (plotly figures; in a notebook, display them)
-charts = figures(result)
+charts = figures("run", result.to_dict())
 print(sorted(charts))

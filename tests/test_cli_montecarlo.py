@@ -11,7 +11,7 @@ import pytest
 import greenabs
 from greenabs.errors import SpecError
 from greenabs.montecarlo import monte_carlo, settings
-from greenabs.montecarlo.charts import loss_figures
+from greenabs.reports import figures
 from tests.conftest import EXAMPLES
 from tests.test_cli import cli
 
@@ -142,25 +142,32 @@ def test_size_bad_targets_are_refused_before_simulating(target: str, why: str) -
 
 
 def test_loss_charts_draw_each_tranche_and_the_pool() -> None:
+    """The rate report's loss charts, drawn from the JSON alone (its loss histograms)."""
     deal = greenabs.load_deal(IB)
     mc = monte_carlo(deal, settings(deal, scenarios=300, seed=2))
-    figs = loss_figures(mc)
+    data = json.loads(json.dumps(mc.to_dict()))
+    figs = figures("rate", data)
     lines = [t for t in figs["loss_distribution"].data if t.type == "scatter"]
-    assert [t.name for t in lines] == ["A", "B", "Sub"]
+    assert [t.name.split(":")[0] for t in lines] == ["A", "B", "Sub"]
     sub = mc.tranches[mc.tranches["name"] == "Sub"]
     loss = np.sort(sub["principal_loss"].to_numpy() / deal.tranche("Sub").balance)
-    x = np.asarray(lines[2].x) / 100
+    assert loss[-1] > 0  # the test needs a loss to draw
+    x = np.asarray(lines[2].x)
     y = np.asarray(lines[2].y)
-    # exceedance: at each distinct loss level, the share of scenarios losing more
-    levels = np.unique(loss)
-    share = 1 - np.searchsorted(loss, levels, side="right") / loss.size
-    assert np.allclose(x, levels[share > 0])
-    assert np.array_equal(y, share[share > 0])
+    # exceedance at each inner bin edge (50 bins from 0 to the largest loss): the share of
+    # scenarios losing at least that much
+    edges = np.linspace(0.0, loss[-1], 51)[1:-1]
+    share = 1 - np.searchsorted(loss, edges, side="left") / loss.size
+    assert np.allclose(x, edges[share > 0])
+    assert np.allclose(y, share[share > 0])
     assert np.all(np.diff(x) > 0)
-    hist = next(t for t in figs["loss_distribution"].data if t.type == "histogram")
-    assert np.allclose(np.sort(hist.x), np.sort(100 * mc.pool["loss_rate"].to_numpy()))
-    boxes = figs["wal"].data
-    assert [b.name for b in boxes] == ["A", "B", "Sub"]
+    bars = next(t for t in figs["loss_distribution"].data if t.type == "bar")
+    counts, _ = np.histogram(mc.pool["loss_rate"], bins=50, range=(0, mc.pool["loss_rate"].max()))
+    assert np.allclose(bars.y, counts / counts.sum())
+    wal = figs["wal"].data[0]
+    assert list(wal.x) == ["A", "B", "Sub"]
+    rows = {r["name"]: r for r in data["rating"]}
+    assert list(wal.y) == pytest.approx([rows[n]["wal_mean"] for n in ("A", "B", "Sub")])
 
 
 def test_sizing_needs_kept_flows() -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import greenabs
 from greenabs import SpecError
 from greenabs.pool_analytics import PoolAnalytics, Thresholds, analyse_pool
-from greenabs.pool_charts import pool_figures
+from greenabs.reports.pool import pool_figures
 from greenabs.taxonomy import DEFAULT_BY_TYPE, category_for, emission_factor, resolve_category
 from tests.conftest import EXAMPLES
 
@@ -322,7 +322,7 @@ def test_defaults_of_revenue_assets_are_reported() -> None:
 # ------------------------------------------------------------------------ charts and JSON
 def test_charts_draw_the_pool() -> None:
     a = analyse([plant("S1", **FLAT, subsidy=0.2, subsidy_lag_months=6), loan("L1")])
-    figs = pool_figures(a)
+    figs = pool_figures(a.to_dict())
     assert set(figs) == {"composition", "stratification", "collections_by_leg", "impact_per_year"}
     legs = {t.name: t for t in figs["collections_by_leg"].data}
     assert {"tariff", "subsidy", "loans, leases, receivables", "collections"} <= set(legs)

@@ -25,6 +25,7 @@ for _module in (
     "breakeven",
     "bank",
     "systemic",
+    "report",
     "serve",
 ):  # registers, in help order
     importlib.import_module(f"greenabs.cli.{_module}")

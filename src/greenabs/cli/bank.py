@@ -233,7 +233,7 @@ def bank_cmd(
                     f" in quarter {e.quarter} ({e.date}): {e.reason}",
                 )
             )
-    if json_file is not None or not no_store:
+    if json_file is not None or chart is not None or not no_store:
         data: dict[str, Any] = {
             "bank": bank.name,
             "date": bank.date,
@@ -276,8 +276,8 @@ def bank_cmd(
             ).to_csv(csv_dir / "projection_events.csv", index=False)
         out.print(f"wrote tables to {csv_dir}/")
     if chart is not None:
-        from greenabs.bank.charts import write_bank_report
+        from greenabs.reports import write_html
 
-        write_bank_report(chart, bank.name, impact=impact, projection=pr)
+        write_html("bank", data, chart)
         out.print(f"wrote {chart}")
     rec.save()

@@ -353,12 +353,14 @@ def run_cmd(
         files = result.to_csv_dir(csv_dir)
         out.print(f"wrote {len(files)} tables to {csv_dir}/")
     if xlsx is not None:
-        result.to_excel(xlsx)
+        from greenabs.reports import write_xlsx
+
+        write_xlsx("run", data, xlsx)
         out.print(f"wrote {xlsx}")
     if report is not None:
-        from greenabs.report import write_report
+        from greenabs.reports import write_html
 
-        write_report(result, report, analytics)
+        write_html("run", data, report)
         out.print(f"wrote {report}")
     rec.save()
 

@@ -181,8 +181,8 @@ def pool_cmd(
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if html is not None:
-        from greenabs.report import write_pool_report
+        from greenabs.reports import write_html
 
-        write_pool_report(a, html)
+        write_html("pool", data, html)
         out.print(f"wrote {html}")
     rec.save()

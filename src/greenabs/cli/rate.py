@@ -339,9 +339,9 @@ def rate_cmd(
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
     if report is not None:
-        from greenabs.report import write_rating_report
+        from greenabs.reports import write_html
 
-        write_rating_report(mc, report, table)
+        write_html("rate", data, report)
     if not quiet:
         _print_rating(mc, data["rating"])
         for path in (json_file, report):

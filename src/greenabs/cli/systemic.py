@@ -233,10 +233,9 @@ def systemic_cmd(
         json_file.write_text(json.dumps(payload, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
     if chart is not None:
-        from greenabs.systemic.charts import write_systemic_report
+        from greenabs.reports import write_html
 
-        stress = regimes["high_stress"] if regimes is not None else flags
-        write_systemic_report(chart, result, stress)
+        write_html("systemic", payload, chart)
         out.print(f"wrote {chart}")
     rec.save()
 

@@ -1,0 +1,229 @@
+"""The HTML report: one self-contained file that opens offline.
+
+Tables are plain HTML (readable without scripts), each beside the chart it explains; long
+per-period tables are folded under ``<details>``.  Charts need the chart library, plotly.js:
+its partial "basic" bundle (bar, pie and scatter traces: ``data/plotly-basic.min.js``,
+plotly.js v4, MIT licence, shipped with greenabs) is embedded once, gzip-compressed and
+base64-encoded (about 0.5 MB instead of 4.8 MB for the full library), and unpacked by the
+browser's own ``DecompressionStream``.  Figures are embedded as JSON with numbers rounded to
+six significant digits.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from greenabs.reports.formats import show
+
+__all__ = ["PLOTLY_JS", "page", "plotly_js", "plotly_notice"]
+
+PLOTLY_JS = "plotly-basic.min.js"
+"""The chart library's file in ``greenabs/data``."""
+
+#: Tables longer than this are folded under <details>.
+FOLD_ROWS = 45
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;
+max-width:1400px;padding:0 1rem;color:#1d2b24}
+h1{color:#1b5e20;margin-bottom:.2rem}h2{border-bottom:2px solid #c8e6c9;padding-bottom:.2rem;
+margin-top:2rem}h3{font-size:1rem;margin:.8rem 0 .3rem}
+.pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1.2rem;
+align-items:start}.pair.wide{grid-template-columns:minmax(0,1fr)}
+@media(max-width:1000px){.pair{grid-template-columns:minmax(0,1fr)}}
+.chart{min-height:420px}.side{overflow-x:auto}
+table{border-collapse:collapse;font-size:.82rem;margin:.3rem 0 1rem}
+th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:right;white-space:nowrap}
+th{background:#e8f5e9;position:sticky;top:0}td.t,th.t{text-align:left;white-space:normal}
+td.d{text-align:left}
+details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+.meta td{font-size:.78rem}.note{color:#555;font-size:.85rem}
+"""
+
+# Unpacks the library, then draws every chart; a browser without DecompressionStream says so.
+_LOADER = """
+(async () => {
+  const charts = document.querySelectorAll("div.chart");
+  try {
+    const bytes = Uint8Array.from(atob(document.getElementById("plotly-gz").textContent),
+                                  c => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    const code = await new Response(stream).text();
+    const s = document.createElement("script");
+    s.textContent = code;
+    document.head.appendChild(s);
+    for (const div of charts) {
+      const fig = JSON.parse(document.getElementById(div.id + "-json").textContent);
+      Plotly.newPlot(div, fig.data, fig.layout, {responsive: true, displaylogo: false});
+    }
+  } catch (e) {
+    for (const div of charts) {
+      div.textContent = "Charts need a current browser (" + e + "); the tables hold the numbers.";
+    }
+  }
+})();
+"""
+
+
+@cache
+def plotly_js() -> str:
+    """The chart library's source (the partial bundle shipped in ``greenabs/data``)."""
+    return files("greenabs").joinpath("data", PLOTLY_JS).read_text(encoding="utf-8")
+
+
+@cache
+def _plotly_gz() -> str:
+    return base64.b64encode(gzip.compress(plotly_js().encode("utf-8"), 9, mtime=0)).decode()
+
+
+def plotly_notice() -> str:
+    """The library's licence header (name, version, copyright, licence)."""
+    head = plotly_js()[:400]
+    m = re.search(r"/\*\*?(.*?)\*/", head, re.S)
+    lines = [ln.strip(" *") for ln in (m.group(1) if m else "").splitlines()]
+    return "; ".join(ln for ln in lines if ln)
+
+
+def _round(v: Any) -> Any:
+    """Figure JSON with floats at six significant digits (charts need no more)."""
+    if isinstance(v, float):
+        return v if not math.isfinite(v) or v == 0 else float(f"{v:.6g}")
+    if isinstance(v, dict):
+        return {k: _round(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_round(x) for x in v]
+    return v
+
+
+def figure_json(fig: go.Figure) -> str:
+    """A figure as compact JSON for ``Plotly.newPlot`` (no template: plotly.js's defaults)."""
+    fig = go.Figure(fig)
+    fig.update_layout(template=None)
+    data = json.loads(fig.to_json(validate=False, engine="json"))
+    text = json.dumps(_round(data), separators=(",", ":"), allow_nan=False)
+    return text.replace("</", "<\\/")
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A report table (:mod:`greenabs.reports.formats`) as HTML, cells shown by kind."""
+    formats: Mapping[str, str] = df.attrs.get("formats", {})
+    row_kinds: Sequence[str] = df.attrs.get("row_kinds", [])
+    cols = [str(c) for c in df.columns]
+    text_cols = {c for c in cols if formats.get(c, "text") in ("text", "date")}
+    head = "".join(
+        f"<th class=t>{html.escape(c)}</th>" if c in text_cols else f"<th>{html.escape(c)}</th>"
+        for c in cols
+    )
+    body = []
+    for i, row in enumerate(df.itertuples(index=False, name=None)):
+        cells = []
+        for c, v in zip(cols, row, strict=True):
+            kind = formats.get(c, "text")
+            if kind == "row":
+                kind = row_kinds[i] if i < len(row_kinds) else "text"
+            text = html.escape(show(v, kind))
+            cls = " class=d" if kind == "date" else " class=t" if kind == "text" else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _titled(name: str, df: pd.DataFrame) -> str:
+    title = html.escape(str(df.attrs.get("title") or name))
+    table = table_html(df)
+    if len(df) > FOLD_ROWS:
+        return f"<details><summary>{title} ({len(df):,} rows)</summary>{table}</details>"
+    return f"<h3>{title}</h3>{table}"
+
+
+def _meta(meta: Mapping[str, Any]) -> str:
+    from greenabs.reports.formats import key_values
+
+    if not meta:
+        return ""
+    df = key_values(meta, "What produced this report")
+    return (
+        "<details class=meta><summary>What produced this report (version, inputs and their "
+        f"hashes, assumptions, seed, backend)</summary>{table_html(df)}</details>"
+    )
+
+
+def page(
+    title: str,
+    meta: Mapping[str, Any],
+    layout: Sequence[tuple[str, str | None, Sequence[str]]],
+    tables: Mapping[str, pd.DataFrame],
+    figures: Mapping[str, go.Figure],
+) -> str:
+    """The whole HTML document: ``layout`` gives sections (heading, chart or ``None``, the
+    tables shown beside the chart); tables not placed follow under "More tables", charts not
+    placed on their own."""
+    placed_t: set[str] = set()
+    placed_f: set[str] = set()
+    sections = []
+    charts = 0
+
+    def chart(name: str) -> str:
+        nonlocal charts
+        charts += 1
+        cid = f"chart{charts}"
+        return (
+            f"<div class=chart id={cid}></div>"
+            f"<script type=application/json id={cid}-json>{figure_json(figures[name])}</script>"
+        )
+
+    for heading, fig_name, names in layout:
+        here = [n for n in names if n in tables and n not in placed_t]
+        has_fig = fig_name is not None and fig_name in figures
+        if not here and not has_fig:
+            continue
+        placed_t.update(here)
+        side = "".join(_titled(n, tables[n]) for n in here)
+        sections.append(f"<h2>{html.escape(heading)}</h2>")
+        if has_fig:
+            assert fig_name is not None
+            placed_f.add(fig_name)
+            cls = "pair" if here else "pair wide"
+            sections.append(
+                f"<div class='{cls}'><div>{chart(fig_name)}</div><div class=side>{side}</div></div>"
+            )
+        else:
+            sections.append(f"<div class=side>{side}</div>")
+    for name in figures:
+        if name not in placed_f:
+            sections.append(f"<div class='pair wide'><div>{chart(name)}</div></div>")
+    rest = [n for n in tables if n not in placed_t]
+    if rest:
+        sections.append("<h2>More tables</h2>" + "".join(_titled(n, tables[n]) for n in rest))
+    scripts = ""
+    if charts:
+        scripts = (
+            f"<!-- {html.escape(plotly_notice())} -->"
+            f"<script type=application/octet-stream id=plotly-gz>{_plotly_gz()}</script>"
+            f"<script>{_LOADER}</script>"
+        )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{_meta(meta)}{''.join(sections)}{scripts}</body></html>"
+    )
+
+
+def write(path: str | Path, text: str) -> Path:
+    out = Path(path)
+    out.write_text(text, encoding="utf-8")
+    return out
