@@ -982,7 +982,7 @@ class RunResult:
         summary = pd.DataFrame(
             {
                 "item": list(self.summary(scenario)),
-                "value": [str(v) for v in self.summary(scenario).values()],
+                "value": pd.Series(list(self.summary(scenario).values()), dtype=object),
             }
         )
         with pd.ExcelWriter(out, engine="openpyxl") as xl:
