@@ -10,10 +10,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
-from greenabs.bank import IRRBB_SCENARIOS, irrbb, irrbb_shock, load_bank, parse_bank, ratios
+from greenabs.bank import (
+    IRRBB_SCENARIOS,
+    irrbb,
+    irrbb_shock,
+    load_bank,
+    parse_bank,
+    project,
+    ratios,
+)
+from greenabs.bank.projection import expected_loss_rates, migrate, migration_matrix
 from greenabs.cli import main
 from greenabs.errors import SpecError
 from tests.conftest import EXAMPLES
@@ -223,3 +233,190 @@ def test_an_unbalanced_bank_file_names_the_amounts(tmp_path: Path, cli: Any) -> 
     assert "assets 274,500,000,000.00" in text
     assert "liabilities + equity 274,000,000,000.00" in text
     assert "difference 500,000,000.00" in text
+
+
+# ------------------------------------------------------- the originate-to-distribute risk channel
+
+# China's five classes by PD: pd 4% a year, special mention rolls 15% and cures 15% a quarter
+Q4 = 1 - 0.96**0.25  # quarterly PD = 0.0101536
+U4 = Q4 * (0.15 + 0.15) / 0.15  # normal -> special mention = 0.0203072
+
+
+def test_migration_matrix_by_hand() -> None:
+    m = migration_matrix(0.04, 0.15, 0.15)
+    assert m.sum(axis=1) == pytest.approx(np.ones(5))
+    assert m[0, 1] == pytest.approx(0.0203072, abs=1e-7)
+    assert m[1].tolist() == pytest.approx([0.15, 0.70, 0.15, 0.0, 0.0])
+    # 2023 measures: > 90 days substandard, > 270 doubtful, > 360 loss
+    assert m[2].tolist() == [0.0, 0.0, 0.5, 0.5, 0.0]
+    assert m[3].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    # steady state: special mention = u N / (roll + cure), its roll into substandard = q N
+    assert m[1, 2] * m[0, 1] / (m[1, 0] + m[1, 2]) == pytest.approx(Q4)
+    assert pytest.approx(U4) == m[0, 1]
+    # a PD of one cannot send more than everything to special mention
+    assert migration_matrix(1.0, 0.15, 0.15)[0].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+    assert expected_loss_rates(0.04, 0.45, 0.15, 0.15).tolist() == pytest.approx(
+        [0.018, 0.225, 0.45, 0.45, 1.0]
+    )
+
+
+def test_one_quarter_of_migration_by_hand() -> None:
+    m = migrate(np.array([100.0, 10, 4, 2, 1]), 0.04, 0.45, 0.15, 0.15, 0.5)
+    # N 100 - 2.03072 + 10 x 0.15; SM 2.03072 + 10 x 0.7; SS 1.5 + 2; D 4 x 0.5;
+    # the 2 doubtful reach loss: 1.1 recovered, 0.9 lost; loss 1 + 0.9, half written off
+    assert m.classes.tolist() == pytest.approx([99.46928, 9.03072, 3.5, 2.0, 0.95], abs=1e-5)
+    assert m.recovered == pytest.approx(1.1)
+    assert m.written_off == pytest.approx(0.95)
+    assert m.to_npl == pytest.approx(1.5)
+
+
+TINY: dict[str, Any] = {
+    "name": "tiny bank",
+    "date": "2025-12-31",
+    "cash_reserves": 100,
+    "loans": [
+        {
+            "name": "book",
+            "segment": "corporate",
+            "balance": 1000,
+            "yield": 0.05,
+            "pd": 0.04,
+            "lgd": 0.45,
+            "provisions": 40,
+            "classification": {
+                "normal": 0.9,
+                "special_mention": 0.05,
+                "substandard": 0.03,
+                "doubtful": 0.01,
+                "loss": 0.01,
+            },
+        }
+    ],
+    "deposits": [{"type": "corporate", "balance": 980, "rate": 0.01}],
+    "capital": {"cet1": 80},
+    "regulation": {"min_provision_coverage": 0.8},  # the start's 40 / 50
+    "projection": {"loan_growth": 0.0, "provision_coverage": 2.0},
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "provisions"),
+    [
+        # coverage 200% of NPL 44.75 (the bank's rule, above the expected loss 52.118)
+        ("coverage", 89.5),
+        # expected loss: 889.2235 x 1.8% + 53.2765 x 22.5% + 37.5 x 45% + 7.25 = 52.1182
+        ("expected_loss", 52.1182),
+    ],
+)
+def test_provisions_replenished_by_rule(rule: str, provisions: float) -> None:
+    d = copy.deepcopy(TINY)
+    d["projection"]["provisioning"] = rule
+    pr = project(parse_bank(d), quarters=1)
+    row = pr.oth.iloc[1]
+    # classes after a quarter: 889.2235, 53.2765, 22.5, 15, 7.25 (of 14.5, half written off)
+    assert row["loans"] == pytest.approx(987.25, abs=1e-4)
+    assert row["npl"] == pytest.approx(44.75, abs=1e-4)
+    assert row["write_offs"] == pytest.approx(7.25)
+    assert row["recoveries"] == pytest.approx(5.5)
+    assert row["provisions"] == pytest.approx(provisions, abs=1e-4)
+    # the charge refills what the write-offs used: 40 - 7.25 = 32.75 left
+    assert row["provision_charge"] == pytest.approx(provisions - 32.75, abs=1e-4)
+    # (so large a charge takes the tiny bank below its capital requirement, not its minimums
+    # for provisions: 200% and 116% of NPLs, 9.1% and 5.3% of loans)
+    assert not [e for e in pr.events if e.kind == "provisions below minimum"]
+
+
+def test_expected_loss_provisioning_is_flagged_below_the_minimums() -> None:
+    # the example bank holds 3.0% of its loans in provisions; provisioning to the expected
+    # loss alone lets the write-offs run them down below the 2.5% minimum (quarter 3)
+    d = example()
+    d["projection"] = {**d["projection"], "provisioning": "expected_loss"}
+    pr = project(parse_bank(d), quarters=20)
+    flagged = [e for e in pr.events if e.kind == "provisions below minimum"]
+    assert [e.model for e in flagged] == ["OTH", "OTD"]
+    q = flagged[0].quarter
+    lpr = pr.oth["loan_provision_ratio"]
+    assert lpr.iloc[q] < 0.025 <= lpr.iloc[q - 1]
+    assert flagged[0].reason.startswith("loan provision ratio 2.33% below 2.50%")
+    # the default rule keeps the coverage the bank starts with, and the minimums: no flag
+    base = project(parse_bank(example()), quarters=20)
+    assert base.events == ()
+    for frame in (base.oth, base.otd):
+        assert frame["provision_coverage"].min() >= 1.5
+        assert frame["loan_provision_ratio"].min() >= 0.025 - 1e-12
+
+
+def test_provision_charge_goes_through_net_income() -> None:
+    # one quarter's income statement: (NII + fees - costs) / 4 - charge, taxed at 25%
+    d = copy.deepcopy(TINY)
+    bank = parse_bank(d)
+    r = ratios(bank)
+    pr = project(bank, quarters=1)
+    charge = 89.5 - 32.75
+    ni = (r.net_interest_income / 4 - charge) * (1 if r.net_interest_income / 4 < charge else 0.75)
+    # the row is the last four quarters: three of today's run rate and this one
+    assert pr.oth.iloc[1]["net_income"] == pytest.approx(3 * r.net_income / 4 + ni)
+    assert pr.oth.iloc[1]["credit_cost"] == pytest.approx(3 * r.credit_cost / 4 + charge)
+
+
+def test_bad_migration_settings_name_the_field() -> None:
+    with pytest.raises(SpecError, match=r"projection: .*special_mention_roll \+ special_mention"):
+        parse_bank(example(projection={"special_mention_roll": 0.6, "special_mention_cure": 0.5}))
+    with pytest.raises(SpecError, match=r"projection.special_mention_roll: .*greater than 0"):
+        parse_bank(example(projection={"special_mention_roll": 0}))
+    with pytest.raises(SpecError, match=r"projection.provisioning: "):
+        parse_bank(example(projection={"provisioning": "whatever"}))
+
+
+def _riskier_recycling(**projection: Any) -> Any:
+    """The example bank recycling into SME-like lending: a 4% PD at a 75% risk weight."""
+    d = example()
+    d["projection"] = {
+        **d["projection"],
+        "new_lending_pd": 0.04,
+        "new_lending_risk_weight": 0.75,
+        **projection,
+    }
+    return project(parse_bank(d), quarters=20)
+
+
+def test_otd_first_more_fees_lending_and_less_capital_then_more_npls() -> None:
+    pr = _riskier_recycling()
+    oth, otd = pr.oth.set_index("quarter"), pr.otd.set_index("quarter")
+    # the first issuance (quarter 4): more fee income and lending, a gain, lower capital charges
+    assert otd.loc[4, "gain_on_sale"] > 0
+    assert otd.loc[4, "fee_income"] > oth.loc[4, "fee_income"]  # the structuring fee
+    assert otd.loc[4, "managed_loans"] > oth.loc[4, "managed_loans"]
+    assert otd.loc[4, "rwa_density"] < oth.loc[4, "rwa_density"]
+    assert otd.loc[4, "cet1_ratio"] > oth.loc[4, "cet1_ratio"]
+    # the NPL ratios are still close then ...
+    gap_early = otd.loc[4, "npl_ratio"] - oth.loc[4, "npl_ratio"]
+    assert abs(gap_early) < 0.0005
+    # ... and apart later: the recycled loans migrate down the classes
+    gap_late = otd.loc[20, "npl_ratio"] - oth.loc[20, "npl_ratio"]
+    assert gap_late > 0.001
+    assert gap_late > 2 * abs(gap_early)
+    assert otd.loc[20, "npl_formation"] > oth.loc[20, "npl_formation"]
+    assert otd.loc[20, "credit_cost"] > oth.loc[20, "credit_cost"]
+    assert otd.loc[20, "z_score"] < oth.loc[20, "z_score"]
+
+
+def test_the_recycled_lending_pd_drives_the_npl_gap() -> None:
+    # recycled at the green book's own PD (1%) the late NPL gap vanishes
+    same = _riskier_recycling(new_lending_pd=0.01)
+    gap = same.otd["npl_ratio"].iloc[-1] - same.oth["npl_ratio"].iloc[-1]
+    risky = _riskier_recycling()
+    assert gap < 0.0005
+    assert risky.otd["npl_ratio"].iloc[-1] - risky.oth["npl_ratio"].iloc[-1] > gap + 0.001
+
+
+def test_gain_and_fees_show_in_the_profit_mix() -> None:
+    d = example()
+    d["securitisation"] = {**d["securitisation"], "structuring_fee": 0.01}
+    pr = project(parse_bank(d), quarters=4)
+    oth, otd = pr.oth.iloc[-1], pr.otd.iloc[-1]
+    # quarter 4: the last four quarters' income includes the issuance's gain and fee
+    assert otd["gain_on_sale"] > 0
+    assert otd["fee_share"] > oth["fee_share"]
+    assert otd["net_income"] - oth["net_income"] > 0.5 * otd["gain_on_sale"] * 0.75
+    assert otd["roe"] > oth["roe"]

@@ -416,6 +416,39 @@ class ProjectionSpec(_Frozen):
     new_lending_lgd: Share = 0.45
     new_lending_maturity_years: float = Field(3.0, gt=0, le=30)
     hqla_yield: Rate = 0.02
+    special_mention_roll: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Quarterly share of special-mention loans that become substandard",
+    )
+    special_mention_cure: Share = Field(
+        0.15, description="Quarterly share of special-mention loans that return to normal"
+    )
+    write_off_share: Share = Field(
+        0.5, description="Quarterly share of loss-class loans written off against provisions"
+    )
+    provisioning: Literal["coverage", "expected_loss"] = Field(
+        "coverage",
+        description="Provisions topped up each quarter to a coverage of NPLs (at least the "
+        "expected loss and the regulatory minimums), or to the expected loss by class alone",
+    )
+    provision_coverage: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Coverage the 'coverage' rule keeps (provisions / NPL); default: each "
+        "book's own at the start, at least regulation.min_provision_coverage",
+    )
+
+    @model_validator(mode="after")
+    def _special_mention_exits(self) -> Self:
+        if self.special_mention_roll + self.special_mention_cure > 1:
+            raise ValueError(
+                "special_mention_roll + special_mention_cure: more than 1 (a quarter's exits "
+                "from special mention cannot exceed its balance)"
+            )
+        return self
 
 
 class BankSpec(_Frozen):
