@@ -321,6 +321,29 @@ def test_systemic_ahp_stress_deal_bank_and_chart(tmp_path: Path) -> None:
     assert (tmp_path / "s.html").stat().st_size > 100_000
 
 
+def test_systemic_quarterly_china_sample_with_coverage_regimes_and_signals(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "q.json"
+    proc = cli(
+        "systemic", "china", "--frequency", "quarterly", "--method", "equal",
+        "--crisis", "2008Q1,2015Q2", "--post-crisis", "4", "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Markov switching skipped" not in proc.stdout
+    assert "Composite signal" in proc.stdout
+    data = json.loads(out.read_text())
+    ix = data["index"]
+    assert ix["frequency"] == "quarterly"
+    assert ix["periods"][0] == "2005Q1"
+    assert len(data["markov"]["prob_high"]) == len(ix["periods"]) == 80
+    cover = {row["period"]: row for row in ix["coverage"]}
+    assert cover["2013Q2"]["indicators"] == 1  # only the index volatility that quarter
+    assert all(row["included"] for row in ix["coverage"])
+    assert data["signals"][0]["excluded"] >= 8  # four quarters after each crisis start
+    assert {r["indicator"] for r in data["composite_signal"]["indicators"] if r["used"]}
+
+
 def test_systemic_bad_inputs(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("year,gdp_growth,colour\n2020,5,red\n")

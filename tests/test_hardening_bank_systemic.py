@@ -526,11 +526,44 @@ def test_systemic_flags_are_checked_and_named(
         (("--normalise", "rank"), "--normalise: unknown normalisation 'rank'"),
         (("--method", "ahp"), "--method: ahp needs --ahp-matrix"),
         (("--ahp-matrix", str(ahp)), "--ahp-matrix: is used by --method ahp or with --combine"),
+        (("--period-coverage", "2"), "--period-coverage: must lie between 0 and 1"),
+        (("--frequency", "monthly"), "--frequency: unknown frequency 'monthly'"),
+        (("--trend", "both"), "--trend: unknown trend 'both'"),
+        (("--post-crisis", "-1"), "--post-crisis: must be 0 or more"),
+        (
+            ("--frequency", "quarterly", "--method", "ciss"),
+            "--frequency: no quarter of the China sample has all four dimensions",
+        ),
     ]
     for args, match in cases:
         code, _, err = cli(capsys, monkeypatch, "systemic", "china", *args)
         assert code == 1, args
         assert f"error: command line: {match}" in err, (args, err)
+
+
+def test_frequency_flag_is_for_the_china_sample_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    f = write_csv(tmp_path, wide_rows())
+    code, _, err = cli(capsys, monkeypatch, "systemic", str(f), "--frequency", "quarterly")
+    assert code == 1
+    assert "--frequency: picks the China sample; a data file has its own" in err
+
+
+def test_an_indicator_file_mixing_frequencies_or_currencies_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("year,indicator,value,unit\n2019,cpi,2.9,%\n2019Q4,cpi,4.5,%\n")
+    code, _, err = cli(capsys, monkeypatch, "systemic", str(mixed))
+    assert code == 1
+    assert f"{mixed}: row 3, column year: '2019Q4' is quarterly, but row 2" in err
+    money = tmp_path / "money.csv"
+    money.write_text("year,indicator,value,unit\n2018,fdi,134.97,USD bn\n2019,fdi,941.5,RMB bn\n")
+    code, _, err = cli(capsys, monkeypatch, "systemic", str(money))
+    assert code == 1
+    assert f"{money}: row 3, column unit: fdi mixes currencies (RMB bn, USD bn)" in err
+    assert "no positive usdcny_avg" in err
 
 
 def test_library_errors_name_the_data_file_or_argument(tmp_path: Path) -> None:

@@ -14,6 +14,14 @@ from greenabs.cli.common import WideOpt, app, clip, fmt, money, num, out, pct, s
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
+QUARTERLY_CHINA: dict[str, Any] = {
+    "min_coverage": 0.3,
+    "period_coverage": 0.0,
+    "require_dimensions": False,
+}
+"""How the quarterly China sample is aggregated: its indicators cover different years, so
+each quarter uses what it has (docs/systemic.md, "The quarterly index")."""
+
 
 @app.command("systemic")
 def systemic_cmd(
@@ -38,11 +46,27 @@ def systemic_cmd(
     threshold_k: Annotated[
         float, typer.Option("--threshold-k", help="Stress when above mean + k sd")
     ] = 1.0,
-    min_coverage: Annotated[float, typer.Option(help="Minimum share of periods with data")] = 0.6,
+    min_coverage: Annotated[
+        float | None,
+        typer.Option(help="An indicator enters with data for this share of periods (0.6)"),
+    ] = None,
+    period_coverage: Annotated[
+        float | None,
+        typer.Option(help="A period enters with data for this share of indicators (2/3)"),
+    ] = None,
+    frequency: Annotated[
+        str | None, typer.Option(help="China sample: annual (default) or quarterly")
+    ] = None,
+    trend: Annotated[
+        str, typer.Option(help="HP filter of trending indicators: two_sided|one_sided")
+    ] = "two_sided",
     crisis: Annotated[
         str | None, typer.Option(help="Crisis periods for signal extraction, e.g. 2015,2020")
     ] = None,
     horizon: Annotated[int, typer.Option(help="Signal horizon in periods")] = 1,
+    post_crisis: Annotated[
+        int, typer.Option(help="Periods after a crisis start left out of the signal counts")
+    ] = 0,
     stress_period: Annotated[
         str | None,
         typer.Option("--stress-period", help="Run --deal/--bank at this period's stress"),
@@ -69,13 +93,28 @@ def systemic_cmd(
         normalise=normalise,
         threshold_k=threshold_k,
         min_coverage=min_coverage,
+        period_coverage=period_coverage,
+        frequency=frequency,
+        trend=trend,
+        china=data_file == "china",
         crisis=crisis,
         horizon=horizon,
+        post_crisis=post_crisis,
         stress_period=stress_period,
         deal=deal,
         bank=bank,
     )
-    data = systemic.china_sample() if data_file == "china" else systemic.load_indicators(data_file)
+    coverage: dict[str, Any] = {}
+    if data_file == "china":
+        data = systemic.china_sample(frequency or "annual")
+        if frequency == "quarterly":  # no quarter has all four dimensions (docs/systemic.md)
+            coverage = dict(QUARTERLY_CHINA)
+    else:
+        data = systemic.load_indicators(data_file)
+    if min_coverage is not None:
+        coverage["min_coverage"] = min_coverage
+    if period_coverage is not None:
+        coverage["period_coverage"] = period_coverage
     matrix = systemic.load_ahp_matrix(ahp_matrix) if ahp_matrix is not None else None
     subjective = None
     if combine is not None and matrix is not None:
@@ -88,7 +127,8 @@ def systemic_cmd(
         data,
         method,
         fill=fill,
-        min_coverage=min_coverage,
+        trend=trend,  # type: ignore[arg-type]  # checked by _check_flags
+        **coverage,
         ahp_matrix=matrix if method == "ahp" else None,
         subjective=subjective,
         alpha=combine if combine is not None else 0.5,
@@ -124,6 +164,7 @@ def systemic_cmd(
         "Period",
         "Composite",
         *result.sub_indices.columns,
+        "Indicators",
         f"Above mean+{threshold_k:g}sd",
         "P(high stress)",
     ):
@@ -134,12 +175,14 @@ def systemic_cmd(
         else pd.Series(float("nan"), index=result.composite.index)
     )
     sub_rows = result.sub_indices.to_numpy()
+    n_ind = len(result.weights)
     for i, p in enumerate(result.composite.index):
         prob = "-" if pd.isna(probs.iloc[i]) else f"{float(probs.iloc[i]):.2f}"
         t.add_row(
             str(p),
             f"{float(result.composite.iloc[i]):.3f}",
-            *[f"{v:.3f}" for v in sub_rows[i]],
+            *["-" if math.isnan(v) else f"{v:.3f}" for v in sub_rows[i]],
+            f"{int(result.coverage['indicators'][p])}/{n_ind}",
             "yes" if bool(flags.iloc[i]) else "",
             prob,
         )
@@ -163,7 +206,9 @@ def systemic_cmd(
     if regimes is not None:
         report["markov"] = {"prob_high": regimes["prob_high"].tolist()}
     if crises:
-        sig = systemic.signal_extraction(result.composite, crises, horizon=horizon)
+        sig = systemic.signal_extraction(
+            result.composite, crises, horizon=horizon, post_crisis=post_crisis
+        )
         b = sig.best
         out.print(
             f"Signal extraction: best threshold {b['threshold']:.3f} (percentile "
@@ -171,6 +216,18 @@ def systemic_cmd(
             f"usefulness {b['usefulness']:.2f}"
         )
         report["signals"] = sig.table.to_dict(orient="records")
+        comp = systemic.composite_signal(
+            result.normalised, crises, horizon=horizon, post_crisis=post_crisis
+        )
+        used = comp.indicators.index[comp.indicators["used"]].tolist()
+        out.print(
+            "Composite signal (sum of signals / noise-to-signal) from "
+            f"{', '.join(used) if used else 'no indicator (every NSR is 1 or more)'}"
+        )
+        report["composite_signal"] = {
+            "indicators": comp.indicators.reset_index().to_dict(orient="records"),
+            "composite": comp.composite.tolist(),
+        }
     if stress_period is not None:
         mapping = systemic.StressMapping()
         level = systemic.stress_level(result, stress_period)
@@ -248,9 +305,14 @@ def _check_flags(
     fill: str | None,
     normalise: str | None,
     threshold_k: float,
-    min_coverage: float,
+    min_coverage: float | None,
+    period_coverage: float | None,
+    frequency: str | None,
+    trend: str,
+    china: bool,
     crisis: str | None,
     horizon: int,
+    post_crisis: int,
     stress_period: str | None,
     deal: Path | None,
     bank: Path | None,
@@ -281,10 +343,28 @@ def _check_flags(
         problems.append(Problem("--ahp-matrix", "is used by --method ahp or with --combine"))
     if not math.isfinite(threshold_k):
         problems.append(Problem("--threshold-k", f"must be a finite number (got {threshold_k})"))
-    if not (math.isfinite(min_coverage) and 0.0 <= min_coverage <= 1.0):
-        problems.append(Problem("--min-coverage", f"must lie between 0 and 1 (got {min_coverage})"))
+    for flag, share in (("--min-coverage", min_coverage), ("--period-coverage", period_coverage)):
+        if share is not None and not (math.isfinite(share) and 0.0 <= share <= 1.0):
+            problems.append(Problem(flag, f"must lie between 0 and 1 (got {share})"))
+    if frequency is not None:
+        if not china:
+            problems.append(
+                Problem("--frequency", "picks the China sample; a data file has its own")
+            )
+        elif frequency not in ("annual", "quarterly"):
+            problems.append(
+                Problem("--frequency", f"unknown frequency {frequency!r} (annual or quarterly)")
+            )
+        elif frequency == "quarterly" and method == "ciss":
+            problems.append(
+                Problem("--frequency", "no quarter of the China sample has all four dimensions")
+            )
+    if trend not in ("two_sided", "one_sided"):
+        problems.append(Problem("--trend", f"unknown trend {trend!r} (two_sided or one_sided)"))
     if horizon < 0:
         problems.append(Problem("--horizon", f"must be 0 or more periods (got {horizon})"))
+    if post_crisis < 0:
+        problems.append(Problem("--post-crisis", f"must be 0 or more periods (got {post_crisis})"))
     crises = []
     if crisis is not None:
         crises = [c.strip() for c in crisis.split(",") if c.strip()]

@@ -155,23 +155,29 @@ def prepare(
 
 
 def _coverage(
-    x: pd.DataFrame, dims: dict[str, str], present: list[str], period_coverage: float
+    x: pd.DataFrame,
+    dims: dict[str, str],
+    present: list[str],
+    period_coverage: float,
+    require_dimensions: bool,
 ) -> pd.DataFrame:
     """Per period: indicators available, their share, dimensions without data, and whether
-    the period enters (``period_coverage`` of the indicators and every dimension)."""
+    the period enters (``period_coverage`` of the indicators and, if required, every
+    dimension)."""
     have = x.notna()
     n = have.sum(axis=1)
     share = n / x.shape[1]
     rows = []
     for p in x.index:
         empty = [d for d in present if not any(have.at[p, c] for c in x.columns if dims[c] == d)]
+        enough = n[p] > 0 and share[p] >= period_coverage - 1e-12
         rows.append(
             {
                 "indicators": int(n[p]),
                 "share": float(share[p]),
                 "missing": ", ".join(c for c in x.columns if not have.at[p, c]),
                 "dimensions_without_data": ", ".join(empty),
-                "included": bool(n[p] > 0 and share[p] >= period_coverage - 1e-12 and not empty),
+                "included": bool(enough and not (require_dimensions and empty)),
             }
         )
     return pd.DataFrame(rows, index=x.index)
@@ -262,7 +268,7 @@ def build_index(
     names = list(x.columns)
     dims = _dimension_of(names)
     present = [d for d in DIMENSIONS if d in dims.values()]
-    coverage = _coverage(x, dims, present if require_dimensions else [], period_coverage)
+    coverage = _coverage(x, dims, present, period_coverage, require_dimensions)
     out = coverage.index[~coverage["included"]].tolist()
     if out:
         notes.append(
@@ -272,9 +278,12 @@ def build_index(
     x = x.loc[coverage["included"].to_numpy()]
     partial = [p for p in x.index if x.loc[p].isna().any()]
     if partial:
+        counts = [f"{p} ({int(coverage['indicators'][p])}/{len(names)})" for p in partial]
+        shown = counts if len(counts) <= 12 else [*counts[:3], "...", *counts[-3:]]
         notes.append(
-            "weights renormalised over the indicators available in "
-            + ", ".join(f"{p} ({int(coverage['indicators'][p])}/{len(names)})" for p in partial)
+            f"weights renormalised over the indicators available in {len(partial)} periods: "
+            + ", ".join(shown)
+            + " (the coverage table has every period)"
         )
     if len(x) < _MIN_PERIODS[method]:
         raise DataError(
