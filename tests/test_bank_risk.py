@@ -420,3 +420,16 @@ def test_gain_and_fees_show_in_the_profit_mix() -> None:
     assert otd["fee_share"] > oth["fee_share"]
     assert otd["net_income"] - oth["net_income"] > 0.5 * otd["gain_on_sale"] * 0.75
     assert otd["roe"] > oth["roe"]
+
+
+def test_the_gain_deducted_from_cet1_runs_off_with_the_pool() -> None:
+    # Basel CAP30: the after-tax gain on sale is deducted from CET1; the projection releases
+    # the deduction as the sold pool amortises (green loans: 5-year life, 5% a quarter)
+    pr = project(parse_bank(example()), quarters=6)
+    otd = pr.otd.set_index("quarter")
+    assert otd.loc[3, "gain_on_sale_deduction"] == 0
+    assert otd.loc[4, "gain_on_sale_deduction"] == pytest.approx(0.75 * otd.loc[4, "gain_on_sale"])
+    assert otd.loc[6, "gain_on_sale_deduction"] == pytest.approx(
+        otd.loc[4, "gain_on_sale_deduction"] * 0.95**2
+    )
+    assert (pr.oth["gain_on_sale_deduction"] == 0).all()

@@ -1,30 +1,45 @@
 """Originate-to-hold (OTH) versus originate-to-distribute (OTD), quarter by quarter.
 
 Both models start from the same balance sheet and grow the loan books at
-``projection.loan_growth`` a year, funded by deposits; each quarter earns a quarter of the
-annual net income the ratios give (interest, fees, costs, expected credit losses written off,
-tax), pays ``payout_ratio`` of it out and keeps the rest as CET1.
+``projection.loan_growth`` a year, funded by deposits.  Each quarter:
+
+* **credit risk**: every book's loans migrate across China's five classes (normal, special
+  mention, substandard, doubtful, loss) by a quarterly matrix derived from the book's PD
+  (:func:`migration_matrix`); a loan reaching the loss class is recovered at ``1 - LGD`` and
+  the rest written off against provisions (``write_off_share`` a quarter); provisions are
+  replenished through the income statement to the ``provisioning`` rule (a coverage of NPLs,
+  at least the expected loss and the regulatory minimums; or the expected loss by class,
+  :func:`expected_loss_rates`) and never released; a provision coverage or loan provision
+  ratio below its minimum is recorded (``provisions below minimum``);
+* **income**: a quarter of the annual net interest income, fees, other income and operating
+  costs of the balance sheet, less the provision charge, taxed; ``payout_ratio`` of it is paid
+  out and the rest kept as CET1.
 
 OTD also securitises ``share_securitised`` of the source book every ``issue_every_quarters``,
 booking each sale like the paired deal (proceeds, retained positions and their risk weights,
 costs, fees, gain; scaled to the pool), earns the servicing fee on what it still services, and
 **recycles the cash into new lending** with the risk profile of ``projection.new_lending_*``
-(the paper's channel: liquidity from securitisation funds more, and riskier, lending).
+(the paper's channel: liquidity from securitisation funds more, and riskier, lending, whose
+loans then migrate down the classes at their higher PD).  The gain on sale and the
+structuring fee go through net income; the after-tax gain is deducted from CET1 (Basel CAP30,
+by :func:`~greenabs.bank.transaction.apply_sale`) and the deduction runs off with the sold
+pool; dividends are paid on the sale's profit less that deduction.
 
-Every quarter's balance sheet is validated (it balances) and its ratios computed; the paper's
-five mechanism changes are reported per quarter: liquidity (LCR, liquid-asset share),
-business model (fee share of income), profit mix (NII, fees, gains), risk sharing (RWA
-transferred, retained exposure), liquidity creation (Berger-Bouwman / assets); and its
-risk-taking claim through the Z-score, RWA density and capital ratios.
+Every quarter's balance sheet is validated (it balances) and its ratios computed.  The profit
+columns (:data:`INCOME_ITEMS`, ROA, ROE, fee share, cost-income) are the income statement of
+the last four quarters, quarters before the start counted at today's run rate, so a gain on
+sale stays in them for a year.  The paper's mechanism changes are reported per quarter
+(:data:`MECHANISMS`): liquidity, business model, profit mix, lending, risk sharing,
+liquidity creation, risk-taking and credit risk.
 
 A bank in trouble is a result, not an error.  Each path records (:class:`PathEvent`) the first
 quarter its CET1 ratio falls below its requirement (minimum plus buffers) and below the bare
-minimum, and carries on; it **stops** at the quarter the bank fails: CET1 capital after
-deductions would go below zero, the cash reserves would run out, or an issuance cannot be
-booked (e.g. its loss would wipe out CET1).  It also stops (kind ``stopped``) where the
-projected balance sheet leaves the model's range (an amount above 10^18 after decades of
-growth).  A path that ended early has its table end at the last quarter the bank stood; the
-event, its quarter and the reason are in :attr:`Projection.events`.
+minimum, and its provisions below a minimum, and carries on; it **stops** at the quarter the
+bank fails: CET1 capital after deductions would go below zero, the cash reserves would run
+out, or an issuance cannot be booked (e.g. its loss would wipe out CET1).  It also stops (kind
+``stopped``) where the projected balance sheet leaves the model's range (an amount above
+10^18 after decades of growth).  A path that ended early has its table end at the last quarter
+the bank stood; the event, its quarter and the reason are in :attr:`Projection.events`.
 """
 
 from __future__ import annotations
@@ -51,6 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLASSES",
+    "INCOME_ITEMS",
     "MAX_QUARTERS",
     "MECHANISMS",
     "Migration",
@@ -106,7 +122,8 @@ loss (2023 measures), a quarter after doubtful."""
 @dataclass(frozen=True)
 class PathEvent:
     """Something that happened to one path: the first quarter its CET1 ratio fell below its
-    requirement or its minimum (the path carries on), the quarter the bank failed, or the
+    requirement or its minimum, or its provisions below a minimum (provision coverage, loan
+    provision ratio; the path carries on), the quarter the bank failed, or the
     quarter the path left the model's range (amounts above 10^18): the path stops there."""
 
     model: str
@@ -543,6 +560,7 @@ def _simulate(
         "write_offs": 0.0,
         "recoveries": 0.0,
         "npl_formation": math.nan,
+        "gain_on_sale_deduction": 0.0,
     }
     rows = [_row(bank, r, 0, bank.date, zero)]
     _trailing(rows[0], window)
@@ -687,6 +705,7 @@ def _simulate(
                 "write_offs": credit["written_off"],
                 "recoveries": credit["recovered"],
                 "npl_formation": 4 * credit["to_npl"] / performing if performing else math.nan,
+                "gain_on_sale_deduction": gos_deduction,
             },
         )
         _trailing(row, window)
