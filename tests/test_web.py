@@ -546,3 +546,39 @@ def test_bank_sections_cannot_name_files_of_the_server(client: TestClient, tmp_p
     assert status["problems"][0]["where"] == "loans"
     assert "not a CSV file" in str(status)
     assert "SECRET" not in str(status)
+
+
+def test_greenabs_serve_serves_the_workbench(tmp_path: Path) -> None:
+    """The command itself: it listens on 127.0.0.1 at --port and serves the library."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greenabs.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GREENABS_HOME": str(tmp_path)},
+    )
+    try:
+        for _ in range(300):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+        assert r.status_code == 200
+        assert "Examples" in r.text
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in out
+    assert "Traceback" not in err
