@@ -1,17 +1,15 @@
 """Charts of the systemic-risk index: the index and sub-indices over time with stress
-episodes shaded, each indicator's contribution per period, and the weights."""
+episodes shaded, each indicator's contribution per period, and the weights (greenabs.reports
+puts them on the HTML page of ``greenabs systemic --chart``)."""
 
 from __future__ import annotations
-
-import html
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from greenabs.systemic.index import IndexResult
 
-__all__ = ["contribution_figure", "index_figure", "weights_figure", "write_systemic_report"]
+__all__ = ["contribution_figure", "index_figure", "period_span", "weights_figure"]
 
 
 def period_span(label: str) -> tuple[float, float]:
@@ -87,21 +85,3 @@ def weights_figure(result: IndexResult) -> go.Figure:
     )
     fig.update_layout(title="Weights", xaxis_tickformat=".0%")
     return fig
-
-
-def write_systemic_report(
-    path: str | Path, result: IndexResult, stress: pd.Series | None = None
-) -> Path:
-    """The three charts in one HTML page (plotly.js embedded)."""
-    figs = [index_figure(result, stress), contribution_figure(result), weights_figure(result)]
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Systemic risk</title>"
-        "</head><body style='font-family:sans-serif;max-width:1200px;margin:auto'>",
-        f"<h1>Systemic-risk index ({html.escape(result.method)})</h1>",
-    ]
-    parts += [f"<p>{html.escape(n)}</p>" for n in result.notes]
-    parts += [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    parts.append("</body></html>")
-    out = Path(path)
-    out.write_text("\n".join(parts), encoding="utf-8")
-    return out
