@@ -25,6 +25,7 @@ for _module in (
     "breakeven",
     "bank",
     "systemic",
+    "runs",
     "report",
     "serve",
 ):  # registers, in help order

@@ -35,7 +35,18 @@ NoStoreOpt = Annotated[
 
 #: Flags that only say where output goes or how it is shown: not assumptions, not parameters.
 _OUTPUTS = frozenset(
-    {"json_file", "report", "csv_dir", "xlsx", "chart", "html", "quiet", "no_store", "output"}
+    {
+        "json_file",
+        "report",
+        "csv_dir",
+        "xlsx",
+        "chart",
+        "html",
+        "quiet",
+        "wide",
+        "no_store",
+        "output",
+    }
 )
 #: Flags whose value is an input file, by the role meta names it with.
 _INPUTS = ("deal_file", "bank_file", "data_file", "deal", "bank", "rating_table", "ahp_matrix")
