@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenabs.bank import (
     IRRBB_SCENARIOS,
@@ -433,3 +435,29 @@ def test_the_gain_deducted_from_cet1_runs_off_with_the_pool() -> None:
         otd.loc[4, "gain_on_sale_deduction"] * 0.95**2
     )
     assert (pr.oth["gain_on_sale_deduction"] == 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    classes=st.lists(st.floats(0, 1e12), min_size=5, max_size=5),
+    pd_=st.floats(0, 1),
+    lgd=st.floats(0, 1),
+    roll=st.floats(1e-6, 0.6),
+    cure=st.floats(0, 0.4),
+    write_off=st.floats(0, 1),
+)
+def test_migration_keeps_every_loan_accounted_for(
+    classes: list[float], pd_: float, lgd: float, roll: float, cure: float, write_off: float
+) -> None:
+    # what is in the classes after a quarter, plus what was recovered and written off, is
+    # what was there before; nothing goes negative
+    before = np.array(classes)
+    m = migrate(before, pd_, lgd, roll, cure, write_off)
+    assert (m.classes >= -1e-6).all()
+    assert m.recovered >= 0
+    assert m.written_off >= 0
+    total = m.classes.sum() + m.recovered + m.written_off
+    assert total == pytest.approx(before.sum(), rel=1e-9, abs=1e-3)
+    matrix = migration_matrix(pd_, roll, cure)
+    assert matrix.sum(axis=1) == pytest.approx(np.ones(5))
+    assert np.tril(matrix, -1)[2:].sum() == 0  # non-performing loans never cure here
