@@ -205,3 +205,26 @@ def test_no_spinner_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     common._watch_compiles()  # stderr is not a terminal under the test runner
     assert sys.meta_path == before
     assert common._listeners == []
+
+
+def test_a_spinner_shows_until_the_command_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.progress import Progress
+
+    from greenabs.cli import common
+
+    screen = io.StringIO()
+    terminal = common._LiteralConsole(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(common, "err", terminal)
+    common._busy_start("breakeven")
+    assert common._busy  # spinning
+    common._busy_start("breakeven")
+    assert len(common._busy) == 1
+    out.print("the first line of output")  # stops it
+    assert not common._busy
+    assert "searching for the breakeven" in screen.getvalue()
+    common._busy_start("rate")
+    with Progress(console=terminal, transient=True):  # a progress bar replaces it
+        assert not common._busy
+    common._busy_start("run")
+    common._busy_stop()  # the command ends without printing
+    assert not common._busy

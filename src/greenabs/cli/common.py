@@ -35,8 +35,10 @@ from rich.console import (
     JustifyMethod,
     OverflowMethod,
 )
+from rich.live import Live
 from rich.measure import Measurement
 from rich.segment import Segments
+from rich.status import Status
 from rich.style import Style
 from rich.table import Column, Table
 from rich.text import Text
@@ -107,9 +109,16 @@ class _LiteralConsole(Console):
     def size(self, new_size: tuple[int, int]) -> None:
         self._width, self._height = new_size
 
+    def set_live(self, live: Live) -> bool:
+        """A progress bar or another spinner replaces the command's spinner."""
+        if _busy and _busy[0]._live is not live:
+            _busy_stop()
+        return super().set_live(live)
+
     def print(self, *objects: Any, **kwargs: Any) -> None:
         """:meth:`rich.console.Console.print`, a lone table fitted to the width (whole and
         uncropped when :attr:`wide`)."""
+        _busy_stop()  # the command speaks: its spinner has done its job
         if len(objects) != 1 or not isinstance(objects[0], Table):
             super().print(*objects, **kwargs)
             return
@@ -359,6 +368,34 @@ def _watch_compiles() -> None:
         sys.meta_path.insert(0, _KernelImportWatch(err))
 
 
+#: What the spinner says while a command works, before it prints anything.
+_DOING = {
+    "run": "running the deal",
+    "pool": "analysing the pool",
+    "rate": "reading the deal",
+    "size": "reading the deal",
+    "breakeven": "searching for the breakeven",
+    "bank": "measuring the bank",
+    "systemic": "building the index",
+}
+_busy: list[Status] = []  # the spinner of the command in progress, if any
+
+
+def _busy_start(command: str | None) -> None:
+    """A spinner on stderr (a terminal only) until the command prints, another live display
+    (a progress bar, the Numba spinner) starts, or the command ends."""
+    if not err.is_terminal or _busy or command is None:
+        return
+    status = Status(_DOING.get(command, f"greenabs {command}"), console=err)
+    _busy.append(status)
+    status.start()
+
+
+def _busy_stop() -> None:
+    if _busy:
+        _busy.pop().stop()
+
+
 def _set_wide(value: bool) -> bool:
     out.wide = err.wide = value
     return value
@@ -393,6 +430,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option(
@@ -405,6 +443,8 @@ def _options(
 ) -> None:
     _set_wide(False)  # a command without --wide prints at the fitted width
     _watch_compiles()
+    _busy_start(ctx.invoked_subcommand)
+    ctx.call_on_close(_busy_stop)
 
 
 def fmt(v: float, kind: str) -> str:
