@@ -13,6 +13,7 @@ from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
+from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 
@@ -312,6 +313,7 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
     from greenabs.engine import run
@@ -338,13 +340,14 @@ def run_cmd(
                 f"{p['price']:.4f}",
             )
         out.print(pt)
-    from greenabs.pool_analytics import analyse_pool
-
-    analytics = analyse_pool(result.deal)
     data = result.to_dict()
     if prices:
         data["prices"] = prices
-    data["pool_analytics"] = analytics.to_dict()
+    if json_file is not None or report is not None or xlsx is not None:
+        from greenabs.pool_analytics import analyse_pool
+
+        # for the documents only: on a large pool it takes many times the run itself
+        data["pool_analytics"] = analyse_pool(result.deal).to_dict()
     data = rec.stamp(data, deal=result.deal, backend=backend)
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
