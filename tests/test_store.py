@@ -519,3 +519,18 @@ def test_runs_export_writes_the_payload_and_every_table(
     )
     assert str(book) in files["files"]
     assert len(openpyxl.load_workbook(book).sheetnames) > 1
+
+
+def test_the_python_example_of_docs_store_runs() -> None:
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs/store.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    proc = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("run example {'cdr': 0.02}")
+    assert not default_path().exists()  # the example kept its run in a folder of its own
