@@ -122,7 +122,9 @@ class Ratios:
         return asdict(self)
 
     def breaches(self, bank: BankSpec) -> list[str]:
-        """Regulatory minimums this balance sheet does not meet."""
+        """Regulatory minimums this balance sheet does not meet (capital with buffers,
+        leverage, liquidity, provision coverage and loan provision ratio) and the IRRBB outlier
+        test it fails (largest ΔEVE loss above ``regulation.max_eve_loss_tier1`` of Tier 1)."""
         r = bank.regulation
         checks = [
             ("CET1 ratio incl. buffers", self.cet1_ratio, self.cet1_requirement),
