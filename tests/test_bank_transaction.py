@@ -214,6 +214,9 @@ def test_mezzanine_positions_are_senior_to_the_first_loss() -> None:
     # a position weighted 1250% is a first-loss position wherever it attaches
     heavy = [own[0], _pc("M", 0.1, 0.3, False, 12.5, 20), own[2]]
     assert _srt_test(heavy, {"A": 0, "M": 0, "E": 0})[3] == ["M", "E"]
+    # a pool larger than the notes: the most junior class attaches above 0, still first loss
+    oc = [own[0], _pc("M", 0.2, 0.3, False, 2.0, 10), _pc("E", 0.05, 0.2, False, 5.0, 15)]
+    assert _srt_test(oc, {"A": 0, "M": 0, "E": 1})[2:] == (["M"], ["E"])
 
 
 def test_a_retained_share_above_one_is_named() -> None:

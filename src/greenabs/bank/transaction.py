@@ -677,13 +677,19 @@ def _srt_test(
     """The quantitative significant-risk-transfer test (CRR Art. 244(2)): ``(measure, limit,
     mezzanine, first_loss)``.
 
-    The first-loss positions are the most subordinated ones (attaching at 0) and any weighted
-    1250%; mezzanine positions are those subordinated to the senior one and senior to the
-    first loss, weighted below 1250% (CRR Art. 242, "mezzanine securitisation position").  With
-    mezzanine positions the originator may keep at most 50% of their RWA; without, at most 20%
-    of the first-loss positions.
+    The first-loss positions are the most subordinated ones (the lowest attachment point: 0,
+    or above it where the pool exceeds the notes) and any weighted 1250%; mezzanine positions
+    are those subordinated to the senior one and senior to the first loss, weighted below 1250%
+    (CRR Art. 242, "mezzanine securitisation position").  With mezzanine positions the
+    originator may keep at most 50% of their RWA; without, at most 20% of the first-loss
+    positions.
     """
-    first = [c for c in own if not c.senior and (c.attachment <= 1e-12 or c.risk_weight >= RW_MAX)]
+    junior = min((c.attachment for c in own if not c.senior), default=0.0)
+    first = [
+        c
+        for c in own
+        if not c.senior and (c.attachment <= junior + 1e-12 or c.risk_weight >= RW_MAX)
+    ]
     mezz = [c for c in own if not c.senior and c not in first]
     if mezz:
         kept = sum(c.rwa * shares[c.tranche] for c in mezz)
