@@ -96,7 +96,9 @@ def test_contract_deal_runs_and_writes_every_result(tmp_path: Path) -> None:
     fees = sum(f["paid"] for f in data["fees"])
     assert cash == pytest.approx(paid + fees, abs=0.01)
     assert (tmp_path / "csv" / "tranche_A.csv").exists()
-    assert (tmp_path / "report.html").stat().st_size > 100_000
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Deal and tranches</h2>" in page  # the report's tables beside its charts
+    assert f"<td>{data['tranches'][0]['original_balance']:,.2f}</td>" in page
 
 
 @pytest.mark.parametrize(
@@ -232,7 +234,9 @@ def test_bank_command_with_deal_and_projection(tmp_path: Path) -> None:
     assert rows["lcr"]["after"] > rows["lcr"]["before"]
     assert {r["model"] for r in data["projection"]} == {"OTH", "OTD"}
     assert (tmp_path / "csv" / "projection.csv").exists()
-    assert (tmp_path / "bank.html").stat().st_size > 100_000
+    page = (tmp_path / "bank.html").read_text(encoding="utf-8")
+    assert "<h2>Before and after the deal</h2>" in page
+    assert page.count("<div class=chart ") == 3  # ratios, repricing gap, OTH versus OTD
 
 
 def test_npl_disposal_example(tmp_path: Path) -> None:
@@ -318,7 +322,9 @@ def test_systemic_ahp_stress_deal_bank_and_chart(tmp_path: Path) -> None:
     assert "Z-score" in proc.stdout
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["bank"]["stressed"]["z_score"] < data["bank"]["base"]["z_score"]
-    assert (tmp_path / "s.html").stat().st_size > 100_000
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "<h2>Systemic-risk index</h2>" in page
+    assert page.count("<div class=chart ") == 3  # index, contributions, weights
 
 
 def test_systemic_quarterly_china_sample_with_coverage_regimes_and_signals(

@@ -52,7 +52,8 @@ def test_rate_writes_the_ratings_and_the_report(tmp_path: Path) -> None:
     assert data["rating"][0]["rating"] in ("AAA", "AA+", "AA")
     text = html.read_text()
     assert "Monte Carlo rating" in text
-    assert "P(principal loss" in text
+    assert "<h2>Loss distributions</h2>" in text
+    assert "Tranche ratings and loss measures" in text  # the table beside the chart
 
 
 def test_rate_is_reproducible_and_seeded(tmp_path: Path) -> None:
