@@ -137,6 +137,28 @@ def test_deal_and_tape_are_versioned_by_content(tmp_path: Path) -> None:
     assert len({r.deal_hash for r in store.list()}) == 2
 
 
+def test_a_bank_run_keeps_the_deal_it_paired_with_and_its_tape(tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    invoke("bank", str(BANK), "--deal", str(IB), "--json", str(out))
+    store = RunStore.open()
+    run = store.get("last")
+    assert (run.kind, run.deal) == ("bank", "Xingyuan 2014-2 Green Credit ABS (replica)")
+    inputs = json.loads(out.read_text())["meta"]["inputs"]
+    assert set(inputs) == {"bank_file", "deal", "tape"}
+    assert inputs["bank_file"]["sha256"] == sha(BANK)
+    assert (
+        store.deal_tape(run.deal_hash or "")[1]
+        == (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    )
+    assert "transaction.table" in run.tables()
+
+
+def test_results_with_nan_are_stored_as_null() -> None:
+    store = RunStore.open()
+    run = store.get(store.record("run", {"rows": [{"x": float("nan"), "y": float("inf")}]}))
+    assert run.payload == {"rows": [{"x": None, "y": None}]}
+
+
 def test_no_store_writes_nothing_but_still_says_what_produced_it(
     tmp_path: Path, greenabs_home: Path
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import math
 import os
 import random
 import re
@@ -167,8 +168,23 @@ class StoredRun:
         }
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, default=str)
+    """``value`` as strict JSON: NaN and infinities as ``null``, other objects as text."""
+    try:
+        return json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, default=str)
 
 
 class RunStore:
@@ -323,11 +339,8 @@ class RunStore:
             raise StoreError(f"unknown kind of run {kind!r} (known: {', '.join(KINDS)})")
         body = dict(payload)
         meta = body["meta"] if isinstance(body.get("meta"), dict) else {}
-        try:
-            payload_text = _json(body)
-            params_text = _json(dict(params or {}))
-        except ValueError as exc:
-            raise StoreError(f"the {kind} run's results are not JSON data ({exc})") from None
+        payload_text = _json(body)
+        params_text = _json(dict(params or {}))
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         dhash = deal_hash(deal_text, tape) if deal_text is not None else None
         with self._connection() as con:
