@@ -669,7 +669,7 @@ def china_sample(frequency: str = "annual") -> IndicatorData:
     return IndicatorData(
         frame=data.frame,
         frequency=data.frequency,
-        source=f"greenabs China sample, {frequency} (sourced values only)",
+        source="greenabs China sample (sourced values only)",
         units=data.units,
         notes=data.notes,
     )
