@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from greenabs import analytics
+from greenabs import _html, analytics
 from greenabs.calendar import DealCalendar, months_between, year_fraction
 from greenabs.collateral import POOL_FIELDS, PoolCashflows, legs
 from greenabs.errors import Problem, SpecError
@@ -279,6 +279,45 @@ class RunResult:
     def __reduce__(self) -> tuple[Any, ...]:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         return (_rebuild, (type(self), fields))
+
+    def __repr__(self) -> str:
+        tranches = _html.names(t.name for t in self.deal.structure.tranches)
+        return (
+            f"RunResult({self.deal.name!r}: tranches {tranches}; {self.calendar.n_periods} "
+            f"payment dates, {self.n_scenarios} scenario(s), backend {self.backend})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the deal's key figures and its tranches (scenario 0)."""
+        s = self.summary()
+        loss = _html.money(s["cumulative_loss"])
+        facts = [
+            ("Currency", s["currency"]),
+            ("Cut-off / closing", f"{s['cutoff']} / {s['closing']}"),
+            ("Assets", f"{s['n_assets']:,}"),
+            ("Pool balance", _html.money(s["pool_balance"])),
+            ("Notes issued", _html.money(s["notes_balance"])),
+            ("Cumulative loss", f"{loss} ({_html.pct(s['cumulative_loss_rate'])})"),
+            ("Clean-up call", str(s["call_date"] or "not exercised")),
+            ("Payment dates", s["n_periods"]),
+            ("Scenarios / backend", f"{s['scenarios']} / {s['backend']}"),
+        ]
+        rows = [
+            (
+                r["name"] + (" (residual)" if r["residual"] else ""),
+                _html.money(r["original_balance"]),
+                "-" if r["residual"] else _html.pct(r["coupon"]),
+                _html.num(r["wal"]),
+                _html.pct(r["yield"]),
+                _html.money(r["principal_loss"]),
+            )
+            for _, r in self.tranches().iterrows()
+        ]
+        header = ("Class", "Balance", "Coupon", "WAL (y)", "Yield", "Loss")
+        note = f"scenario 0 of {self.n_scenarios}" if self.n_scenarios > 1 else None
+        return _html.summary(
+            f"RunResult: {self.deal.name}", facts, [("Tranches", _html.table(header, rows))], note
+        )
 
     # ------------------------------------------------------------------ arguments
     def _scenario(self, scenario: Any) -> int:

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from greenabs import _html
 from greenabs.bank.ratios import Ratios, ratios
 from greenabs.bank.spec import BankSpec
 from greenabs.bank.transaction import RetainedPiece, Sale, apply_sale, sale_from_deal
@@ -156,6 +157,40 @@ class Projection:
         return next(
             (e for e in self.events if e.model == model and e.kind in ("failed", "stopped")), None
         )
+
+    def __repr__(self) -> str:
+        return f"Projection(OTH and OTD over {self.quarters} quarters, {len(self.events)} events)"
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: each mechanism's measures today and at the horizon, OTH and
+        OTD, and the events."""
+        money = {
+            *MECHANISMS["profit mix"],
+            *MECHANISMS["lending"],
+            *MECHANISMS["risk sharing"],
+            "credit_cost",
+        } - {"roe"}
+        rows = []
+        for _, r in self.compare().iterrows():
+            if r["metric"] == "quarter":
+                continue
+            form = (
+                _html.money
+                if r["metric"] in money
+                else _html.num
+                if r["metric"] == "z_score"
+                else lambda v: _html.pct(v, 2)
+            )
+            values = (form(r[c]) for c in ("today", "OTH", "OTD"))
+            rows.append((r["mechanism"], r["metric"], *values))
+        facts: list[tuple[str, object]] = [
+            ("Quarters", self.quarters),
+            ("Events", len(self.events)),
+            *(("", str(e)) for e in self.events[:5]),
+        ]
+        table = _html.table(("Mechanism", "Metric", "Today", "OTH", "OTD"), rows, max_rows=40)
+        title = "Projection: originate-to-hold vs originate-to-distribute"
+        return _html.summary(title, facts, [(f"After {self.quarters} quarters", table)])
 
     def frame(self) -> pd.DataFrame:
         """Both paths in one long table with a ``model`` column."""

@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
+from greenabs import _html
 from greenabs.analytics import wal
 from greenabs.bank.capital import (
     RW_MAX,
@@ -177,6 +178,47 @@ class TransactionImpact:
             }
             for k in b
         ]
+
+    def __repr__(self) -> str:
+        return (
+            f"TransactionImpact({self.before.name!r}: pool {_html.money(self.sale.pool)} from "
+            f"{self.sale.book!r}, gain {_html.money(self.gain)}, CET1 "
+            f"{_html.pct(self.before_ratios.cet1_ratio, 2)} -> "
+            f"{_html.pct(self.after_ratios.cet1_ratio, 2)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the sale, and the main ratios before and after with why."""
+        s = self.sale
+        yes = {True: "yes", False: "no"}
+        facts = [
+            ("Pool sold", f"{_html.money(s.pool)} from {s.book!r}"),
+            ("Proceeds / gain on sale", f"{_html.money(s.proceeds)} / {_html.money(self.gain)}"),
+            ("Derecognised / risk transfer", f"{yes[s.derecognise]} / {yes[s.srt]}"),
+            ("Retained RWA", _html.money(self.retained_rwa)),
+        ]
+        rows = []
+        b, a = self.before_ratios.as_dict(), self.after_ratios.as_dict()
+        for label, key in _KEY_RATIOS:
+            form = _html.money if key == "rwa" else _html.pct
+            rows.append((label, form(b[key]), form(a[key]), self.explanations.get(key, "")))
+        table = _html.table(("Ratio", "Before", "After", "Why"), rows)
+        return _html.summary(f"TransactionImpact: {self.before.name}", facts, [("Ratios", table)])
+
+
+_KEY_RATIOS = (
+    ("CET1 ratio", "cet1_ratio"),
+    ("Tier 1 ratio", "tier1_ratio"),
+    ("Total capital ratio", "total_capital_ratio"),
+    ("Leverage ratio", "leverage_ratio"),
+    ("LCR", "lcr"),
+    ("NSFR", "nsfr"),
+    ("Loan-to-deposit", "loan_to_deposit"),
+    ("NPL ratio", "npl_ratio"),
+    ("ROE", "roe"),
+    ("RWA", "rwa"),
+)
+"""The ratios a notebook's view of a transaction shows."""
 
 
 def _split(cls: Classification, amount: float, npl_amount: float) -> dict[str, float]:

@@ -20,7 +20,6 @@ import dataclasses
 import importlib
 import importlib.abc
 import itertools
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +41,8 @@ from rich.status import Status
 from rich.style import Style
 from rich.table import Column, Table
 from rich.text import Text
+
+from greenabs._html import money, num, pct
 
 __all__ = [
     "MAX_WIDTH",
@@ -183,26 +184,6 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(
         *(visible(p) if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts)
     )
-
-
-def money(v: float) -> str:
-    if math.isfinite(v) and abs(v) >= 1e18:  # beyond any balance sheet: not 300 digits
-        return f"{v:.6e}"
-    return f"{v:,.2f}"
-
-
-def pct(v: float | None, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if abs(v) >= 1e7:  # a flag's extreme yield: not 300 digits
-        return f"{v * 100:.{digits}e}%"
-    return f"{v:.{digits}%}"
-
-
-def num(v: float | None, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    return f"{v:.{digits}e}" if abs(v) >= 1e18 else f"{v:.{digits}f}"
 
 
 _HUGE = 100_000  # a width no table reaches: measures a table's natural width

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from greenabs import _html
 from greenabs.compile import CompiledDeal
 from greenabs.results import json_safe
 from greenabs.spec.deal import DealSpec
@@ -112,6 +113,43 @@ class MonteCarloResult:
     def n_scenarios(self) -> int:
         """Number of scenarios S."""
         return len(self.pool)
+
+    def __repr__(self) -> str:
+        return (
+            f"MonteCarloResult({self.deal.name!r}: {self.n_scenarios:,} scenarios, seed "
+            f"{self.settings.seed}, backend {self.backend}, {self.seconds:.1f} s)"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the run's settings, the pool's losses and each tranche's
+        measures and rating (greenabs' default rating table)."""
+        p = self.pool_summary()
+        tail = f"{_html.pct(p['var_99'], 2)} / {_html.pct(p['es_99'], 2)}"
+        facts = [
+            ("Scenarios / seed", f"{self.n_scenarios:,} / {self.settings.seed}"),
+            ("Backend / time", f"{self.backend} / {self.seconds:.1f} s"),
+            ("Pool expected loss", _html.pct(p["expected_loss"], 2)),
+            ("Pool loss VaR 99 / ES 99", tail),
+            ("Expected defaults", _html.pct(p["expected_default_rate"], 2)),
+        ]
+        rows = [
+            (
+                r["name"],
+                r["rating"],
+                _html.pct(r["default_probability"], 2),
+                _html.pct(r["expected_loss"], 3),
+                _html.num(r["wal_mean"]),
+                _html.pct(r["var_99"], 2),
+                _html.pct(r["es_99"], 2),
+            )
+            for r in self.rating()
+        ]
+        header = ("Tranche", "Rating", "PD", "EL", "WAL", "VaR 99", "ES 99")
+        return _html.summary(
+            f"MonteCarloResult: {self.deal.name}",
+            facts,
+            [("Tranche ratings", _html.table(header, rows))],
+        )
 
     def life_years(self, tranche: str) -> float:
         """Years from closing to the tranche's legal final date (the deal's last payment date

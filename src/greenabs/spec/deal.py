@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from greenabs import _html
 from greenabs import steps as _steps
 from greenabs.assets import (
     FAMILIES,
@@ -781,6 +782,43 @@ class DealSpec(_Frozen):
         known = ", ".join(t.name for t in self.structure.tranches)
         raise SpecError(
             "<argument>", Problem("tranche", f"unknown tranche {name!r} (known: {known})")
+        )
+
+    def __repr__(self) -> str:
+        tranches = _html.names(t.name for t in self.structure.tranches)
+        return (
+            f"DealSpec({self.name!r}, {self.currency}, {len(self.pool.assets):,} assets, "
+            f"tranches {tranches})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: dates, the pool by asset type and the tranches."""
+        d = self.dates
+        kinds = Counter(a.type for a in self.pool.assets)
+        facts = [
+            ("Currency", self.currency),
+            ("Cut-off / closing", f"{d.cutoff} / {d.closing}"),
+            ("First payment / frequency", f"{d.first_payment} / {d.frequency}"),
+            ("Assets", ", ".join(f"{n:,} {k}" for k, n in kinds.most_common())),
+            ("Pool balance", _html.money(self.pool.balance)),
+            ("Waterfall steps", len(self.structure.waterfall)),
+        ]
+        rows = []
+        for t in self.structure.tranches:
+            c = t.coupon
+            coupon = (
+                "residual"
+                if t.residual
+                else "-"
+                if c is None
+                else _html.pct(c.fixed)
+                if c.fixed is not None
+                else f"{c.index} + {_html.pct(c.margin)}"
+            )
+            rows.append((t.name, _html.money(t.balance), coupon, t.rating or "-"))
+        header = ("Class", "Balance", "Coupon", "Rating")
+        return _html.summary(
+            f"DealSpec: {self.name}", facts, [("Tranches", _html.table(header, rows))]
         )
 
 

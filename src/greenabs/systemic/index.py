@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from greenabs import _html
 from greenabs.errors import DataError, Problem
 from greenabs.systemic import core
 from greenabs.systemic.data import (
@@ -77,6 +78,43 @@ class IndexResult:
         df = self.sub_indices.copy()
         df.insert(0, "composite", self.composite)
         return df
+
+    def __repr__(self) -> str:
+        periods = [str(p) for p in self.composite.index]
+        span = f"{periods[0]} to {periods[-1]}" if periods else "no periods"
+        return (
+            f"IndexResult({self.method}, {self.frequency}, {len(periods)} periods {span}, "
+            f"{len(self.weights)} indicators)"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the composite and sub-indices by period (the latest ones) and
+        the largest weights."""
+        frame = self.frame()
+        last = frame.tail(12)
+        rows = [
+            (str(p), *(f"{v:.3f}" for v in r))
+            for p, r in zip(last.index, last.to_numpy(), strict=True)
+        ]
+        periods = ("Period", *(str(c) for c in frame.columns))
+        weights = [
+            (str(n), self.dimensions.get(str(n), ""), f"{float(v):.1%}")
+            for n, v in self.weights.sort_values(ascending=False).items()
+        ]
+        span = f" ({frame.index[0]} to {frame.index[-1]})" if len(frame) else ""
+        facts: list[tuple[str, object]] = [
+            ("Method / frequency", f"{self.method} / {self.frequency}"),
+            ("Periods", f"{len(frame)}{span}"),
+            ("Indicators", len(self.weights)),
+        ]
+        if self.consistency_ratio is not None:
+            facts.append(("AHP consistency ratio", f"{self.consistency_ratio:.3f}"))
+        tables = [
+            (f"Index, last {len(last)} periods", _html.table(periods, rows)),
+            ("Weights", _html.table(("Indicator", "Dimension", "Weight"), weights, max_rows=8)),
+        ]
+        notes = "; ".join(self.notes) or None
+        return _html.summary("IndexResult: systemic-risk index", facts, tables, notes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
