@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,19 @@ def test_report_command_writes_a_stored_runs_documents(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["report", "nothing-like-it"])
     assert missing.exit_code == 1
     assert "nothing-like-it" in str(missing.exception) or "nothing-like-it" in missing.output
+
+
+def test_the_guide_example_runs() -> None:
+    """docs/reports.md's Python example runs as written."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    proc = subprocess.run(
+        [sys.executable, "-c", block], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "rate"

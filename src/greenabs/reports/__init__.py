@@ -64,9 +64,9 @@ _LAYOUTS: dict[str, Layout] = {
     ),
     "breakeven": (("Breakeven", None, ("breakeven",)),),
     "bank": (
-        ("Before and after the deal", "ratios", ("ratios",)),
+        ("Before and after the deal", "ratios", ("breaches", "ratios")),
         ("The sale", None, ("transaction", "positions", "retained")),
-        ("Interest-rate risk", "repricing_gap", ("repricing_gap",)),
+        ("Interest-rate risk", "repricing_gap", ("repricing_gap", "irrbb")),
         ("OTH versus OTD", "projection", ("projection_compare", "projection_events")),
     ),
     "systemic": (

@@ -45,8 +45,9 @@ PROJECTION_PANELS = (
 
 def bank_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """``ratios`` (now; after the deal, the change and why, with ``--deal``),
-    ``repricing_gap``, ``transaction`` and ``positions`` (with a deal), ``projection``,
-    ``projection_compare`` and ``projection_events`` (with a horizon)."""
+    ``repricing_gap``, ``breaches`` (regulatory minimums), ``irrbb`` (rate shocks),
+    ``transaction`` and ``positions`` (with a deal), ``projection``, ``projection_compare``
+    and ``projection_events`` (with a horizon)."""
     now = p["ratios"]
     tr = p.get("transaction")
     if tr:
@@ -73,6 +74,25 @@ def bank_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         ),
         "repricing_gap": frame(p["repricing_gap"], "Repricing gap"),
     }
+    checks = [("now", p.get("breaches"))]
+    if tr:
+        checks.append(("after the deal", tr.get("after_breaches")))
+    if any(b is not None for _, b in checks):
+        out["breaches"] = frame(
+            [
+                {"when": when, "breach": text}
+                for when, found in checks
+                if found is not None
+                for text in (found or ["all regulatory minimums met"])
+            ],
+            "Regulatory minimums",
+        )
+    if p.get("irrbb"):
+        out["irrbb"] = frame(
+            p["irrbb"],
+            "Interest-rate shocks (IRRBB): change in economic value and net interest income",
+            formats={"delta_eve_tier1": "rate"},
+        )
     if tr:
         d = tr.get("details") or {}
         scalars = {k: v for k, v in d.items() if not isinstance(v, list | dict)}
