@@ -315,7 +315,7 @@ def test_pool_rate_size_and_bank_actions(client: TestClient, store: RunStore) ->
     }
     for kind, job in jobs.items():
         status = finish(client, job)
-        assert status["status"] == "done", (kind, status)
+        assert status["status"] == "done", (kind, status["problems"])
         run = store.get(status["run_id"])
         assert run.kind == kind
         page = client.get(f"/runs/{run.id}")
@@ -582,3 +582,19 @@ def test_greenabs_serve_serves_the_workbench(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/" in out
     assert "Traceback" not in err
+
+
+def test_difference_subtracts_measures_and_keeps_keys() -> None:
+    import pandas as pd
+
+    from greenabs.web.app import difference
+
+    a = pd.DataFrame({"period": [1, 2], "date": ["2026-05-26", "2026-06-26"], "paid": [10.0, 5.0]})
+    b = pd.DataFrame({"period": [1, 2], "date": ["2026-05-26", "2026-06-26"], "paid": [12.5, 4.0]})
+    d = difference(a, b)
+    assert d is not None
+    assert d["period"].tolist() == [1, 2]
+    assert d["date"].tolist() == ["2026-05-26", "2026-06-26"]
+    assert d["paid"].tolist() == [2.5, -1.0]
+    assert difference(a, b.head(1)) is None
+    assert difference(a, b.rename(columns={"paid": "due"})) is None

@@ -81,15 +81,20 @@ def _figure_json(fig: Any) -> str:
     return str(pio.to_json(fig, validate=False)).replace("<", "\\u003c")
 
 
+#: Numeric columns that name a row (a period, a quarter) rather than measure it: kept as in B.
+_KEYS = frozenset({"period", "quarter", "month", "year", "scenario", "bin", "row"})
+
+
 def difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame | None:
     """Run B minus run A, column by column, where two tables have the same rows and columns
-    (text columns, the keys, kept from B); ``None`` where they do not line up."""
+    (text, dates and key columns such as ``period`` kept from B); ``None`` where they do not
+    line up."""
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return None
     out = b.copy()
     for c in b.columns:
         numeric = pd.api.types.is_numeric_dtype(b[c]) and pd.api.types.is_numeric_dtype(a[c])
-        if numeric and not pd.api.types.is_bool_dtype(b[c]):
+        if numeric and not pd.api.types.is_bool_dtype(b[c]) and str(c).lower() not in _KEYS:
             out[c] = b[c].to_numpy(dtype=float) - a[c].to_numpy(dtype=float)
     return out
 
