@@ -143,7 +143,7 @@ def test_npl_share_defaults_to_zero(bank: Any, ib: Any) -> None:
 
 
 def test_variability_weights_are_vasicek_probabilities_by_hand() -> None:
-    """IFRS 9 B3.2.5 weighs outcomes by their likelihood.  The scenario k takes the Vasicek
+    """IFRS 9 3.2.8 weighs outcomes by their likelihood.  The scenario k takes the Vasicek
     probability F(hi) - F(lo) of the pool's default rate between the midpoints,
     F(x) = Phi((sqrt(1 - rho) Phi^-1(x) - Phi^-1(PD)) / sqrt(rho)); PD 2%, rho 0.12."""
     n = NormalDist()
@@ -234,3 +234,35 @@ def test_a_performing_pool_larger_than_the_performing_book_is_named() -> None:
     # the whole book (700) as a pool of performing loans: only 630 are performing
     with pytest.raises(SpecError, match=r"npl_share: the pool's performing loans \(700"):
         apply_sale(bank, Sale(book="green", pool=700, proceeds=700))
+
+
+def test_variability_share_by_hand_on_the_ib_first_loss(ib: Any) -> None:
+    """IFRS 9 3.2.8: the variability of the present value of the cash, discounted at a current
+    market rate (the notes' balance-weighted coupon: (2,760 x 5.10% + 335 x 5.89%) / 3,095),
+    each default scenario weighted by its Vasicek probability (green book: PD 1%, rho 0.12).
+    Holding all of Sub, the originator bears this share of it."""
+    from greenabs.bank.transaction import _variability_share
+
+    mult = np.array(VARIABILITY_MULTIPLES)
+    r = greenabs.run(
+        greenabs.with_assumptions(ib.deal, default={"cdr": 0.01}),
+        mdr_mult=mult,
+        smm_mult=np.ones_like(mult),
+    )
+    rate = (2_760 * 0.0510 + 335 * 0.0589) / 3_095
+    disc = (1 + rate) ** -np.asarray(r.calendar.years_from_closing)
+    pv = {
+        name: [
+            float(disc @ r.tranche_cashflows(name, s)[cols].sum(axis=1).to_numpy())
+            for s in range(7)
+        ]
+        for name in ("A", "B", "Sub")
+        for cols in [["interest_paid", "principal_paid", "residual_paid"]]
+    }
+    total = np.add(np.add(pv["A"], pv["B"]), pv["Sub"])
+    annual = 1 - (1 - mult * (1 - 0.99 ** (1 / 12))) ** 12
+    w = scenario_weights(annual, 0.01, 0.12)
+    by_hand = retained_variability(pv["Sub"], total, w)
+    assert 0 < by_hand < 1
+    got = _variability_share(ib, {"A": 0.0, "B": 0.0, "Sub": 1.0}, (), 0.01, 0.12)
+    assert got == pytest.approx(by_hand, rel=1e-9)

@@ -569,7 +569,7 @@ def retained_variability(
 ) -> float:
     """Share of the variability of the cash that the retained positions bear: the
     probability-weighted standard deviation of what they receive over that of all the cash
-    (IFRS 9 B3.2.5: "all reasonably possible variability ... with greater weight being given
+    (IFRS 9 3.2.8: "all reasonably possible variability ... with greater weight being given
     to those outcomes that are more likely to occur"), held within [0, 1]."""
     k, t, w = (np.asarray(x, dtype=np.float64) for x in (kept, total, weights))
     w = w / w.sum()
@@ -588,14 +588,16 @@ def _variability_share(
     pd: float,
     correlation: float,
 ) -> float:
-    """Share of the variability of the pool's cash that the retained positions bear.
+    """Share of the variability of the present value of the pool's cash that the retained
+    positions bear (IFRS 9 3.2.7-3.2.8).
 
     The deal runs once over the :data:`VARIABILITY_MULTIPLES` default scenarios; each is
     weighted by its probability for a pool of annual default probability ``pd`` and asset
     correlation ``correlation`` (:func:`scenario_weights`); the measure is
-    :func:`retained_variability` of the cash paid to the retained positions, less what the
-    originator's own supports (``supports``, by name) pay into the deal, against all the cash
-    paid out.
+    :func:`retained_variability` of the present value of the cash paid to the retained
+    positions, less what the originator's own supports (``supports``, by name) pay into the
+    deal, against that of all the cash paid out.  The discount rate, "an appropriate current
+    market interest rate", is the notes' balance-weighted coupon at closing.
     """
     from greenabs.engine import run, with_assumptions
 
@@ -605,14 +607,25 @@ def _variability_share(
         mdr_mult=mult,
         smm_mult=np.ones_like(mult),
     )
+    notes = [t for t in result.deal.structure.tranches if not t.residual and t.balance > 0]
+    coupons = result.tranches().set_index("name")["coupon"]
+    face = sum(t.balance for t in notes)
+    rate = sum(t.balance * _finite_or(coupons[t.name], 0.0) for t in notes) / face if face else 0
+    disc = (1.0 + rate) ** -np.asarray(r.calendar.years_from_closing, dtype=np.float64)
+    tranches = r.waterfall.tranches
+    drawn = r.waterfall.supports
     kept, total = [], []
-    draws = r.support_draws()
     for sc in range(len(mult)):
-        tr = r.tranches(scenario=sc).set_index("name")
-        cash = tr["interest_paid"] + tr["principal_paid"] + tr["residual_paid"]
-        paid_in = sum(float(draws[name][sc]) for name in supports if name in draws)
-        kept.append(sum(float(cash[t]) * sh for t, sh in retained_share.items()) - paid_in)
-        total.append(float(cash.sum()))
+        pv = {
+            name: float(
+                disc
+                @ (rec["interest_paid"][sc] + rec["principal_paid"][sc] + rec["residual_paid"][sc])
+            )
+            for name, rec in tranches.items()
+        }
+        paid_in = sum(float(disc @ drawn[n]["draw"][sc]) for n in supports if n in drawn)
+        kept.append(sum(pv[t] * sh for t, sh in retained_share.items()) - paid_in)
+        total.append(sum(pv.values()))
     mdr = 1.0 - 0.99 ** (1.0 / 12.0)
     annual = 1.0 - (1.0 - np.minimum(mult * mdr, 1.0)) ** 12
     return retained_variability(kept, total, scenario_weights(annual, pd, correlation))
