@@ -121,6 +121,10 @@ def breakeven_cmd(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the breakeven as JSON")
     ] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table")] = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
@@ -153,4 +157,8 @@ def breakeven_cmd(
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
+    from greenabs.cli.report import write_reports
+
+    for path in write_reports("breakeven", data, html=report, xlsx=xlsx):
+        out.print(f"wrote {path}")
     rec.save()

@@ -138,7 +138,10 @@ def pool_cmd(
         Path | None, typer.Option("--json", help="Write the analytics as JSON")
     ] = None,
     html: Annotated[
-        Path | None, typer.Option("--html", help="Write an HTML report with charts")
+        Path | None, typer.Option("--html", "--report", help="Write an HTML report with charts")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
     ] = None,
     emission_region: Annotated[
         str | None,
@@ -180,9 +183,8 @@ def pool_cmd(
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
-    if html is not None:
-        from greenabs.reports import write_html
+    from greenabs.cli.report import write_reports
 
-        write_html("pool", data, html)
-        out.print(f"wrote {html}")
+    for path in write_reports("pool", data, html=html, xlsx=xlsx):
+        out.print(f"wrote {path}")
     rec.save()

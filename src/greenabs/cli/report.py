@@ -3,8 +3,9 @@ documents ``--report`` and ``--xlsx`` write when the run is made (see docs/repor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +22,7 @@ def report_cmd(
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Write the Excel workbook")] = None,
 ) -> None:
     """Write the report of a stored run (greenabs runs list shows them): HTML, Excel or both."""
-    from greenabs.reports import KINDS, write_html, write_xlsx
+    from greenabs.reports import KINDS
     from greenabs.store import RunStore
 
     run = RunStore.open().get(run_id)
@@ -31,9 +32,20 @@ def report_cmd(
         )
     if html is None and xlsx is None:
         html = Path(f"{run.id}.html")
+    for path in write_reports(run.kind, run.payload, html=html, xlsx=xlsx):
+        out.print(f"wrote {path}")
+
+
+def write_reports(
+    kind: str, payload: Mapping[str, Any], *, html: Path | None, xlsx: Path | None
+) -> list[Path]:
+    """Write the HTML report and the workbook a command was asked for (each when its path is
+    given); returns the files written."""
+    from greenabs.reports import write_html, write_xlsx
+
+    written = []
     if html is not None:
-        write_html(run.kind, run.payload, html)
-        out.print(f"wrote {html}")
+        written.append(write_html(kind, payload, html))
     if xlsx is not None:
-        write_xlsx(run.kind, run.payload, xlsx)
-        out.print(f"wrote {xlsx}")
+        written.append(write_xlsx(kind, payload, xlsx))
+    return written

@@ -74,7 +74,12 @@ def systemic_cmd(
     deal: Annotated[Path | None, typer.Option("--deal", help="Deal file to stress")] = None,
     bank: Annotated[Path | None, typer.Option("--bank", help="Bank file to stress")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write every result")] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Write the charts as HTML")] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", "--report", help="Write an HTML report with charts")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
+    ] = None,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
 ) -> None:
@@ -289,11 +294,10 @@ def systemic_cmd(
     if json_file is not None:
         json_file.write_text(json.dumps(payload, indent=1), encoding="utf-8")
         out.print(f"wrote {json_file}")
-    if chart is not None:
-        from greenabs.reports import write_html
+    from greenabs.cli.report import write_reports
 
-        write_html("systemic", payload, chart)
-        out.print(f"wrote {chart}")
+    for path in write_reports("systemic", payload, html=chart, xlsx=xlsx):
+        out.print(f"wrote {path}")
     rec.save()
 
 
