@@ -344,7 +344,8 @@ def test_systemic_quarterly_china_sample_with_coverage_regimes_and_signals(
     assert ix["periods"][0] == "2005Q1"
     assert len(data["markov"]["prob_high"]) == len(ix["periods"]) == 80
     cover = {row["period"]: row for row in ix["coverage"]}
-    assert cover["2013Q2"]["indicators"] == 1  # only the index volatility that quarter
+    assert cover["2013Q2"]["indicators"] == 2  # only index volatility and CPI that quarter
+    assert cover["2013Q2"]["dimensions_without_data"] == "banking, international"
     assert all(row["included"] for row in ix["coverage"])
     assert data["signals"][0]["excluded"] >= 8  # four quarters after each crisis start
     assert {r["indicator"] for r in data["composite_signal"]["indicators"] if r["used"]}
