@@ -61,7 +61,12 @@ def bank_cmd(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write every result as JSON")
     ] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Write the charts as HTML")] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", "--report", help="Write an HTML report with charts")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
+    ] = None,
     csv_dir: Annotated[
         Path | None, typer.Option("--csv-dir", help="Write the tables as CSV")
     ] = None,
@@ -237,7 +242,7 @@ def bank_cmd(
                     f" in quarter {e.quarter} ({e.date}): {e.reason}",
                 )
             )
-    if json_file is not None or chart is not None or not no_store:
+    if json_file is not None or chart is not None or xlsx is not None or not no_store:
         data: dict[str, Any] = {
             "bank": bank.name,
             "date": bank.date,
@@ -279,9 +284,9 @@ def bank_cmd(
                 columns=["model", "quarter", "date", "kind", "reason"],
             ).to_csv(csv_dir / "projection_events.csv", index=False)
         out.print(f"wrote tables to {csv_dir}/")
-    if chart is not None:
-        from greenabs.reports import write_html
+    if chart is not None or xlsx is not None:
+        from greenabs.cli.report import write_reports
 
-        write_html("bank", data, chart)
-        out.print(f"wrote {chart}")
+        for path in write_reports("bank", data, html=chart, xlsx=xlsx):
+            out.print(f"wrote {path}")
     rec.save()

@@ -319,6 +319,9 @@ def rate_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report with loss charts")
     ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
+    ] = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
@@ -338,13 +341,12 @@ def rate_cmd(
     data = rec.stamp(mc.to_dict(table), deal=mc.deal, seed=mc.settings.seed, backend=mc.backend)
     if json_file is not None:
         json_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    if report is not None:
-        from greenabs.reports import write_html
+    from greenabs.cli.report import write_reports
 
-        write_html("rate", data, report)
+    written = write_reports("rate", data, html=report, xlsx=xlsx)
     if not quiet:
         _print_rating(mc, data["rating"])
-        for path in (json_file, report):
+        for path in (json_file, *written):
             if path is not None:
                 out.print(f"wrote {path}")
     rec.save()
@@ -394,6 +396,12 @@ def size_cmd(
     ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the sizes and ratings")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report of the sizing")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
     ] = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
@@ -446,6 +454,11 @@ def size_cmd(
         out.print(t)
         if json_file is not None:
             out.print(f"wrote {json_file}")
+    from greenabs.cli.report import write_reports
+
+    for path in write_reports("size", data, html=report, xlsx=xlsx):
+        if not quiet:
+            out.print(f"wrote {path}")
     failed = [r for r in sized.targets if r["status"] != "achieved"]
     rec.save("target_missed" if failed else "ok")
     if failed:
