@@ -25,6 +25,7 @@ from tests.conftest import EXAMPLES
 
 CONTRACT = EXAMPLES / "green_loans_2026_1.yaml"
 TOKEN = "a-long-enough-test-token-0123456789"
+BASE = "http://127.0.0.1"
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def store(tmp_path: Path) -> RunStore:
 
 @pytest.fixture
 def client(store: RunStore) -> TestClient:
-    return TestClient(create_app(store=store), raise_server_exceptions=False)
+    return TestClient(create_app(store=store), base_url=BASE, raise_server_exceptions=False)
 
 
 def csrf(client: TestClient, path: str = "/") -> str:
@@ -358,7 +359,7 @@ def test_a_failing_job_shows_its_problems(client: TestClient) -> None:
 
 def test_an_invalid_deal_does_not_start(client: TestClient) -> None:
     r = upload(client, "x.yaml", "name: only a name\n")
-    deal = str(r.url).removeprefix("http://testserver")
+    deal = str(r.url).removeprefix(BASE)
     r = client.post(f"{deal}/actions/run", data={"csrf_token": csrf(client, deal)})
     assert r.status_code == 422
     assert 'class="problems"' in r.text
@@ -428,7 +429,7 @@ def test_post_without_the_form_token_is_refused(client: TestClient) -> None:
         assert r.status_code == 403, data
         assert "security token" in r.text
     # a token from another browser's session is refused too
-    other = TestClient(client.app)
+    other = TestClient(client.app, base_url=BASE)
     r = other.post(f"{deal}/actions/run", data={"csrf_token": csrf(client)})
     assert r.status_code == 403
     assert client.get("/jobs/j000000000000/status").status_code == 404
@@ -449,7 +450,9 @@ def test_oversize_upload_is_a_413_page(client: TestClient) -> None:
 
 
 def test_oversize_streamed_body_is_a_413_page(store: RunStore) -> None:
-    small = TestClient(create_app(store=store, max_body=1000), raise_server_exceptions=False)
+    small = TestClient(
+        create_app(store=store, max_body=1000), base_url=BASE, raise_server_exceptions=False
+    )
     token = csrf(small)
 
     def chunks() -> Any:
@@ -464,6 +467,17 @@ def test_oversize_streamed_body_is_a_413_page(store: RunStore) -> None:
     )
     assert r.status_code == 413
     assert "Too large" in r.text
+
+
+def test_other_host_names_are_refused_without_a_token(client: TestClient) -> None:
+    """A page elsewhere cannot reach a loopback workbench through a name of its own (DNS
+    rebinding): the Host header must name this machine."""
+    for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example"):
+        r = client.get("/", headers={"host": host})
+        assert r.status_code == 400, host
+        assert "Unknown host" in r.text
+    for host in ("127.0.0.1:8765", "localhost", "[::1]:8765"):
+        assert client.get("/", headers={"host": host}).status_code == 200, host
 
 
 def test_token_is_required_when_given(store: RunStore) -> None:
@@ -598,3 +612,17 @@ def test_difference_subtracts_measures_and_keeps_keys() -> None:
     assert d["paid"].tolist() == [2.5, -1.0]
     assert difference(a, b.head(1)) is None
     assert difference(a, b.rename(columns={"paid": "due"})) is None
+
+
+def test_the_deals_in_memory_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenabs.web import deals
+
+    monkeypatch.setattr(deals, "MAX_DEALS", 3)
+    monkeypatch.setattr(deals, "MAX_BYTES", 100)
+    library = deals.DealLibrary()
+    first = library.add("a.yaml", "x" * 10)
+    kept = [library.add(f"{i}.yaml", "y" * 10) for i in range(3)]
+    assert library.get(first.id) is None
+    assert [d.id for d in library.all()] == [d.id for d in reversed(kept)]
+    big = library.add("big.yaml", "z" * 95)  # past the bytes: only the newest stays
+    assert [d.id for d in library.all()] == [big.id]

@@ -9,7 +9,7 @@ reports; every run is recorded in the run store as the command line records it.
 from __future__ import annotations
 
 from greenabs.web.app import create_app
-from greenabs.web.security import check_bind
+from greenabs.web.security import LOOPBACK_NAMES, check_bind
 
 __all__ = ["create_app", "serve"]
 
@@ -20,7 +20,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -
 
     check_bind(host, token)
     uvicorn.run(
-        create_app(token=token),
+        create_app(token=token, hosts=LOOPBACK_NAMES | {host.strip("[]").lower()}),
         host=host,
         port=port,
         log_level="warning",

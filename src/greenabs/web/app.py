@@ -16,7 +16,7 @@ import logging
 import re
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
@@ -34,7 +35,7 @@ from greenabs.errors import ARGUMENT, GreenabsError, Problem, SpecError
 from greenabs.store import RunStore, StoredRun, UnknownRunError
 from greenabs.web import deals as dl
 from greenabs.web.jobs import KINDS, JobRunner, parse_params
-from greenabs.web.security import CSRF_FIELD, MAX_BODY, Guard, verify_csrf
+from greenabs.web.security import CSRF_FIELD, LOOPBACK_NAMES, MAX_BODY, Guard, verify_csrf
 
 __all__ = ["create_app"]
 
@@ -104,6 +105,7 @@ def create_app(
     store: RunStore | None = None,
     token: str | None = None,
     max_body: int = MAX_BODY,
+    hosts: Collection[str] | None = LOOPBACK_NAMES,
 ) -> FastAPI:
     """The workbench as an ASGI app.
 
@@ -116,6 +118,9 @@ def create_app(
         machine; see :func:`greenabs.web.security.check_bind`).
     max_body
         The largest request body, in bytes.
+    hosts
+        The names a request's ``Host`` header may give when there is no token (default: this
+        machine's loopback names); ``None`` takes any.  With a token, any host is taken.
     """
     runs_store = store if store is not None else RunStore.open()
     library = dl.DealLibrary()
@@ -154,6 +159,7 @@ def create_app(
     app.add_middleware(
         Guard,
         token=token,
+        hosts=frozenset(hosts) if hosts is not None and token is None else None,
         secret=secrets.token_bytes(32),
         max_body=max_body,
         refuse=refuse,
@@ -256,7 +262,7 @@ def create_app(
     # ------------------------------------------------------------------ the library
 
     @app.get("/", response_class=HTMLResponse)
-    async def library_page(request: Request) -> HTMLResponse:
+    def library_page(request: Request) -> HTMLResponse:
         return page(
             request,
             "library.html",
@@ -286,7 +292,7 @@ def create_app(
         return RedirectResponse(f"/deals/{deal.id}", status_code=303)
 
     @app.post("/examples/{file}", dependencies=_CSRF)
-    async def open_example(file: str) -> Response:
+    def open_example(file: str) -> Response:
         try:
             deal = library.add_example(file)
         except KeyError:
@@ -294,7 +300,7 @@ def create_app(
         return RedirectResponse(f"/deals/{deal.id}", status_code=303)
 
     @app.post("/library/{deal_hash}", dependencies=_CSRF)
-    async def open_stored(deal_hash: str) -> Response:
+    def open_stored(deal_hash: str) -> Response:
         if not DEAL_HASH.match(deal_hash):
             raise HTTPException(404, "No such deal version.")
         info = next((d for d in runs_store.deals() if d.hash == deal_hash), None)
@@ -308,7 +314,7 @@ def create_app(
     # ------------------------------------------------------------------ the editor
 
     @app.get("/deals/{deal_id}", response_class=HTMLResponse)
-    async def deal_page(request: Request, deal_id: str) -> HTMLResponse:
+    def deal_page(request: Request, deal_id: str) -> HTMLResponse:
         deal = the_deal(deal_id)
         spec, problems = validate(deal)
         return editor(request, deal, problems, spec=spec)
@@ -322,13 +328,13 @@ def create_app(
             raise SpecError(ARGUMENT, Problem("text", "the deal's YAML is missing"))
         deal = library.update(deal_id, text.replace("\r\n", "\n"))
         assert deal is not None
-        problems = validate(deal)[1]
+        problems = (await run_in_threadpool(validate, deal))[1]
         if problems:
             return editor(request, deal, problems, 422, spec=None)
         return RedirectResponse(f"/deals/{deal.id}?saved=1", status_code=303)
 
     @app.get("/deals/{deal_id}/deal.yaml")
-    async def deal_text(deal_id: str) -> Response:
+    def deal_text(deal_id: str) -> Response:
         deal = the_deal(deal_id)
         return Response(
             deal.text,
@@ -356,7 +362,7 @@ def create_app(
         except SpecError as exc:
             problems = [dl.FieldProblem(p.where, p.reason, None) for p in exc.problems]
             return editor(request, deal, problems, 422, spec=None, action=kind)
-        problems = validate(deal)[1]
+        problems = (await run_in_threadpool(validate, deal))[1]
         if problems:
             return editor(request, deal, problems, 422, spec=None)
         job = jobs.submit(kind, deal, params)
@@ -365,7 +371,7 @@ def create_app(
     # ------------------------------------------------------------------ jobs
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
-    async def job_page(request: Request, job_id: str) -> Response:
+    def job_page(request: Request, job_id: str) -> Response:
         job = jobs.get(job_id)
         if job is None:
             raise HTTPException(404, "No such job (the server may have restarted).")
@@ -374,7 +380,7 @@ def create_app(
         return page(request, "job.html", job=job)
 
     @app.get("/jobs/{job_id}/status")
-    async def job_status(job_id: str) -> JSONResponse:
+    def job_status(job_id: str) -> JSONResponse:
         job = jobs.get(job_id)
         if job is None:
             raise HTTPException(404, "No such job.")
@@ -383,11 +389,11 @@ def create_app(
     # ------------------------------------------------------------------ runs
 
     @app.get("/runs", response_class=HTMLResponse)
-    async def runs_page(request: Request) -> HTMLResponse:
+    def runs_page(request: Request) -> HTMLResponse:
         return page(request, "runs.html", runs=runs_store.list(limit=500))
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
-    async def run_page(request: Request, run_id: str) -> HTMLResponse:
+    def run_page(request: Request, run_id: str) -> HTMLResponse:
         from greenabs import reports
 
         run = the_run(run_id)
@@ -404,7 +410,7 @@ def create_app(
         )
 
     @app.get("/runs/{run_id}/report.{ext}")
-    async def report_file(run_id: str, ext: str) -> Response:
+    def report_file(run_id: str, ext: str) -> Response:
         from greenabs import reports
 
         run = the_run(run_id)
@@ -425,7 +431,7 @@ def create_app(
         )
 
     @app.get("/runs/{run_id}/run.json")
-    async def run_json(run_id: str) -> Response:
+    def run_json(run_id: str) -> Response:
         run = the_run(run_id)
         return Response(
             json.dumps(run.payload, indent=1),
@@ -434,7 +440,7 @@ def create_app(
         )
 
     @app.get("/compare", response_class=HTMLResponse)
-    async def compare(request: Request, a: str = "", b: str = "") -> HTMLResponse:
+    def compare(request: Request, a: str = "", b: str = "") -> HTMLResponse:
         from greenabs import reports
 
         if not a or not b:
@@ -468,7 +474,7 @@ def create_app(
     # ------------------------------------------------------------------ assets
 
     @app.get("/assets/plotly.min.js")
-    async def plotly_js() -> Response:
+    def plotly_js() -> Response:
         import plotly
 
         path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

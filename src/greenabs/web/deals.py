@@ -40,9 +40,10 @@ __all__ = [
 DEAL_ID = re.compile(r"^d[0-9a-f]{12}$")
 #: A loan tape's file name: a plain name with a tape's extension, no folders.
 _TAPE_NAME = re.compile(r"^[\w][\w .()-]{0,99}\.(csv|txt|xlsx|xlsm|xls|parquet|pq)$", re.ASCII)
-#: Deals kept in a server's memory (the oldest unsaved edits are forgotten past it; every deal
-#: that ran is in the run store).
+#: Deals kept in a server's memory, and the most bytes of text and tapes they may hold: past
+#: either, the deal edited longest ago is forgotten (every deal that ran is in the run store).
 MAX_DEALS = 500
+MAX_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class Example:
     file: str
     title: str
     tape: str | None
+
+
+def _size(deal: Deal) -> int:
+    return len(deal.text) + len(deal.tape or b"")
 
 
 def _examples_dir() -> Path:
@@ -118,7 +123,9 @@ class DealLibrary:
         deal = Deal("d" + secrets.token_hex(6), name, text, tape_name, tape, _now())
         with self._lock:
             self._deals[deal.id] = deal
-            while len(self._deals) > MAX_DEALS:
+            while len(self._deals) > 1 and (
+                len(self._deals) > MAX_DEALS or sum(map(_size, self._deals.values())) > MAX_BYTES
+            ):
                 self._deals.popitem(last=False)
         return deal
 

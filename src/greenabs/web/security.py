@@ -3,7 +3,9 @@
 - :func:`check_bind`: the server listens on the loopback interface unless given a token; any
   other ``--host`` without ``--token`` (or ``GREENABS_TOKEN``) is refused before it starts.
 - :class:`Guard` (ASGI middleware, outermost): refuses a request body over the limit with
-  413 (by its Content-Length, or while it streams); with a token, every request must carry
+  413 (by its Content-Length, or while it streams); without a token, a request must name this
+  machine in its ``Host`` header (so a web page cannot reach the workbench by pointing a
+  domain of its own at 127.0.0.1, "DNS rebinding"); with a token, every request must carry
   it (``Authorization: Bearer``, ``X-Greenabs-Token``, or the cookie that ``?token=`` sets);
   gives each browser a session cookie; sets headers that keep pages from being framed,
   sniffed or leaking their address (Content-Security-Policy allows only the app's own
@@ -29,6 +31,7 @@ from greenabs.errors import ARGUMENT, Problem, SpecError
 
 __all__ = [
     "CSRF_FIELD",
+    "LOOPBACK_NAMES",
     "MAX_BODY",
     "SESSION_COOKIE",
     "TOKEN_COOKIE",
@@ -40,6 +43,8 @@ __all__ = [
 
 #: Largest request body accepted (an uploaded deal with its tape), in bytes.
 MAX_BODY = 10 * 1024 * 1024
+#: The names a request to a loopback workbench may give in its ``Host`` header.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 SESSION_COOKIE = "greenabs_session"
 TOKEN_COOKIE = "greenabs_token"
 CSRF_FIELD = "csrf_token"
@@ -102,12 +107,14 @@ class Guard:
         app: ASGIApp,
         *,
         token: str | None,
+        hosts: frozenset[str] | None,
         secret: bytes,
         max_body: int,
         refuse: Callable[[int, str, str], tuple[bytes, str]],
     ) -> None:
         self.app = app
         self.token = token
+        self.hosts = hosts
         self.secret = secret
         self.max_body = max_body
         self.refuse = refuse
@@ -121,6 +128,15 @@ class Guard:
         if length.isdigit() and int(length) > self.max_body:
             limit = self.max_body // 2**20
             await self._page(send, 413, "Too large", f"The upload is larger than {limit} MB.")
+            return
+        if self.hosts is not None and _host_name(request.headers.get("host", "")) not in self.hosts:
+            await self._page(
+                send,
+                400,
+                "Unknown host",
+                "This workbench answers to 127.0.0.1 and localhost only; open it at "
+                "http://127.0.0.1 with its port.",
+            )
             return
         extra: list[tuple[bytes, bytes]] = []
         if self.token is not None:
@@ -204,6 +220,14 @@ class Guard:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+def _host_name(header: str) -> str:
+    """The host of a ``Host`` header, without its port (``[::1]:8765`` is ``::1``)."""
+    text = header.strip().lower()
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
 
 
 def csrf_token(secret: bytes, session: str) -> str:
