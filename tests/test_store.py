@@ -65,7 +65,7 @@ KINDS: dict[str, tuple[list[str], Path | None]] = {
     ),
     "breakeven": (["breakeven", str(LOANS), "--tranche", "B"], LOANS),
     "bank": (["bank", str(BANK)], None),
-    "systemic": (["systemic", "china"], None),
+    "systemic": (["systemic", "china", "--frequency", "quarterly"], None),
 }
 
 
@@ -93,6 +93,10 @@ def test_every_kind_of_run_is_stored_whole(kind: str, tmp_path: Path) -> None:
         assert run.deal == info.deal == "Example Green Loans 2026-1"
     else:
         assert run.deal is None
+    if kind == "systemic":  # the shipped sample is named by its file and hash
+        sample = Path(meta["inputs"]["data_file"]["path"])
+        assert sample.name == "china_systemic_indicators_quarterly.csv"
+        assert meta["inputs"]["data_file"]["sha256"] == sha(sample)
     names = {name: len(df) for name, df in run.tables().items()}
     assert names == {name: len(rows) for name, (_, rows) in derive_tables(written).items()}
     expected_table = {

@@ -61,11 +61,14 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _shipped(name: str) -> Path:
-    """A data file shipped with greenabs (the systemic sample's ``china``)."""
+def _china_sample(frequency: str | None) -> Path | None:
+    """The file of the shipped China sample (``greenabs systemic china``) of a frequency."""
     from importlib import resources
 
-    return Path(str(resources.files("greenabs.data").joinpath(name)))
+    from greenabs.systemic.data import SAMPLES
+
+    name = SAMPLES.get(frequency or "annual")
+    return None if name is None else Path(str(resources.files("greenabs.data").joinpath(name)))
 
 
 def _shown(v: Any) -> str:
@@ -109,8 +112,8 @@ class Recording:
         for name in _INPUTS:
             v = ctx.params.get(name)
             if v == "china" and name == "data_file":
-                self.inputs[name] = _shipped("china_systemic_indicators.csv")
-            elif isinstance(v, str | Path) and Path(v).is_file():
+                v = _china_sample(ctx.params.get("frequency"))
+            if isinstance(v, str | Path) and Path(v).is_file():
                 self.inputs[name] = Path(v)
         self.deal_file = next((self.inputs[n] for n in _DEAL_INPUTS if n in self.inputs), None)
         self.payload: dict[str, Any] | None = None
