@@ -293,6 +293,7 @@ class IndicatorData:
         lam = HP_LAMBDA.get(self.frequency, HP_LAMBDA["annual"])
         out = {}
         notes = list(self.notes)
+        trended = False
         for name in self.frame.columns:
             if name in AUXILIARY:
                 continue
@@ -339,6 +340,7 @@ class IndicatorData:
                             f"{name}: {den} not available, the deviation from its HP trend is used"
                         )
             if gap:
+                trended = True
                 s = hp_gap(s, lam, one_sided=trend == "one_sided")
                 given = given & s.notna()
                 why = "its deviation from trend overflows"
@@ -353,7 +355,7 @@ class IndicatorData:
                     ),
                 )
             out[name] = s if ind.direction == "+" else -s
-        if any(cat[n].transform == "hp_gap" for n in out) or any("HP trend" in n for n in notes):
+        if trended:
             notes.append(
                 f"trending indicators enter as deviations from a {trend.replace('_', '-')} HP "
                 f"trend (lambda {lam:g}, Ravn and Uhlig 2002)"
