@@ -257,12 +257,15 @@ def test_run_records_in_the_store_and_shows_tables_and_charts(
     stored = store.get(run_id)
     assert stored.meta["kind"] == "run"
     assert "deal_file" in stored.meta["inputs"]
+    assert stored.meta["deal"] == "Example Green Loans 2026-1"
+    assert stored.meta["deal_assumptions"]["default"] == {"cdr": 0.01}
     # the job page now sends the browser to the run
     r = client.get(job, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == f"/runs/{run_id}"
     page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200
+    assert "<h1>Example Green Loans 2026-1: deal run" in page.text
     assert 'id="table-tranches"' in page.text
     tranches = page.text.split('id="table-tranches"')[1].split("</section>")[0]
     assert "80,000,000.00" in tranches  # class A's balance

@@ -403,6 +403,7 @@ def create_app(
             request,
             "run.html",
             run=run,
+            heading=reports.title(run.kind, run.payload),
             tables=tables,
             figures=figures,
             meta=json.dumps(run.meta, indent=1, default=str),

@@ -231,16 +231,17 @@ def _compute(job: Job, spec: Any, deal: Deal, params: Params) -> tuple[dict[str,
     else:
         payload = _bank(job, deal, params)
         inputs["bank_file"] = params.bank_text.encode("utf-8")
-    payload["meta"] = {
-        **payload.get("meta", {}),
-        **run_meta(
-            job.kind,
-            inputs=inputs,
-            assumptions=params.assumptions(job.kind),
-            seed=seed,
-            backend=backend,
-        ),
-    }
+    meta = run_meta(
+        job.kind,
+        inputs=inputs,
+        assumptions=params.assumptions(job.kind),
+        seed=seed,
+        backend=backend,
+    )
+    # as the command line stamps it: the deal as run and its assumptions
+    meta["deal"] = spec.name
+    meta["deal_assumptions"] = spec.assumptions.model_dump(mode="json", exclude_defaults=True)
+    payload["meta"] = {**payload.get("meta", {}), **meta}
     return payload, seed, backend
 
 
