@@ -377,8 +377,16 @@ def _busy_stop() -> None:
         _busy.pop().stop()
 
 
-def _set_wide(value: bool) -> bool:
+def _wide(value: bool) -> None:
     out.wide = err.wide = value
+
+
+def _command_options(ctx: typer.Context, value: bool) -> bool:
+    """The ``--wide`` flag's callback, run once a long command's options are parsed (after
+    ``--help``, which exits first): sets the width and starts the command's spinner."""
+    _wide(value)
+    _busy_start(ctx.info_name)
+    ctx.call_on_close(_busy_stop)
     return value
 
 
@@ -386,11 +394,12 @@ WideOpt = Annotated[
     bool,
     typer.Option(
         "--wide",
-        callback=_set_wide,
+        callback=_command_options,
         help=f"Print tables whole, however wide (default: fit {MAX_WIDTH} columns)",
     ),
 ]
-"""The ``--wide`` flag of a command that prints tables: ``wide: WideOpt = False``."""
+"""The ``--wide`` flag of a command that prints tables, ``wide: WideOpt = False`` (it also
+starts the spinner shown until the command prints)."""
 
 
 def package_version() -> str:
@@ -411,7 +420,6 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    ctx: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option(
@@ -422,10 +430,8 @@ def _options(
         ),
     ] = False,
 ) -> None:
-    _set_wide(False)  # a command without --wide prints at the fitted width
+    _wide(False)  # a command without --wide prints at the fitted width
     _watch_compiles()
-    _busy_start(ctx.invoked_subcommand)
-    ctx.call_on_close(_busy_stop)
 
 
 def fmt(v: float, kind: str) -> str:
