@@ -208,3 +208,25 @@ def test_hp_trend_deviation_is_statsmodels_hp_filter() -> None:
     )
     assert any("lambda 6.25, Ravn and Uhlig 2002" in n for n in notes)
     assert systemic.HP_LAMBDA == {"annual": 6.25, "quarterly": 1600.0, "monthly": 129600.0}
+
+
+def test_a_period_whose_indicators_carry_no_weight_is_named(tmp_path: Path) -> None:
+    # subjective weights of 0 for the macro dimension (alpha 1: the subjective weights alone);
+    # 2003 has only macro data
+    f = write(
+        tmp_path,
+        "year,gdp_growth,rrr_large,sse_volatility\n"
+        "2000,8,2,20\n2001,6,3,30\n2002,7,1,25\n2003,5,,\n2004,9,2,10\n",
+    )
+    data = systemic.load_indicators(f)
+    with pytest.raises(
+        DataError, match=rf"^{re.escape(str(f))}: period 2003: the indicators it has carry no"
+    ):
+        systemic.build_index(
+            data,
+            "entropy",
+            subjective=[0.0, 1.0, 1.0],
+            alpha=1.0,
+            period_coverage=0.0,
+            require_dimensions=False,
+        )

@@ -313,6 +313,7 @@ def build_index(
             f"periods left out for low coverage (under {period_coverage:.0%} of the "
             f"indicators, or a dimension without data): {', '.join(map(str, out))}"
         )
+    available = x.notna()
     x = x.loc[coverage["included"].to_numpy()]
     partial = [p for p in x.index if x.loc[p].isna().any()]
     if partial:
@@ -336,7 +337,7 @@ def build_index(
     cr = None
     if method == "ciss":
         result = _ciss(x, dims, present, notes, ewma_lambda, burn_in)
-        return _with_coverage(result, coverage, data.frequency)
+        return _with_coverage(result, coverage, available, data.frequency)
     norm = normalisation or ("zscore" if method in ("equal", "pca") else "minmax")
     if norm == "ecdf":
         z = np.column_stack([core.ecdf(a[:, j], burn_in=burn_in) for j in range(a.shape[1])])
@@ -388,7 +389,14 @@ def build_index(
     weights = pd.Series(w, index=names)
     have = zf.notna()
     raw = zf.fillna(0.0) * weights  # a missing indicator contributes nothing
-    contrib = raw.div(have.mul(weights).sum(axis=1), axis=0)
+    carried = have.mul(weights).sum(axis=1)
+    if not (carried > 0).all():
+        period = str(carried.index[int(np.argmax((carried <= 0).to_numpy()))])
+        raise DataError(
+            data.source,
+            Problem(f"period {period}", "the indicators it has carry no weight"),
+        )
+    contrib = raw.div(carried, axis=0)
     sub = pd.DataFrame(
         {
             d: raw[members].sum(axis=1) / have[members].mul(weights[members]).sum(axis=1)
@@ -409,17 +417,17 @@ def build_index(
         consistency_ratio=cr,
         dimensions=dims,
     )
-    return _with_coverage(result, coverage, data.frequency)
+    return _with_coverage(result, coverage, available, data.frequency)
 
 
-def _with_coverage(result: IndexResult, coverage: pd.DataFrame, frequency: str) -> IndexResult:
-    """The result with its coverage table (the weight share each period's data carry)."""
+def _with_coverage(
+    result: IndexResult, coverage: pd.DataFrame, available: pd.DataFrame, frequency: str
+) -> IndexResult:
+    """The result with its coverage table, completed by the share of the weight that each
+    period's available indicators carry."""
     cov = coverage.copy()
     w = result.weights
-    cov["weight_share"] = [
-        float(sum(w[c] for c in w.index if c not in {m.strip() for m in miss.split(",")}))
-        for miss in cov["missing"]
-    ]
+    cov["weight_share"] = available[list(w.index)].mul(w).sum(axis=1).astype(float)
     return replace(result, coverage=cov, frequency=frequency)
 
 
