@@ -266,6 +266,29 @@ def test_two_writers_at_once_lose_nothing() -> None:
     assert all(store.get(r.id).tables()["rows"].shape == (1, 1) for r in runs[:5])
 
 
+def test_threads_of_one_process_read_and_write_together() -> None:
+    """A web server's threads: readers and writers of the same new deal at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = RunStore.open()
+
+    def write(i: int) -> str:
+        return store.record("run", {"rows": [{"i": i}]}, deal_text="name: shared", deal_name="s")
+
+    def read(_: int) -> int:
+        return len(store.list(limit=1000)) + len(store.deals())
+
+    with ThreadPoolExecutor(8) as pool:
+        writes = [pool.submit(write, i) for i in range(24)]
+        reads = [pool.submit(read, i) for i in range(24)]
+        ids = [w.result() for w in writes]
+        assert all(r.result() >= 0 for r in reads)
+    assert len(set(ids)) == 24
+    assert sorted(store.get(i).payload["rows"][0]["i"] for i in ids) == list(range(24))
+    [deal] = store.deals()
+    assert deal.runs == 24
+
+
 def test_a_writer_waits_for_the_store_or_says_it_is_busy(tmp_path: Path) -> None:
     store = RunStore.open()
     holder = duckdb.connect(str(store.path))  # this process holds the file

@@ -53,6 +53,9 @@ KINDS = ("run", "pool", "rate", "size", "breakeven", "bank", "systemic")
 #: Seconds a process waits for another that holds the store, unless GREENABS_STORE_TIMEOUT.
 DEFAULT_TIMEOUT = 30.0
 
+#: Times a run is written when threads of one process conflict (on the same new deal).
+_CONFLICT_TRIES = 5
+
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
@@ -187,6 +190,32 @@ def _json(value: Any) -> str:
         return json.dumps(_finite(value), allow_nan=False, default=str)
 
 
+def _write_run(
+    con: Connection, deal_row: list[Any] | None, run_row: list[Any], payload_text: str
+) -> str:
+    """Insert a run (and its deal version when new) in one transaction; returns its id."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if deal_row is not None:
+            known = con.execute("SELECT 1 FROM deals WHERE hash = ?", [deal_row[0]]).fetchone()
+            if known is None:
+                con.execute("INSERT INTO deals VALUES (?, ?, ?, ?, ?, ?)", deal_row)
+        run_id = _new_id()
+        while con.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone():
+            run_id = _new_id()
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [run_id, *run_row]
+        )
+        con.execute("INSERT INTO results VALUES (?, ?)", [run_id, payload_text])
+        insert_tables(con, run_id, json.loads(payload_text))
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.execute("ROLLBACK")
+        raise
+    return run_id
+
+
 class RunStore:
     """The run store file at ``path``; open it with :meth:`open`."""
 
@@ -217,11 +246,11 @@ class RunStore:
         store._migrate()
         return store
 
-    def _connect_once(self, read_only: bool) -> Connection:
+    def _connect_once(self) -> Connection:
         import duckdb
 
         try:
-            return duckdb.connect(str(self.path), read_only=read_only)
+            return duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -240,15 +269,18 @@ class RunStore:
         )
 
     @contextlib.contextmanager
-    def _connection(self, read_only: bool = False) -> Iterator[Connection]:
-        """A connection, waiting with back-off while another process holds the file."""
+    def _connection(self) -> Iterator[Connection]:
+        """A connection, waiting with back-off while another process holds the file.
+
+        Reads open the file for writing too: DuckDB refuses two configurations of one file
+        in one process, so a reader and a writer thread (a web server's) must share one."""
         import duckdb
 
         deadline = time.monotonic() + self.timeout
         pause = 0.01
         while True:
             try:
-                con = self._connect_once(read_only)
+                con = self._connect_once()
                 break
             except duckdb.IOException as exc:
                 left = deadline - time.monotonic()
@@ -311,7 +343,7 @@ class RunStore:
 
     def schema_version(self) -> int:
         """The schema version of the store file."""
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             return self._version(con)
 
     # ---------------------------------------------------------------------------- writing
@@ -333,6 +365,8 @@ class RunStore:
     ) -> str:
         """Store a run (its deal version, parameters and payload) in one transaction; returns
         its id.  The payload's ``meta`` is kept as the run's meta."""
+        import duckdb
+
         from greenabs import __version__
 
         if kind not in KINDS:
@@ -343,44 +377,33 @@ class RunStore:
         params_text = _json(dict(params or {}))
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         dhash = deal_hash(deal_text, tape) if deal_text is not None else None
-        with self._connection() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if dhash is not None:
-                    known = con.execute("SELECT 1 FROM deals WHERE hash = ?", [dhash]).fetchone()
-                    if known is None:
-                        con.execute(
-                            "INSERT INTO deals VALUES (?, ?, ?, ?, ?, ?)",
-                            [dhash, deal_name or "", deal_text, tape_name, tape, now],
-                        )
-                run_id = _new_id()
-                while con.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone():
-                    run_id = _new_id()
-                con.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        run_id,
-                        kind,
-                        dhash,
-                        deal_name,
-                        now,
-                        status,
-                        params_text,
-                        seed,
-                        backend,
-                        str(meta.get("greenabs_version") or __version__),
-                        _json(dict(timings or {})),
-                        _json(meta),
-                    ],
-                )
-                con.execute("INSERT INTO results VALUES (?, ?)", [run_id, payload_text])
-                insert_tables(con, run_id, json.loads(payload_text))
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    con.execute("ROLLBACK")
-                raise
-        return run_id
+        deal_row = (
+            [dhash, deal_name or "", deal_text, tape_name, tape, now] if dhash is not None else None
+        )
+        run_row = [
+            kind,
+            dhash,
+            deal_name,
+            now,
+            status,
+            params_text,
+            seed,
+            backend,
+            str(meta.get("greenabs_version") or __version__),
+            _json(dict(timings or {})),
+            _json(meta),
+        ]
+        # threads of one process share the database: two writing the same new deal at once
+        # conflict, and the later one writes again (it then finds the deal stored)
+        for attempt in range(_CONFLICT_TRIES):
+            with self._connection() as con:
+                try:
+                    return _write_run(con, deal_row, run_row, payload_text)
+                except (duckdb.TransactionException, duckdb.ConstraintException):
+                    if attempt == _CONFLICT_TRIES - 1:
+                        raise
+            time.sleep(0.01 * (attempt + 1) * (0.5 + random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ---------------------------------------------------------------------------- reading
 
@@ -407,12 +430,12 @@ class RunStore:
 
     def resolve(self, run_id: str) -> str:
         """The full id of the run ``run_id`` names (an id, a unique prefix, or ``last``)."""
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             return self._resolve(con, run_id)
 
     def get(self, run_id: str) -> StoredRun:
         """The stored run ``run_id`` names (an id, a unique prefix, or ``last``)."""
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             rid = self._resolve(con, run_id)
             row = con.execute(
                 "SELECT r.id, r.kind, r.deal_name, r.deal_hash, r.created, r.status, r.params, "
@@ -464,13 +487,13 @@ class RunStore:
         sql += " ORDER BY id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             rows = con.execute(sql, args).fetchall()
         return [RunInfo(r[0], r[1], r[2], r[3], _iso(r[4]), r[5]) for r in rows]
 
     def deals(self) -> builtins.list[DealInfo]:
         """Every stored deal version, newest first, with its number of runs."""
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             rows = con.execute(
                 "SELECT d.hash, d.name, d.created, d.tape_name, count(r.id) FROM deals d "
                 "LEFT JOIN runs r ON r.deal_hash = d.hash "
@@ -479,7 +502,7 @@ class RunStore:
         return [DealInfo(r[0], r[1], _iso(r[2]), r[3], int(r[4])) for r in rows]
 
     def _deal_row(self, hash_prefix: str) -> tuple[str, str, str | None, bytes | None]:
-        with self._connection(read_only=True) as con:
+        with self._connection() as con:
             rows = con.execute(
                 "SELECT hash, text, tape_name, tape FROM deals WHERE starts_with(hash, ?) LIMIT 2",
                 [hash_prefix],
