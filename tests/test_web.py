@@ -629,3 +629,21 @@ def test_the_deals_in_memory_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     assert [d.id for d in library.all()] == [d.id for d in reversed(kept)]
     big = library.add("big.yaml", "z" * 95)  # past the bytes: only the newest stays
     assert [d.id for d in library.all()] == [big.id]
+
+
+def test_a_busy_run_store_is_a_page_that_names_no_file(
+    client: TestClient, store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenabs.store import StoreLockedError
+
+    def held(**_: Any) -> Any:
+        raise StoreLockedError("/srv/secret/greenabs.duckdb: in use by process 42")
+
+    monkeypatch.setattr(store, "list", held)
+    r = client.get("/runs")
+    assert r.status_code == 503
+    assert "Run store busy" in r.text
+    assert "/srv/secret" not in r.text
+    unknown = client.get("/runs/r" + "0" * 13)
+    assert unknown.status_code == 404
+    assert str(store.path) not in unknown.text

@@ -32,7 +32,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from greenabs.errors import ARGUMENT, GreenabsError, Problem, SpecError
-from greenabs.store import RunStore, StoredRun, UnknownRunError
+from greenabs.store import RunStore, StoredRun, StoreError, StoreLockedError, UnknownRunError
 from greenabs.web import deals as dl
 from greenabs.web.jobs import KINDS, JobRunner, parse_params
 from greenabs.web.security import CSRF_FIELD, LOOPBACK_NAMES, MAX_BODY, Guard, verify_csrf
@@ -199,10 +199,22 @@ def create_app(
 
     @app.exception_handler(GreenabsError)
     async def greenabs_error(request: Request, exc: GreenabsError) -> Response:
+        if isinstance(exc, StoreError):  # its message names the server's files: the log has it
+            log.warning("run store: %s", exc)
+            busy = isinstance(exc, StoreLockedError)
+            return page(
+                request,
+                "error.html",
+                503 if busy else 500,
+                title="Run store busy" if busy else "Run store unavailable",
+                detail="Another process is writing to the run store; try again in a moment."
+                if busy
+                else "The run store cannot be read; the server's log says why.",
+                problems=[],
+            )
         problems = exc.problems if isinstance(exc, SpecError) else [Problem("", str(exc))]
-        status = 404 if isinstance(exc, UnknownRunError) else 400
         return page(
-            request, "error.html", status, title="Cannot do that", detail="", problems=problems
+            request, "error.html", 400, title="Cannot do that", detail="", problems=problems
         )
 
     @app.exception_handler(Exception)
@@ -228,7 +240,10 @@ def create_app(
     def the_run(run_id: str) -> StoredRun:
         if not RUN_ID.match(run_id):
             raise HTTPException(404, "No such run.")
-        return runs_store.get(run_id)
+        try:
+            return runs_store.get(run_id)
+        except UnknownRunError:
+            raise HTTPException(404, "No such run.") from None
 
     def editor(
         request: Request,
