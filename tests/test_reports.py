@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+import greenabs
 from greenabs import reports
 from greenabs.cli import app
 from greenabs.errors import SpecError
@@ -407,3 +408,47 @@ def test_the_guide_example_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "rate"
+
+
+def test_a_long_deal_stays_small_and_keeps_every_row(tmp_path: Path) -> None:
+    """30 years of monthly payments and five classes: the per-period tables are folded and
+    packed with the charts, so the page stays under the limit and holds every row."""
+    from greenabs.pool_analytics import analyse_pool
+    from greenabs.reports.html import page_data
+    from tests.conftest import make_deal
+
+    classes = (("A1", 20e6), ("A2", 15e6), ("B", 8e6), ("C", 4e6))
+    loans = [
+        {"id": f"L{i}", "type": "loan", "balance": 1e6, "rate": 0.05, "original_term": 360}
+        for i in range(50)
+    ]
+    deal = make_deal(
+        pool={"assets": loans},
+        structure={
+            "fees": [{"name": "trustee", "rate": 0.0002, "base": "pool_balance"}],
+            "tranches": [
+                *({"name": n, "balance": b, "coupon": {"fixed": 0.03}} for n, b in classes),
+                {"name": "Sub", "balance": 3e6, "residual": True},
+            ],
+            "waterfall": [
+                {"pay_fees": ["trustee"]},
+                *({"pay_interest": n} for n, _ in classes),
+                {"pay_principal": {"tranches": [n for n, _ in classes], "mode": "sequential"}},
+                {"pay_residual": "Sub"},
+            ],
+        },
+    )
+    payload = greenabs.run(deal).to_dict()
+    payload["pool_analytics"] = analyse_pool(deal, n_scenarios=10).to_dict()
+    assert len(payload["deal_cashflows"]) >= 360
+    text = reports.write_html("run", payload, tmp_path / "r.html").read_text()
+    assert len(text.encode()) < LIMIT
+    data = page_data(text)
+    assert len(data["figures"]) == len(reports.figures("run", payload))
+    tables = reports.tables("run", payload)
+    flows = next(t for t in data["tables"].values() if t["head"] == list(tables["deal_cashflows"]))
+    assert len(flows["rows"]) == len(payload["deal_cashflows"])
+    last = payload["deal_cashflows"][-1]
+    row = dict(zip(flows["head"], flows["rows"][-1], strict=True))
+    assert row["date"] == last["date"]
+    assert row["available_funds"] == f"{last['available_funds']:,.2f}"

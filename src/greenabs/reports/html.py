@@ -1,12 +1,12 @@
 """The HTML report: one self-contained file that opens offline.
 
-Tables are plain HTML (readable without scripts), each beside the chart it explains; long
-per-period tables are folded under ``<details>``.  Charts need the chart library, plotly.js:
-its partial "basic" bundle (bar, pie and scatter traces: ``data/plotly-basic.min.js``,
-plotly.js v4, MIT licence, shipped with greenabs) is embedded once, gzip-compressed and
-base64-encoded (about 0.5 MB instead of 4.8 MB for the full library), and unpacked by the
-browser's own ``DecompressionStream``.  Figures are embedded as JSON with numbers rounded to
-six significant digits.
+Short tables are plain HTML (readable without scripts), each beside the chart it explains.
+Everything bulky is packed once, gzip-compressed and base64-encoded, and unpacked by the
+browser's own ``DecompressionStream``: the chart figures (JSON for ``Plotly.newPlot``, numbers
+at six significant digits), the cells of long tables (per-period cash flows, folded under
+``<details>``) and the chart library, plotly.js: its partial "basic" bundle (bar, pie and
+scatter traces: ``data/plotly-basic.min.js``, plotly.js v4, MIT licence, shipped with
+greenabs), about 0.5 MB packed instead of 4.8 MB for the full library unpacked.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 
 from greenabs.reports.formats import show
 
-__all__ = ["PLOTLY_JS", "page", "plotly_js", "plotly_notice"]
+__all__ = ["PLOTLY_JS", "page", "page_data", "plotly_js", "plotly_notice"]
 
 PLOTLY_JS = "plotly-basic.min.js"
 """The chart library's file in ``greenabs/data``."""
@@ -44,7 +44,7 @@ margin-top:2rem}h3{font-size:1rem;margin:.8rem 0 .3rem}
 .pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1.2rem;
 align-items:start}.pair.wide{grid-template-columns:minmax(0,1fr)}
 @media(max-width:1000px){.pair{grid-template-columns:minmax(0,1fr)}}
-.chart{min-height:420px}.side{overflow-x:auto}
+.chart{min-height:420px}.side,.lazy{overflow-x:auto}
 table{border-collapse:collapse;font-size:.82rem;margin:.3rem 0 1rem}
 th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:right;white-space:nowrap}
 th{background:#e8f5e9;position:sticky;top:0}td.t,th.t{text-align:left;white-space:normal}
@@ -53,25 +53,42 @@ details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
 .meta td{font-size:.78rem}.note{color:#555;font-size:.85rem}
 """
 
-# Unpacks the library, then draws every chart; a browser without DecompressionStream says so.
+# Unpacks the page's data (long tables, chart figures), fills the folded tables, then unpacks
+# the chart library and draws every chart; without DecompressionStream it says so.
 _LOADER = """
 (async () => {
-  const charts = document.querySelectorAll("div.chart");
-  try {
-    const bytes = Uint8Array.from(atob(document.getElementById("plotly-gz").textContent),
+  const unpack = async (id) => {
+    const bytes = Uint8Array.from(atob(document.getElementById(id).textContent),
                                   c => c.charCodeAt(0));
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    const code = await new Response(stream).text();
-    const s = document.createElement("script");
-    s.textContent = code;
-    document.head.appendChild(s);
-    for (const div of charts) {
-      const fig = JSON.parse(document.getElementById(div.id + "-json").textContent);
-      Plotly.newPlot(div, fig.data, fig.layout, {responsive: true, displaylogo: false});
+    return await new Response(stream).text();
+  };
+  const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const table = (t) => "<table><thead><tr>"
+    + t.head.map((c, i) => "<th" + t.cls[i] + ">" + esc(c) + "</th>").join("")
+    + "</tr></thead><tbody>"
+    + t.rows.map(r => "<tr>" + r.map((c, i) => "<td" + t.cls[i] + ">" + esc(c) + "</td>")
+      .join("") + "</tr>").join("")
+    + "</tbody></table>";
+  const holders = document.querySelectorAll("div.chart, div.lazy");
+  try {
+    const data = JSON.parse(await unpack("report-gz"));
+    for (const [id, t] of Object.entries(data.tables)) {
+      document.getElementById(id).innerHTML = table(t);
+    }
+    if (Object.keys(data.figures).length) {
+      const s = document.createElement("script");
+      s.textContent = await unpack("plotly-gz");
+      document.head.appendChild(s);
+      for (const [id, f] of Object.entries(data.figures)) {
+        Plotly.newPlot(document.getElementById(id), f.data, f.layout,
+                       {responsive: true, displaylogo: false});
+      }
     }
   } catch (e) {
-    for (const div of charts) {
-      div.textContent = "Charts need a current browser (" + e + "); the tables hold the numbers.";
+    for (const div of holders) {
+      div.textContent = "This needs a current browser (" + e + "); the Excel workbook has "
+        + "every table.";
     }
   }
 })();
@@ -84,9 +101,14 @@ def plotly_js() -> str:
     return files("greenabs").joinpath("data", PLOTLY_JS).read_text(encoding="utf-8")
 
 
+def _packed(text: str) -> str:
+    """``text`` gzip-compressed and base64-encoded (what the page's loader unpacks)."""
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 9, mtime=0)).decode()
+
+
 @cache
 def _plotly_gz() -> str:
-    return base64.b64encode(gzip.compress(plotly_js().encode("utf-8"), 9, mtime=0)).decode()
+    return _packed(plotly_js())
 
 
 def plotly_notice() -> str:
@@ -108,45 +130,62 @@ def _round(v: Any) -> Any:
     return v
 
 
-def figure_json(fig: go.Figure) -> str:
-    """A figure as compact JSON for ``Plotly.newPlot`` (no template: plotly.js's defaults)."""
+def figure_data(fig: go.Figure) -> Any:
+    """A figure as JSON data for ``Plotly.newPlot`` (no template: plotly.js's defaults)."""
     fig = go.Figure(fig)
     fig.update_layout(template=None)
-    data = json.loads(fig.to_json(validate=False, engine="json"))
-    text = json.dumps(_round(data), separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/")
+    return _round(json.loads(fig.to_json(validate=False, engine="json")))
 
 
-def table_html(df: pd.DataFrame) -> str:
-    """A report table (:mod:`greenabs.reports.formats`) as HTML, cells shown by kind."""
+def _cells(df: pd.DataFrame) -> tuple[list[str], list[str], list[list[tuple[str, str]]]]:
+    """Header, header classes and (text, class) cells of a report table, shown by kind."""
     formats: Mapping[str, str] = df.attrs.get("formats", {})
     row_kinds: Sequence[str] = df.attrs.get("row_kinds", [])
     cols = [str(c) for c in df.columns]
-    text_cols = {c for c in cols if formats.get(c, "text") in ("text", "date")}
-    head = "".join(
-        f"<th class=t>{html.escape(c)}</th>" if c in text_cols else f"<th>{html.escape(c)}</th>"
-        for c in cols
-    )
-    body = []
+    head_cls = [" class=t" if formats.get(c, "text") in ("text", "date") else "" for c in cols]
+    rows = []
     for i, row in enumerate(df.itertuples(index=False, name=None)):
         cells = []
         for c, v in zip(cols, row, strict=True):
             kind = formats.get(c, "text")
             if kind == "row":
                 kind = row_kinds[i] if i < len(row_kinds) else "text"
-            text = html.escape(show(v, kind))
             cls = " class=d" if kind == "date" else " class=t" if kind == "text" else ""
-            cells.append(f"<td{cls}>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            cells.append((show(v, kind), cls))
+        rows.append(cells)
+    return cols, head_cls, rows
 
 
-def _titled(name: str, df: pd.DataFrame) -> str:
+def table_html(df: pd.DataFrame) -> str:
+    """A report table (:mod:`greenabs.reports.formats`) as HTML, cells shown by kind."""
+    cols, head_cls, rows = _cells(df)
+    head = "".join(f"<th{k}>{html.escape(c)}</th>" for c, k in zip(cols, head_cls, strict=True))
+    body = "".join(
+        "<tr>" + "".join(f"<td{k}>{html.escape(t)}</td>" for t, k in r) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _table_data(df: pd.DataFrame) -> dict[str, Any]:
+    """A long table as the page's loader draws it: header, column classes, cell texts."""
+    cols, head_cls, rows = _cells(df)
+    cls = [k if k else "" for k in head_cls]
+    if rows:  # a column's cells share their class unless rows differ (key-value tables)
+        cls = [rows[0][j][1] for j in range(len(cols))]
+    return {"head": cols, "cls": cls, "rows": [[t for t, _ in r] for r in rows]}
+
+
+def _titled(name: str, df: pd.DataFrame, lazy: dict[str, Any]) -> str:
+    """A table with its title; a long one folded, its cells in the page's packed data."""
     title = html.escape(str(df.attrs.get("title") or name))
-    table = table_html(df)
     if len(df) > FOLD_ROWS:
-        return f"<details><summary>{title} ({len(df):,} rows)</summary>{table}</details>"
-    return f"<h3>{title}</h3>{table}"
+        tid = f"table{len(lazy) + 1}"
+        lazy[tid] = _table_data(df)
+        return (
+            f"<details><summary>{title} ({len(df):,} rows)</summary><div class=lazy id={tid}>"
+            "</div></details>"
+        )
+    return f"<h3>{title}</h3>{table_html(df)}"
 
 
 def _meta(meta: Mapping[str, Any]) -> str:
@@ -174,16 +213,13 @@ def page(
     placed_t: set[str] = set()
     placed_f: set[str] = set()
     sections = []
-    charts = 0
+    charts: dict[str, Any] = {}
+    lazy: dict[str, Any] = {}
 
     def chart(name: str) -> str:
-        nonlocal charts
-        charts += 1
-        cid = f"chart{charts}"
-        return (
-            f"<div class=chart id={cid}></div>"
-            f"<script type=application/json id={cid}-json>{figure_json(figures[name])}</script>"
-        )
+        cid = f"chart{len(charts) + 1}"
+        charts[cid] = figure_data(figures[name])
+        return f"<div class=chart id={cid}></div>"
 
     for heading, fig_name, names in layout:
         here = [n for n in names if n in tables and n not in placed_t]
@@ -191,7 +227,7 @@ def page(
         if not here and not has_fig:
             continue
         placed_t.update(here)
-        side = "".join(_titled(n, tables[n]) for n in here)
+        side = "".join(_titled(n, tables[n], lazy) for n in here)
         sections.append(f"<h2>{html.escape(heading)}</h2>")
         if has_fig:
             assert fig_name is not None
@@ -207,20 +243,33 @@ def page(
             sections.append(f"<div class='pair wide'><div>{chart(name)}</div></div>")
     rest = [n for n in tables if n not in placed_t]
     if rest:
-        sections.append("<h2>More tables</h2>" + "".join(_titled(n, tables[n]) for n in rest))
+        sections.append("<h2>More tables</h2>" + "".join(_titled(n, tables[n], lazy) for n in rest))
     scripts = ""
-    if charts:
-        scripts = (
-            f"<!-- {html.escape(plotly_notice())} -->"
-            f"<script type=application/octet-stream id=plotly-gz>{_plotly_gz()}</script>"
-            f"<script>{_LOADER}</script>"
-        )
+    if charts or lazy:
+        data = json.dumps({"figures": charts, "tables": lazy}, separators=(",", ":"))
+        scripts = f"<script type=application/octet-stream id=report-gz>{_packed(data)}</script>"
+        if charts:
+            scripts += (
+                f"<!-- {html.escape(plotly_notice())} -->"
+                f"<script type=application/octet-stream id=plotly-gz>{_plotly_gz()}</script>"
+            )
+        scripts += f"<script>{_LOADER}</script>"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>{_meta(meta)}{''.join(sections)}{scripts}</body></html>"
     )
+
+
+def page_data(text: str) -> dict[str, Any]:
+    """The packed data of a page :func:`page` wrote: ``figures`` (by chart id, as
+    ``Plotly.newPlot`` takes them) and ``tables`` (the folded tables' cells, by table id)."""
+    m = re.search(r"id=report-gz>([A-Za-z0-9+/=]*)</script>", text)
+    if m is None:
+        return {"figures": {}, "tables": {}}
+    data: dict[str, Any] = json.loads(gzip.decompress(base64.b64decode(m.group(1))))
+    return data
 
 
 def write(path: str | Path, text: str) -> Path:
