@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from greenabs.cli import app
@@ -229,6 +231,42 @@ def test_tables_are_every_list_of_records_flattened() -> None:
         ["name", "q.0.99", "extra"],
         [["A", 0.1, None], ["B", None, "[1, 2]"]],
     )
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=8), JSON, max_size=5))
+def test_any_json_payload_comes_back_as_it_was_stored(payload: dict[str, Any]) -> None:
+    store = RunStore.open()
+    run = store.get(store.record("pool", payload))
+    assert run.payload == payload
+    tables = run.tables()
+    assert list(tables) == list(derive_tables(payload))
+    for name, (columns, rows) in derive_tables(payload).items():
+        assert list(tables[name].columns) == columns
+        assert len(tables[name]) == len(rows)
+        assert all(len(r) == len(columns) for r in rows)
+
+
+def test_run_ids_sort_by_creation() -> None:
+    from greenabs.store.core import _new_id
+
+    ids = [_new_id() for _ in range(5000)]  # many within one millisecond
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert {len(i) for i in ids} == {14}
 
 
 # ----------------------------------------------------------------------- concurrency

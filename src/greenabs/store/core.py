@@ -87,16 +87,20 @@ def deal_hash(text: str, tape: bytes | None) -> str:
     return sha256(data)
 
 
+_last_id = [0]  # the number of the last id made in this process
+
+
 def _new_id() -> str:
     """``r`` + 9 base-32 digits of the time in milliseconds + 4 random ones: short, unique and
-    sorted by creation time."""
-    ms = time.time_ns() // 1_000_000
+    sorted by creation time (within a process strictly, even within one millisecond)."""
+    number = (time.time_ns() // 1_000_000) * 32**4 + random.randrange(32**4)
+    number = max(number, _last_id[0] + 1)
+    _last_id[0] = number
     digits = []
-    for _ in range(9):
-        ms, d = divmod(ms, 32)
+    for _ in range(13):
+        number, d = divmod(number, 32)
         digits.append(_CROCKFORD[d])
-    tail = "".join(random.choice(_CROCKFORD) for _ in range(4))
-    return "r" + "".join(reversed(digits)) + tail
+    return "r" + "".join(reversed(digits))
 
 
 def _iso(ts: datetime) -> str:
