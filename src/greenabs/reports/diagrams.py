@@ -138,7 +138,7 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
     ce = [
         f"overcollateralisation {_money(s['overcollateralisation'])} "
         f"({_pct(s['overcollateralisation'] / pool['balance'] if pool['balance'] else None)})",
-        *(f"reserve {a['name']} {_money(a['initial'])}" for a in s["accounts"]),
+        *(f"{a['name']} account {_money(a['initial'])}" for a in s["accounts"]),
         *supports,
         *(f"trigger {g['name']}" for g in s["triggers"]),
     ]

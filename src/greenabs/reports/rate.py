@@ -225,7 +225,7 @@ def size_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         y=[r["balance"] if r["status"] == "achieved" else None for r in rows],
         name="sized",
         marker_color="#2e7d32",
-        text=[f"{r['target']}: {r['rating']}" for r in rows],
+        text=[f"target {r['target']}, rated {r['rating']}" for r in rows],
     )
     fig.update_layout(title="Tranche sizes for the target ratings", barmode="group")
     return {"sizing": fig, **rate_figures(p)}
