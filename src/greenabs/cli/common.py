@@ -10,6 +10,10 @@ Output fits :data:`MAX_WIDTH` (100) columns, or the terminal when it is narrower
 there, and every table printed is fitted by :func:`fit_table` (columns wrap at spaces, never
 inside a number; a table still too wide is split into parts that repeat its first column).
 A command's ``--wide`` flag (:data:`WideOpt`) prints tables whole, however wide.
+
+On a terminal, stderr shows what is going on: a spinner while a long command works until it
+prints or a progress bar takes over, and one while Numba compiles its kernels (a first use
+takes seconds; :func:`show_compiles`).  Output to a pipe or a file gets none of it.
 """
 
 from __future__ import annotations
