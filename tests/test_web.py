@@ -647,3 +647,20 @@ def test_a_busy_run_store_is_a_page_that_names_no_file(
     unknown = client.get("/runs/r" + "0" * 13)
     assert unknown.status_code == 404
     assert str(store.path) not in unknown.text
+
+
+def test_difference_of_a_key_value_table() -> None:
+    """A summary table mixes text, dates and numbers in one column: numbers are subtracted."""
+    import pandas as pd
+
+    from greenabs.web.app import difference
+
+    a = pd.DataFrame(
+        {"item": ["name", "closing", "loss", "call"], "value": ["D", "2026-04-15", 1.5, True]}
+    )
+    b = pd.DataFrame(
+        {"item": ["name", "closing", "loss", "call"], "value": ["D", "2026-04-15", 4.0, False]}
+    )
+    d = difference(a, b)
+    assert d is not None
+    assert d["value"].tolist() == ["D", "2026-04-15", 2.5, False]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import numbers
 import re
 import secrets
 import tempfile
@@ -21,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -86,17 +88,26 @@ def _figure_json(fig: Any) -> str:
 _KEYS = frozenset({"period", "quarter", "month", "year", "scenario", "bin", "row"})
 
 
+def _number(v: Any) -> bool:
+    return isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+
+
 def difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame | None:
-    """Run B minus run A, column by column, where two tables have the same rows and columns
-    (text, dates and key columns such as ``period`` kept from B); ``None`` where they do not
-    line up."""
+    """Run B minus run A, cell by cell, where two tables have the same rows and columns: a
+    number in both is B - A; text, dates and key columns such as ``period`` are kept from B
+    (a key-value table's ``value`` column mixes them).  ``None`` where the tables do not line
+    up."""
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return None
     out = b.copy()
     for c in b.columns:
-        numeric = pd.api.types.is_numeric_dtype(b[c]) and pd.api.types.is_numeric_dtype(a[c])
-        if numeric and not pd.api.types.is_bool_dtype(b[c]) and str(c).lower() not in _KEYS:
-            out[c] = b[c].to_numpy(dtype=float) - a[c].to_numpy(dtype=float)
+        if str(c).lower() in _KEYS:
+            continue
+        cells = [
+            y - x if _number(x) and _number(y) else y
+            for x, y in zip(a[c].tolist(), b[c].tolist(), strict=True)
+        ]
+        out[c] = pd.Series(cells, index=b.index, dtype=b[c].dtype if cells else None)
     return out
 
 
