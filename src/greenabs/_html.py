@@ -50,9 +50,6 @@ def names(items: Iterable[str], most: int = 6) -> str:
     return ", ".join(items[:most]) + f", ... ({len(items)} in all)"
 
 
-_CELL = 'style="text-align:{align}"'
-
-
 def _numeric(text: str) -> bool:
     t = text.replace(",", "").replace("%", "").replace("x", "").strip()
     try:
@@ -62,23 +59,33 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def _cells(tag: str, values: Sequence[object]) -> str:
-    parts = []
-    for v in values:
-        text = "-" if v is None else str(v)
-        align = "right" if tag == "td" and _numeric(text) else "left"
-        parts.append(f"<{tag} {_CELL.format(align=align)}>{html.escape(text)}</{tag}>")
-    return "<tr>" + "".join(parts) + "</tr>"
+def _text(v: object) -> str:
+    return "-" if v is None else str(v)
+
+
+def _row(tag: str, values: Sequence[object], right: Sequence[bool]) -> str:
+    cells = (
+        f'<{tag} style="text-align:{"right" if r else "left"}">{html.escape(_text(v))}</{tag}>'
+        for v, r in zip(values, right, strict=False)
+    )
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def table(
     header: Sequence[str] | None, rows: Iterable[Sequence[object]], max_rows: int = MAX_ROWS
 ) -> str:
-    """An HTML table of preformatted cells (numbers right-aligned), at most ``max_rows`` rows
-    and a line counting the others."""
+    """An HTML table of preformatted cells, at most ``max_rows`` rows and a line counting the
+    others; a column whose cells are all numbers (or ``-``) is right-aligned, header too."""
     rows = list(rows)
-    head = f"<thead>{_cells('th', header)}</thead>" if header else ""
-    body = "".join(_cells("td", r) for r in rows[:max_rows])
+    shown = rows[:max_rows]
+    width = max([len(header or ())] + [len(r) for r in shown])
+    right = [
+        any(_text(r[i]) != "-" for r in shown if i < len(r))
+        and all(_numeric(_text(r[i])) for r in shown if i < len(r))
+        for i in range(width)
+    ]
+    head = f"<thead>{_row('th', header, right)}</thead>" if header else ""
+    body = "".join(_row("td", r, right) for r in shown)
     more = len(rows) - max_rows
     tail = (
         f'<div style="font-size:smaller">and {more:,} more row{"s" * (more > 1)}</div>'

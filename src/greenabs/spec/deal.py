@@ -799,7 +799,7 @@ class DealSpec(_Frozen):
             ("Currency", self.currency),
             ("Cut-off / closing", f"{d.cutoff} / {d.closing}"),
             ("First payment / frequency", f"{d.first_payment} / {d.frequency}"),
-            ("Assets", ", ".join(f"{n:,} {k}" for k, n in kinds.most_common())),
+            ("Assets", ", ".join(f"{k}: {n:,}" for k, n in kinds.most_common())),
             ("Pool balance", _html.money(self.pool.balance)),
             ("Waterfall steps", len(self.structure.waterfall)),
         ]
