@@ -104,7 +104,7 @@ def test_every_kind_of_run_is_stored_whole(kind: str, tmp_path: Path) -> None:
     expected_table = {
         "run": "tranches",
         "pool": "screening",
-        "rate": "rating",
+        "rate": "loss_histograms.tranches.A",
         "size": "sizing",
         "bank": "repricing_gap",
         "systemic": "missing",
@@ -218,19 +218,24 @@ def test_run_meta_names_inputs_by_hash(tmp_path: Path) -> None:
     json.dumps(meta)  # plain JSON data
 
 
-def test_tables_are_every_list_of_records_flattened() -> None:
+def test_tables_are_records_columns_and_histograms_flattened() -> None:
     payload = {
         "meta": {"rows": [{"a": 1}]},
         "tranches": [{"name": "A", "q": {"0.99": 0.1}}, {"name": "B", "extra": [1, 2]}],
         "flows": {"A": [{"period": 1}], "B": []},
         "flags": [True, False],
+        "series": {"period": ["2020", "2021"], "value": [0.5, 0.7]},
+        "uneven": {"a": [1, 2], "b": [1]},
+        "losses": {"A": {"edges": [0.0, 0.1, 0.2], "counts": [7, 3], "scenarios": 10}},
     }
     tables = derive_tables(payload)
-    assert list(tables) == ["tranches", "flows.A"]
+    assert list(tables) == ["tranches", "flows.A", "series", "losses.A"]
     assert tables["tranches"] == (
         ["name", "q.0.99", "extra"],
         [["A", 0.1, None], ["B", None, "[1, 2]"]],
     )
+    assert tables["series"] == (["period", "value"], [["2020", 0.5], ["2021", 0.7]])
+    assert tables["losses.A"] == (["from", "to", "count"], [[0.0, 0.1, 7], [0.1, 0.2, 3]])
 
 
 JSON = st.recursive(
