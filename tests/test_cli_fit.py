@@ -228,3 +228,19 @@ def test_a_spinner_shows_until_the_command_speaks(monkeypatch: pytest.MonkeyPatc
     common._busy_start("run")
     common._busy_stop()  # the command ends without printing
     assert not common._busy
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], True), (["-q"], False), (["--help"], False)])
+def test_a_long_command_spins_on_a_terminal_unless_quiet(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], shown: bool
+) -> None:
+    from greenabs.cli import common
+
+    screen = io.StringIO()
+    terminal = common._LiteralConsole(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(common, "err", terminal)
+    args = ["breakeven", DEAL, "--tranche", "B", "--no-store", *flags]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert ("searching for the breakeven" in screen.getvalue()) is shown
+    assert not common._busy  # stopped by the end of the command at the latest

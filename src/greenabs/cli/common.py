@@ -387,9 +387,11 @@ def _wide(value: bool) -> None:
 
 def _command_options(ctx: typer.Context, value: bool) -> bool:
     """The ``--wide`` flag's callback, run once a long command's options are parsed (after
-    ``--help``, which exits first): sets the width and starts the command's spinner."""
+    ``--help``, which exits first): sets the width and starts the command's spinner (not
+    with ``--quiet``)."""
     _wide(value)
-    _busy_start(ctx.info_name)
+    if not ctx.params.get("quiet"):
+        _busy_start(ctx.info_name)
     ctx.call_on_close(_busy_stop)
     return value
 
