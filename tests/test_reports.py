@@ -452,3 +452,16 @@ def test_a_long_deal_stays_small_and_keeps_every_row(tmp_path: Path) -> None:
     row = dict(zip(flows["head"], flows["rows"][-1], strict=True))
     assert row["date"] == last["date"]
     assert row["available_funds"] == f"{last['available_funds']:,.2f}"
+
+
+@pytest.mark.parametrize("kind", reports.KINDS)
+def test_charts_use_only_what_the_shipped_bundle_draws(
+    kind: str, payloads: dict[str, dict[str, Any]]
+) -> None:
+    """The page embeds plotly.js's basic bundle: bar, pie and scatter traces only."""
+    from greenabs.reports.html import plotly_js, plotly_notice
+
+    assert "plotly.js (basic - minified) v4" in plotly_notice()
+    assert "MIT" in plotly_js()[:400]
+    for name, fig in reports.figures(kind, payloads[kind]).items():
+        assert {t.type for t in fig.data} <= {"bar", "pie", "scatter"}, name

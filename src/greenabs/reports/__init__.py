@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 
 from greenabs.errors import Problem, SpecError
 
-__all__ = ["KINDS", "figures", "tables", "write_html", "write_xlsx"]
+__all__ = ["KINDS", "figures", "tables", "title", "write_html", "write_xlsx"]
 
 KINDS = ("run", "pool", "rate", "size", "breakeven", "bank", "systemic")
 """The kinds of run a report is made of."""
