@@ -138,7 +138,6 @@ def create_app(
     jobs = JobRunner(runs_store.record)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
-    templates.env.globals["KINDS"] = KINDS
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -152,9 +151,6 @@ def create_app(
         openapi_url=None,
         lifespan=lifespan,
     )
-    app.state.store = runs_store
-    app.state.library = library
-    app.state.jobs = jobs
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -263,18 +259,13 @@ def create_app(
         status: int = 200,
         **extra: Any,
     ) -> HTMLResponse:
-        lines = deal.text.split("\n")
-        by_line: dict[int, list[dl.FieldProblem]] = {}
-        for p in problems:
-            by_line.setdefault(p.line or 0, []).append(p)
         return page(
             request,
             "editor.html",
             status,
             deal=deal,
             problems=problems,
-            lines=lines,
-            by_line=by_line,
+            lines=deal.text.split("\n"),
             bank=dl.example_bank()[0],
             **extra,
         )
@@ -380,14 +371,15 @@ def create_app(
         if kind == "bank" and isinstance(upload_bank, StarletteUpload) and upload_bank.filename:
             raw = await upload_bank.read()
             try:
-                bank = (Path(upload_bank.filename.replace("\\", "/")).name, raw.decode("utf-8-sig"))
+                name = Path(upload_bank.filename.replace("\\", "/")).name[:100]
+                bank = (name, raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 raise SpecError("bank", Problem("", "the bank file is not UTF-8 text")) from None
         try:
             params = parse_params(kind, fields, bank)
         except SpecError as exc:
             problems = [dl.FieldProblem(p.where, p.reason, None) for p in exc.problems]
-            return editor(request, deal, problems, 422, spec=None, action=kind)
+            return editor(request, deal, problems, 422, spec=None)
         problems = (await run_in_threadpool(validate, deal))[1]
         if problems:
             return editor(request, deal, problems, 422, spec=None)

@@ -9,6 +9,7 @@ the server.  Each problem is shown next to the line of the YAML it names.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import tempfile
@@ -88,7 +89,8 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def examples() -> list[Example]:
+@functools.cache
+def examples() -> tuple[Example, ...]:
     """The example deals packaged with greenabs (every YAML with a ``structure``)."""
     found = []
     for path in sorted(_examples_dir().glob("*.yaml")):
@@ -101,7 +103,7 @@ def examples() -> list[Example]:
         pool = data.get("pool")
         tape = pool.get("tape") if isinstance(pool, dict) else None
         found.append(Example(path.name, str(data.get("name", path.stem)), tape))
-    return found
+    return tuple(found)
 
 
 def example_bank() -> tuple[str, str]:
