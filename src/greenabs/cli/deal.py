@@ -13,7 +13,6 @@ from rich.table import Table
 
 from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
-from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
 
@@ -313,7 +312,6 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables")] = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
-    no_store: NoStoreOpt = False,
 ) -> None:
     """Run a deal end to end: pool projection, waterfall, analytics."""
     from greenabs.engine import run
@@ -355,16 +353,10 @@ def run_cmd(
     if csv_dir is not None:
         files = result.to_csv_dir(csv_dir)
         out.print(f"wrote {len(files)} tables to {csv_dir}/")
-    if xlsx is not None:
-        from greenabs.reports import write_xlsx
+    from greenabs.cli.report import write_reports
 
-        write_xlsx("run", data, xlsx)
-        out.print(f"wrote {xlsx}")
-    if report is not None:
-        from greenabs.reports import write_html
-
-        write_html("run", data, report)
-        out.print(f"wrote {report}")
+    for path in write_reports("run", data, html=report, xlsx=xlsx):
+        out.print(f"wrote {path}")
     rec.save()
 
 
