@@ -115,9 +115,14 @@ def test_every_kind_of_run_is_stored_whole(kind: str, tmp_path: Path) -> None:
 
 def test_flags_seed_and_backend_are_recorded(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    invoke(*KINDS["rate"][0], "--json", str(out), "-q")
+    invoke(*KINDS["rate"][0], "--loan-level", "--json", str(out), "-q")
     meta = json.loads(out.read_text())["meta"]
-    assert meta["assumptions"] == {"--scenarios": 200, "--seed": 4, "--backend": "numpy"}
+    assert meta["assumptions"] == {
+        "--scenarios": 200,
+        "--seed": 4,
+        "--backend": "numpy",
+        "--loan-level": True,  # the off side of --large-pool/--loan-level, by its name
+    }
     assert (meta["seed"], meta["backend"], meta["scenarios"]) == (4, "numpy", 200)
     run = RunStore.open().get("last")
     assert (run.seed, run.backend, run.params["scenarios"]) == (4, "numpy", 200)

@@ -107,7 +107,11 @@ class Recording:
                 or name in _INPUTS
             ):
                 continue
-            self.assumptions[max(param.opts, key=len)] = value
+            off = getattr(param, "secondary_opts", None)
+            if value is False and off:  # --loan-level, the off side of --large-pool
+                self.assumptions[off[0]] = True
+            else:
+                self.assumptions[max(param.opts, key=len)] = value
         self.inputs: dict[str, Path] = {}
         for name in _INPUTS:
             v = ctx.params.get(name)
