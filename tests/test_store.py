@@ -148,6 +148,16 @@ def test_deal_and_tape_are_versioned_by_content(tmp_path: Path) -> None:
     assert len({r.deal_hash for r in store.list()}) == 2
 
 
+def test_a_size_run_that_misses_its_target_is_kept_as_such() -> None:
+    args = ["size", str(LOANS), "--target", "B=AAA", "--scenarios", "200", "--correlation"]
+    res = runner.invoke(app, [*args, "0.9", "--backend", "numpy", "-q"])
+    assert res.exit_code == 1
+    assert "is not achievable" in str(res.exception)
+    run = RunStore.open().get("last")
+    assert (run.kind, run.status) == ("size", "target_missed")
+    assert run.tables()["sizing"]["status"].tolist() != ["achieved"]
+
+
 def test_a_bank_run_keeps_the_deal_it_paired_with_and_its_tape(tmp_path: Path) -> None:
     out = tmp_path / "b.json"
     invoke("bank", str(BANK), "--deal", str(IB), "--json", str(out))
