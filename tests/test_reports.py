@@ -465,3 +465,14 @@ def test_charts_use_only_what_the_shipped_bundle_draws(
     assert "MIT" in plotly_js()[:400]
     for name, fig in reports.figures(kind, payloads[kind]).items():
         assert {t.type for t in fig.data} <= {"bar", "pie", "scatter"}, name
+
+
+def test_workbook_text_is_never_a_formula(tmp_path: Path) -> None:
+    """A deal name beginning with '=' stays text (no formula runs when the workbook opens)."""
+    from tests.conftest import make_deal
+
+    payload = greenabs.run(make_deal(name='=HYPERLINK("http://x","y")')).to_dict()
+    book = openpyxl.load_workbook(reports.write_xlsx("run", payload, tmp_path / "r.xlsx"))
+    name = next(r[1] for r in book["deal"].iter_rows(min_row=2) if r[0].value == "name")
+    assert name.value == '=HYPERLINK("http://x","y")'
+    assert name.data_type == "s"

@@ -30,11 +30,13 @@ _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E8F5E9")
 _BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAX_WIDTH = 60
+_MAX_TEXT = 32_767  # characters a cell holds
 
 
 def _value(v: Any) -> Any:
     """A cell value openpyxl writes as the right type: numbers as numbers (NaN and infinities
-    empty), dates as dates, booleans as booleans, text without control characters."""
+    empty), dates as dates, booleans as booleans, text without control characters and cut to
+    what a cell holds."""
     if v is None:
         return None
     if isinstance(v, bool | date):
@@ -44,8 +46,8 @@ def _value(v: Any) -> Any:
         return None if math.isnan(f) or math.isinf(f) else v
     if hasattr(v, "item"):  # numpy scalar
         return _value(v.item())
-    text = str(v)
-    return _BAD.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = _BAD.sub(lambda m: f"\\x{ord(m.group()):02x}", str(v))
+    return text[:_MAX_TEXT]
 
 
 def _sheet(wb: Workbook, name: str, df: pd.DataFrame) -> None:
@@ -54,11 +56,16 @@ def _sheet(wb: Workbook, name: str, df: pd.DataFrame) -> None:
     row_kinds = list(df.attrs.get("row_kinds", []))
     cols = [str(c) for c in df.columns]
     ws.append(cols)
+    for j, c in enumerate(cols):
+        if c.startswith("="):
+            ws.cell(row=1, column=j + 1).data_type = "s"
     widths = [len(c) for c in cols]
     for i, row in enumerate(df.itertuples(index=False, name=None)):
         cells = [_value(v) for v in row]
         ws.append(cells)
         for j, (c, v) in enumerate(zip(cols, cells, strict=True)):
+            if isinstance(v, str) and v.startswith("="):  # text, never a formula
+                ws.cell(row=i + 2, column=j + 1).data_type = "s"
             kind = formats.get(c, "text")
             if kind == "row":
                 kind = row_kinds[i] if i < len(row_kinds) else "text"
