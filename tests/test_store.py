@@ -497,6 +497,29 @@ def test_a_damaged_store_file_is_named_not_a_traceback(greenabs_home: Path) -> N
     assert "move the file away" in proc.stderr
 
 
+def test_a_command_with_a_damaged_store_still_writes_its_outputs(tmp_path: Path) -> None:
+    default_path().write_bytes(b"\0" * 5000)
+    out = tmp_path / "b.json"
+    proc = cli("breakeven", str(LOANS), "--tranche", "B", "--json", str(out))
+    assert proc.returncode == 1
+    assert "not a readable greenabs run store" in proc.stderr
+    assert "the run's outputs were written; the run was not stored" in proc.stderr
+    assert json.loads(out.read_text())["breakeven"]["tranche"] == "B"
+    assert cli("breakeven", str(LOANS), "--tranche", "B", "--no-store").returncode == 0
+
+
+def test_bad_store_settings_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENABS_STORE_TIMEOUT", "soon")
+    with pytest.raises(StoreError, match="GREENABS_STORE_TIMEOUT: expected seconds >= 0"):
+        RunStore.open()
+    monkeypatch.delenv("GREENABS_STORE_TIMEOUT")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("GREENABS_HOME", str(blocker))
+    with pytest.raises(StoreError, match="cannot create the run store's folder"):
+        RunStore.open()
+
+
 def test_another_programs_database_is_not_taken_for_a_store(tmp_path: Path) -> None:
     path = tmp_path / "other.duckdb"
     with duckdb.connect(str(path)) as con:
