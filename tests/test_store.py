@@ -445,6 +445,40 @@ def test_a_writer_killed_mid_write_leaves_only_whole_runs() -> None:
     assert len(store.list()) == 2
 
 
+KILLED_COMMAND = """
+import sys, time
+import greenabs.store.core as core
+from greenabs.cli import main
+original = core.insert_tables
+def stall(con, run_id, payload):
+    original(con, run_id, payload)
+    print("inside the transaction", file=sys.stderr, flush=True)
+    time.sleep(60)
+core.insert_tables = stall
+sys.argv = ["greenabs", "run", sys.argv[1], "--json", sys.argv[2]]
+main()
+"""
+
+
+def test_a_command_killed_while_storing_its_run_leaves_the_store_as_it_was(
+    tmp_path: Path,
+) -> None:
+    invoke("breakeven", str(LOANS), "--tranche", "B", "-q")
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [*_script(KILLED_COMMAND), str(LOANS), str(out)], stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "inside the transaction"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert json.loads(out.read_text())["meta"]["kind"] == "run"  # written before the store
+    store = RunStore.open()
+    assert [r.kind for r in store.list()] == ["breakeven"]
+    invoke("run", str(LOANS), "-q")
+    assert [r.kind for r in store.list()] == ["run", "breakeven"]
+
+
 # ------------------------------------------------------------- schema and damaged files
 
 
