@@ -476,3 +476,13 @@ def test_workbook_text_is_never_a_formula(tmp_path: Path) -> None:
     name = next(r[1] for r in book["deal"].iter_rows(min_row=2) if r[0].value == "name")
     assert name.value == '=HYPERLINK("http://x","y")'
     assert name.data_type == "s"
+
+
+def test_diagram_labels_show_names_as_text() -> None:
+    """A name with markup is shown as written, not read as HTML by the chart."""
+    from tests.conftest import make_deal
+
+    payload = greenabs.run(make_deal(name="<a href='javascript:x'>Deal</a> & Co")).to_dict()
+    text = _texts(reports.figures("run", payload)["structure"])
+    assert "&lt;a href='javascript:x'&gt;Deal&lt;/a&gt; &amp; Co" in text.replace("<br>", " ")
+    assert "<a " not in text

@@ -11,6 +11,7 @@ they render with the same chart library as the other charts and tests can read w
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,11 @@ __all__ = ["life_cycle_events", "structure_diagram", "timeline_diagram"]
 
 _BOX = {"line": {"color": "#2e7d32", "width": 1.5}, "fillcolor": "#e8f5e9", "layer": "below"}
 _TRANCHE_COLOURS = ("#1565c0", "#42a5f5", "#90caf9", "#bbdefb", "#e3f2fd")
+
+
+def _e(text: object) -> str:
+    """A name from the deal as plain text in a chart label (plotly reads labels as HTML)."""
+    return html.escape(str(text), quote=False)
 
 
 def _wrap(text: str, width: int = 26) -> str:
@@ -82,7 +88,7 @@ def _coupon(t: Mapping[str, Any]) -> str:
         return "residual"
     if t.get("index"):
         m = t.get("margin") or 0.0
-        return f"{t['index']} {m:+.2%}"
+        return f"{_e(t['index'])} {m:+.2%}"
     return "-" if t.get("coupon") is None else f"{t['coupon']:.2%}"
 
 
@@ -101,7 +107,7 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
         3.5,
         2.0,
         6.5,
-        f"<b>Originator</b><br>{_wrap(s['originator'], 18)}<br>{pool['n_assets']:,} assets<br>"
+        f"<b>Originator</b><br>{_wrap(_e(s['originator']), 18)}<br>{pool['n_assets']:,} assets<br>"
         f"pool {_money(pool['balance'])} {cur}",
     )
     _arrow(fig, 2.0, 5.0, 3.0, 5.0, "true sale")
@@ -112,10 +118,11 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
         3.5,
         5.0,
         6.5,
-        f"<b>SPV (issuer)</b><br>{_wrap(s['issuer'], 18)}<br>notes {_money(s['notes_balance'])}",
+        f"<b>SPV (issuer)</b><br>{_wrap(_e(s['issuer']), 18)}<br>"
+        f"notes {_money(s['notes_balance'])}",
     )
     fees = [
-        f"{f['name']}: "
+        f"{_e(f['name'])}: "
         + (f"{f['rate']:.3%} of {f['base'].replace('_', ' ')}" if f.get("rate") else "")
         + (f"{_money(f['amount'])} a period" if f.get("amount") else "")
         for f in s["fees"]
@@ -131,18 +138,20 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
     )
     _arrow(fig, 4.0, 7.2, 4.0, 6.5)
     supports = [
-        f"{p['provider']}: {p['kind'].replace('_', ' ')} up to {_money(p['limit'])}"
+        f"{_e(p['provider'])}: {p['kind'].replace('_', ' ')} up to {_money(p['limit'])}"
         for p in s["supports"]
     ]
     # credit enhancement and rating
     ce = [
         f"overcollateralisation {_money(s['overcollateralisation'])} "
         f"({_pct(s['overcollateralisation'] / pool['balance'] if pool['balance'] else None)})",
-        *(f"{a['name']} account {_money(a['initial'])}" for a in s["accounts"]),
+        *(f"{_e(a['name'])} account {_money(a['initial'])}" for a in s["accounts"]),
         *supports,
-        *(f"trigger {g['name']}" for g in s["triggers"]),
+        *(f"trigger {_e(g['name'])}" for g in s["triggers"]),
     ]
-    ratings = [f"{t['name']}: {t['rating']}" for t in s["tranches"] if t.get("rating") is not None]
+    ratings = [
+        f"{_e(t['name'])}: {_e(t['rating'])}" for t in s["tranches"] if t.get("rating") is not None
+    ]
     _box(
         fig,
         5.6,
@@ -170,9 +179,9 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
         kept = float(retained.get(t["name"], 0.0) or 0.0)
         sold = float(t["balance"]) - kept
         text = (
-            f"<b>{t['name']}</b> {_money(t['balance'])} ({_pct(t['share'])})<br>"
+            f"<b>{_e(t['name'])}</b> {_money(t['balance'])} ({_pct(t['share'])})<br>"
             f"{_coupon(t)}"
-            + (f", {t['rating']}" if t.get("rating") else "")
+            + (f", {_e(t['rating'])}" if t.get("rating") else "")
             + ("" if t.get("residual") else f", CE {_pct(t['credit_enhancement'])}")
             + f"<br>to investors {_money(sold)}"
             + (f"<br>retained {_money(kept)}" if kept > 0 else "")
@@ -296,7 +305,7 @@ def timeline_diagram(run: Mapping[str, Any], payment_dates: Sequence[str] = ()) 
             x=[e[0] for _, e in mine],
             y=[levels[i % len(levels)] for i, _ in mine],
             mode="markers+text",
-            text=[f"{e[1]}<br>{e[0]}" for _, e in mine],
+            text=[f"{_e(e[1])}<br>{e[0]}" for _, e in mine],
             textposition=[_side(e[0], first, days) for _, e in mine],
             marker={"size": 10, "color": colour},
             name=kind,
