@@ -1,10 +1,11 @@
 """Every ``greenabs`` command and every Python block in README.md runs as written, in a copy of
-the examples: placeholders (``DEAL``, ``BANK``, ``my_data.csv``) stand for shipped files, the
-Monte Carlo commands get a small ``--scenarios`` (the last one given wins) and only commands
-that never end by themselves are skipped, each with its reason."""
+the examples: placeholders stand for shipped files (``DEAL``, ``BANK``, ``my_data.csv``) or for
+runs stored first (``RUN_ID``), the Monte Carlo commands get a small ``--scenarios`` (the last
+one given wins) and only commands that never end by themselves are skipped, with a reason."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -50,11 +51,30 @@ def readme_commands() -> list[str]:
     return commands
 
 
+#: A stored run's id in a command (``greenabs report RUN_ID``, ``runs diff RUN_A RUN_B``).
+RUN = re.compile(r"RUN(?:_?ID)?(?:_?[A-Z0-9])?")
+
+
 def _argv(command: str) -> list[str]:
     args = [PLACEHOLDERS.get(a, a) for a in shlex.split(command)[1:]]
+    runs = [a for a in args if RUN.fullmatch(a)]
+    if runs:  # stand for runs stored first, each its own
+        ids = _stored_runs(len(runs))
+        args = [ids[runs.index(a)] if a in runs else a for a in args]
     unknown = [a for a in args if re.fullmatch(r"[A-Z][A-Z_]+", a)]
     assert not unknown, f"{command}: placeholder {unknown} unknown here; add it to PLACEHOLDERS"
     return args + FAST.get(args[0], [])
+
+
+def _stored_runs(n: int) -> list[str]:
+    """The ids of ``n`` runs of the first example, stored now (each test has a store of its
+    own), read back as ``runs list --json`` gives them."""
+    for k in range(n):
+        res = CliRunner().invoke(app, ["run", PLACEHOLDERS["DEAL"], "-q", "--cdr", f"0.0{k}"])
+        assert res.exit_code == 0, (res.output, res.exception)
+    res = CliRunner().invoke(app, ["runs", "list", "--json", "runs.json"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    return [r["id"] for r in json.loads(Path("runs.json").read_text())["runs"]][:n]
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +95,10 @@ def test_the_readme_has_commands_and_python() -> None:
 
 @pytest.mark.parametrize("command", readme_commands())
 def test_readme_command_runs(command: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workdir)
     args = _argv(command)
     if args[0] in SKIP:
         pytest.skip(SKIP[args[0]])
-    monkeypatch.chdir(workdir)
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, (command, res.output, res.exception)
 
