@@ -77,7 +77,7 @@ def finish(client: TestClient, job: str) -> dict[str, Any]:
     """Poll a job's status until it ends."""
     for _ in range(600):
         status: dict[str, Any] = client.get(f"{job}/status").json()
-        if status["status"] in ("done", "failed"):
+        if status["status"] in ("done", "failed", "cancelled"):
             return status
         time.sleep(0.1)
     raise AssertionError(f"{job} did not finish: {status}")
@@ -664,3 +664,24 @@ def test_difference_of_a_key_value_table() -> None:
     d = difference(a, b)
     assert d is not None
     assert d["value"].tolist() == ["D", "2026-04-15", 2.5, False]
+
+
+def test_a_job_can_be_cancelled(client: TestClient, store: RunStore) -> None:
+    deal = open_example(client)
+    job = act(client, deal, "rate", scenarios="100000")
+    token = csrf(client, job)
+    assert 'action="' + job + '/cancel"' in client.get(job).text
+    for _ in range(300):  # cancel once it simulates, so the engine itself stops
+        if client.get(f"{job}/status").json()["done"] > 0:
+            break
+        time.sleep(0.05)
+    r = client.post(f"{job}/cancel", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    status = finish(client, job)
+    assert status["status"] == "cancelled"
+    assert status["done"] < 100_000
+    assert store.list() == []
+    page = client.get(job)
+    assert "Cancelled: nothing was recorded." in page.text
+    assert client.post(f"{job}/cancel", data={}).status_code == 403
+    assert client.post("/jobs/j000000000000/cancel", data={"csrf_token": token}).status_code == 404

@@ -397,6 +397,12 @@ def create_app(
             return RedirectResponse(f"/runs/{job.run_id}", status_code=303)
         return page(request, "job.html", job=job)
 
+    @app.post("/jobs/{job_id}/cancel", dependencies=_CSRF)
+    def cancel_job(job_id: str) -> Response:
+        if jobs.cancel(job_id) is None:
+            raise HTTPException(404, "No such job.")
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
     @app.get("/jobs/{job_id}/status")
     def job_status(job_id: str) -> JSONResponse:
         job = jobs.get(job_id)

@@ -118,7 +118,7 @@ class Job:
     kind: str
     deal_id: str
     deal_name: str
-    status: str = "queued"  # queued | running | done | failed
+    status: str = "queued"  # queued | running | done | failed | cancelled
     stage: str = "waiting for the previous job"
     done: int = 0
     total: int = 0
@@ -126,10 +126,21 @@ class Job:
     problems: list[dict[str, Any]] = field(default_factory=list)
     started: float = 0.0
     seconds: float = 0.0
+    cancelled: bool = False
 
     def view(self) -> dict[str, Any]:
         """The job as JSON for the status endpoint."""
         return asdict(self)
+
+    def step(self, stage: str) -> None:
+        """Enter the next stage, or stop here if the job was cancelled."""
+        if self.cancelled:
+            raise _Cancelled
+        self.stage = stage
+
+
+class _Cancelled(Exception):
+    """Raised in a job's worker when its user cancelled it."""
 
 
 Record = Callable[..., str]
@@ -159,16 +170,23 @@ class JobRunner:
         with self._lock:
             return self._jobs.get(job_id) if JOB_ID.match(job_id) else None
 
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask a queued or running job to stop (at its next stage or block of scenarios)."""
+        job = self.get(job_id)
+        if job is not None and job.status in ("queued", "running"):
+            job.cancelled = True
+        return job
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _work(self, job: Job, deal: Deal, params: Params) -> None:
         job.status, job.started = "running", time.monotonic()
         try:
-            job.stage = "validating the deal"
+            job.step("validating the deal")
             spec = load(deal)
             payload, seed, backend = _compute(job, spec, deal, params)
-            job.stage = "recording the run"
+            job.step("recording the run")
             job.run_id = self._record(
                 job.kind,
                 payload,
@@ -182,6 +200,8 @@ class JobRunner:
                 timings={"seconds": time.monotonic() - job.started},
             )
             job.status, job.stage = "done", "done"
+        except _Cancelled:
+            job.status, job.stage = "cancelled", "cancelled"
         except GreenabsError as exc:
             problems = exc.problems if isinstance(exc, SpecError) else [Problem("", str(exc))]
             job.problems = [{"where": p.where, "reason": p.reason} for p in problems]
@@ -198,6 +218,8 @@ class JobRunner:
 def _progress(job: Job) -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         job.done, job.total = done, total
+        if job.cancelled:
+            raise _Cancelled
 
     return update
 
@@ -215,16 +237,16 @@ def _compute(job: Job, spec: Any, deal: Deal, params: Params) -> tuple[dict[str,
         from greenabs.engine import run
         from greenabs.pool_analytics import analyse_pool
 
-        job.stage = "projecting the pool and running the waterfall"
+        job.step("projecting the pool and running the waterfall")
         result = run(spec)
         backend = result.backend
         payload = result.to_dict()
-        job.stage = "measuring the pool"
+        job.step("measuring the pool")
         payload["pool_analytics"] = analyse_pool(result.deal).to_dict()
     elif job.kind == "pool":
         from greenabs.pool_analytics import analyse_pool
 
-        job.stage = "screening, stratifying and measuring the pool"
+        job.step("screening, stratifying and measuring the pool")
         payload = analyse_pool(spec).to_dict()
     elif job.kind in ("rate", "size"):
         payload, seed, backend = _simulate(job, spec, params)
@@ -255,14 +277,14 @@ def _simulate(job: Job, spec: Any, params: Params) -> tuple[dict[str, Any], int,
 
         check_targets(spec, dict(params.targets), table)
     sim = settings(spec, scenarios=params.scenarios, seed=params.seed)
-    job.stage = "simulating scenarios"
+    job.step("simulating scenarios")
     job.total = sim.scenarios
     mc = monte_carlo(spec, sim, progress=_progress(job), keep_flows=job.kind == "size", table=table)
     if job.kind == "rate":
         return mc.to_dict(table), sim.seed, mc.backend
     from greenabs.montecarlo.sizing import size_tranches
 
-    job.stage = "sizing the tranches"
+    job.step("sizing the tranches")
     sized = size_tranches(mc, dict(params.targets), table=table)
     return sized.to_dict(), sim.seed, mc.backend
 
@@ -275,7 +297,7 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
     from greenabs.bank.spec import BankSpec
     from greenabs.spec.io import read_yaml
 
-    job.stage = "reading the bank"
+    job.step("reading the bank")
     with tempfile.TemporaryDirectory(prefix="greenabs-web-") as tmp:
         folder = Path(tmp)
         bank, deal_file, out = folder / "bank.yaml", folder / "deal.yaml", folder / "bank.json"
@@ -307,7 +329,7 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
         ]
         if params.horizon_quarters:
             command += ["--horizon-quarters", str(params.horizon_quarters)]
-        job.stage = "running the deal and measuring the bank before and after it"
+        job.step("running the deal and measuring the bank before and after it")
         proc = subprocess.run(command, capture_output=True, text=True, cwd=folder, check=False)
         if proc.returncode != 0:
             text = proc.stderr.replace(str(bank), params.bank_name)

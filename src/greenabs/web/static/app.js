@@ -29,8 +29,14 @@ function pollJob() {
           bar.value = job.done;
           count.textContent = job.done.toLocaleString() + " / " + job.total.toLocaleString();
         }
+        if (job.cancelled || (job.status !== "running" && job.status !== "queued")) {
+          document.getElementById("cancel").hidden = true;
+        }
         if (job.status === "done" && job.run_id) {
           window.location.assign("/runs/" + job.run_id);
+        } else if (job.status === "cancelled") {
+          document.getElementById("cancelled").hidden = false;
+          bar.hidden = true;
         } else if (job.status === "failed") {
           var list = document.getElementById("job-problems");
           list.textContent = "";
