@@ -272,7 +272,7 @@ def test_run_records_in_the_store_and_shows_tables_and_charts(
     figures = re.findall(r'<script type="application/json" id="fig-\d+">(.*?)</script>', page.text)
     assert figures
     assert any(json.loads(f)["data"] for f in figures)
-    assert '<script src="/assets/plotly.min.js"></script>' in page.text
+    assert '<script src="/assets/plotly.js"></script>' in page.text
 
 
 def test_downloads_html_xlsx_json(client: TestClient) -> None:
@@ -404,7 +404,7 @@ def test_unknown_deal_job_and_run_are_404_pages(client: TestClient) -> None:
 def test_static_assets_are_served_by_the_app(client: TestClient) -> None:
     assert "Plotly.newPlot" in client.get("/static/app.js").text
     assert client.get("/static/app.css").status_code == 200
-    bundle = client.get("/assets/plotly.min.js")
+    bundle = client.get("/assets/plotly.js")
     assert bundle.status_code == 200
     assert "plotly" in bundle.text[:2000].lower()
     page = client.get("/")
@@ -485,7 +485,7 @@ def test_other_host_names_are_refused_without_a_token(client: TestClient) -> Non
 
 def test_token_is_required_when_given(store: RunStore) -> None:
     client = TestClient(create_app(store=store, token=TOKEN), raise_server_exceptions=False)
-    for path in ("/", "/runs", "/static/app.js", "/assets/plotly.min.js", "/?token=wrong"):
+    for path in ("/", "/runs", "/static/app.js", "/assets/plotly.js", "/?token=wrong"):
         r = client.get(path)
         assert r.status_code == 401, path
         assert "Token required" in r.text

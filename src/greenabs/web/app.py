@@ -3,7 +3,7 @@ comparisons and downloads (see docs/web.md).
 
 Pages are rendered on the server (Jinja2, autoescaped); the browser runs two scripts, both
 served by the app: ``app.js`` (progress polling, charts, jumping to a problem's line) and
-plotly's bundle from the installed plotly package.  Everything a request names is an id
+the plotly.js bundle the HTML reports embed (``greenabs/data``).  Everything a request names is an id
 checked against a pattern and looked up (a deal, a job, a run, an example's file name from the
 packaged list), never a path.
 """
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -78,10 +78,11 @@ def table_view(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def _figure_json(fig: Any) -> str:
-    """A plotly figure as JSON safe inside a ``<script type="application/json">`` block."""
-    import plotly.io as pio
+    """A plotly figure as the HTML report draws it (:func:`greenabs.reports.html.figure_data`),
+    as JSON safe inside a ``<script type="application/json">`` block."""
+    from greenabs.reports.html import figure_data
 
-    return str(pio.to_json(fig, validate=False)).replace("<", "\\u003c")
+    return json.dumps(figure_data(fig), separators=(",", ":")).replace("<", "\\u003c")
 
 
 #: Numeric columns that name a row (a period, a quarter) rather than measure it: kept as in B.
@@ -498,13 +499,13 @@ def create_app(
 
     # ------------------------------------------------------------------ assets
 
-    @app.get("/assets/plotly.min.js")
+    @app.get("/assets/plotly.js")
     def plotly_js() -> Response:
-        import plotly
+        """The chart library the HTML reports embed (plotly.js's partial bundle)."""
+        from greenabs.reports.html import plotly_js
 
-        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-        return FileResponse(
-            path,
+        return Response(
+            plotly_js(),
             media_type="text/javascript; charset=utf-8",
             headers={"cache-control": "max-age=86400"},
         )
