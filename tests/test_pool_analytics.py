@@ -423,7 +423,11 @@ def test_pool_command_on_the_ib_replica(tmp_path: Path) -> None:
     assert data["concentration"]["n_obligors"] == 38
     assert "collections_by_leg" not in data  # charts are in the HTML, not the JSON
     html = (tmp_path / "p.html").read_text()
-    assert "Expected collections by revenue leg" in html
+    assert "<h2>Collections by revenue leg</h2>" in html
+    from greenabs.reports.html import page_data
+
+    titles = [f["layout"]["title"]["text"] for f in page_data(html)["figures"].values()]
+    assert "Expected collections by revenue leg (monthly)" in titles
     bad = cli("pool", ib, "--emission-region", "Mars", "-q")
     assert bad.returncode == 1
     assert "--emission-region: unknown region 'Mars'" in bad.stderr

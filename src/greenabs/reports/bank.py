@@ -99,6 +99,10 @@ def bank_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         out["transaction"] = key_values(
             {"gain": tr["gain"], "derecognised": tr["derecognised"], "srt": tr["srt"], **scalars},
             "The sale: gain, derecognition, significant risk transfer",
+            kinds={
+                k: "rate"
+                for k in ("variability_retained", "substantially_all", "srt_measure", "srt_limit")
+            },
         )
         if d.get("positions"):
             out["positions"] = frame(d["positions"], "Positions in the deal (capital)")

@@ -54,8 +54,10 @@ _RATE_WORDS = (
     "margin",
     "probability",
     "factor",
-    "spread",
+    "spread_rate",
+    "average_excess_spread",
     "expected_loss",
+    "expected_interest_shortfall",
     "var_99",
     "es_99",
     "lcr",
@@ -74,24 +76,28 @@ _RATE_WORDS = (
     "haircut",
     "weight",
     "sigma_roa",
+    "cdr",
+    "cpr",
 )
 _DECIMAL_WORDS = ("wal", "duration", "horizon_years", "remaining_term", "seconds")
 _NUMBER_WORDS = (
     "price",
-    "value",
     "multiplier",
     "z_score",
     "hhi",
     "effective_obligors",
     "cv",
-    "level",
+    "stress_level",
     "usefulness",
     "noise_to_signal",
     "composite",
     "threshold",
     "percentile",
     "shift",
-    "quantile",
+    "correlation",
+    "volatility",
+    "degrees_of_freedom",
+    "sensitivity",
 )
 
 
@@ -101,8 +107,8 @@ def _words(name: str) -> str:
 
 def kind_of(name: str, values: Iterable[Any]) -> str:
     """The kind of a column from its name and cells: dates, integers and text by their
-    cells; a float column by its name (rates and shares, years, plain numbers; money
-    otherwise)."""
+    cells; a float column by its name (years and terms, plain numbers such as prices,
+    correlations and indices, rates and shares; money otherwise)."""
     cells = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not cells:
         return "text"
@@ -119,10 +125,10 @@ def kind_of(name: str, values: Iterable[Any]) -> str:
         return "sci"
     if any(k in w for k in _DECIMAL_WORDS):
         return "decimal"
-    if any(k in w for k in _RATE_WORDS):
-        return "rate"
     if any(k in w for k in _NUMBER_WORDS):
         return "number"
+    if any(k in w for k in _RATE_WORDS):
+        return "rate"
     if all(isinstance(v, int) for v in cells):
         return "integer"
     return "money"

@@ -31,7 +31,9 @@ _STRATA = ("type", "category", "remaining_term", "rate", "region", "industry", "
 def pool_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """The pool's tables, by name."""
     out = {
-        "screening": frame(p["screening"], "Securitisability screening"),
+        "screening": frame(
+            p["screening"], "Securitisability screening", formats={"value": "number"}
+        ),
     }
     if p["negative_list"]:
         rows = [{**r, "asset_ids": ", ".join(r["asset_ids"])} for r in p["negative_list"]]
@@ -45,7 +47,8 @@ def pool_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             out[f"strat_{name}"] = frame(rows, title, formats={"wa_remaining_term": "decimal"})
     g = p["green"]
     label = {k: v for k, v in g.items() if k != "assets"}
-    out["green"] = key_values(label, "Green label and shares")
+    shares = {f"{k}.{x}": "rate" for k, v in label.items() if isinstance(v, Mapping) for x in v}
+    out["green"] = key_values(label, "Green label and shares", kinds=shares)
     out["green_assets"] = frame(g["assets"], "Green category of each asset")
     imp = p["impact"]
     out["impact"] = frame(
@@ -62,7 +65,9 @@ def pool_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         formats={"pool_life": "money", "per_10k_issued": "number"},
     )
     out["impact_per_year"] = frame(imp["per_year"], "Impact per year of the pool's life")
-    out["emission_factor"] = key_values(imp["emission_factor"], "Grid emission factor")
+    out["emission_factor"] = key_values(
+        imp["emission_factor"], "Grid emission factor (tCO2/MWh)", kinds={"value": "number"}
+    )
     out["collections"] = frame(p["collections"], f"Expected collections ({p['currency']})")
     return out
 
