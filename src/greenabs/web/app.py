@@ -2,10 +2,10 @@
 comparisons and downloads (see docs/web.md).
 
 Pages are rendered on the server (Jinja2, autoescaped); the browser runs two scripts, both
-served by the app: ``app.js`` (progress polling, charts, jumping to a problem's line) and
-the plotly.js bundle the HTML reports embed (``greenabs/data``).  Everything a request names is an id
-checked against a pattern and looked up (a deal, a job, a run, an example's file name from the
-packaged list), never a path.
+served by the app: ``app.js`` (progress polling, charts, jumping to a problem's line) and the
+plotly.js bundle the HTML reports embed (``greenabs/data``).  Everything a request names is an
+id checked against a pattern and looked up (a deal, a job, a run, an example's file name from
+the packaged list), never a path.
 """
 
 from __future__ import annotations
