@@ -13,6 +13,8 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from greenabs.cli import app as cli_app
@@ -685,3 +687,51 @@ def test_a_job_can_be_cancelled(client: TestClient, store: RunStore) -> None:
     assert "Cancelled: nothing was recorded." in page.text
     assert client.post(f"{job}/cancel", data={}).status_code == 403
     assert client.post("/jobs/j000000000000/cancel", data={"csrf_token": token}).status_code == 404
+
+
+def test_field_paths_find_their_line() -> None:
+    from greenabs.web.deals import field_line
+
+    text = (
+        "name: x\n"  # 1
+        "pool:\n"  # 2
+        "  assets:\n"  # 3
+        "    - {id: L1, rate: 0.05}\n"  # 4
+        "    - id: L2\n"  # 5
+        "      rate: -1\n"  # 6
+        "structure:\n"  # 7
+        "  tranches: []\n"  # 8
+    )
+    assert field_line(text, "pool.assets[1].rate") == 6
+    assert field_line(text, "pool.assets[0].rate") == 4
+    assert field_line(text, "pool.assets[0]") == 4
+    assert field_line(text, "pool.assets[9].rate") == 3  # the deepest part that exists
+    assert field_line(text, "structure.tranches") == 8
+    assert field_line(text, "dates.cutoff") is None  # a missing section: no line
+    assert field_line(text, "line 12, column 3") == 12
+    assert field_line(text, "") is None
+    assert field_line("a: [unclosed\n", "a") is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-1e12, 1e12, allow_nan=False), st.floats(-1e12, 1e12, allow_nan=False)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_difference_adds_back_to_b(pairs: list[tuple[float, float]]) -> None:
+    """Property: A + (B - A) is B for every number, and keys and text stay B's."""
+    import pandas as pd
+
+    from greenabs.web.app import difference
+
+    n = len(pairs)
+    a = pd.DataFrame({"period": range(n), "name": ["x"] * n, "v": [p[0] for p in pairs]})
+    b = pd.DataFrame({"period": range(n), "name": ["y"] * n, "v": [p[1] for p in pairs]})
+    d = difference(a, b)
+    assert d is not None
+    assert d["period"].tolist() == list(range(n))
+    assert d["name"].tolist() == ["y"] * n
+    for x, y, dv in zip(a["v"], b["v"], d["v"], strict=True):
+        assert x + dv == pytest.approx(y, rel=1e-12, abs=1e-3)
