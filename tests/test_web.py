@@ -735,3 +735,22 @@ def test_difference_adds_back_to_b(pairs: list[tuple[float, float]]) -> None:
     assert d["name"].tolist() == ["y"] * n
     for x, y, dv in zip(a["v"], b["v"], d["v"], strict=True):
         assert x + dv == pytest.approx(y, rel=1e-12, abs=1e-3)
+
+
+def test_runs_the_command_line_recorded_show_in_the_workbench() -> None:
+    """The workbench and the command line share the run store ($GREENABS_HOME)."""
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["run", str(CONTRACT), "-q"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli_app, ["pool", str(CONTRACT), "-q"])
+    assert r.exit_code == 0, r.output
+    client = TestClient(create_app(), base_url=BASE, raise_server_exceptions=False)
+    runs = RunStore.open().list()
+    assert [x.kind for x in runs] == ["pool", "run"]
+    listing = client.get("/runs").text
+    for x in runs:
+        assert x.id in listing
+        page = client.get(f"/runs/{x.id}")
+        assert page.status_code == 200
+        assert "Example Green Loans 2026-1" in page.text
+    assert client.get(f"/compare?a={runs[1].id}&b={runs[0].id}").status_code == 200
