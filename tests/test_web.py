@@ -527,6 +527,18 @@ def test_serve_refuses_to_start_without_a_token() -> None:
     assert "serve" in runner.invoke(cli_app, ["--help"]).output
 
 
+def test_serve_names_a_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(cli_app, ["serve", "--port", str(port)])
+    assert isinstance(r.exception, SpecError)
+    assert str(r.exception).startswith(f"--port: cannot listen on 127.0.0.1:{port}")
+
+
 def test_server_errors_are_pages_without_tracebacks(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

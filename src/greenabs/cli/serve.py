@@ -27,12 +27,13 @@ def serve_cmd(
 ) -> None:
     """Serve the web workbench: deal library, editor, runs with progress, reports."""
     from greenabs.web import serve
-    from greenabs.web.security import check_bind
 
     token = token or None  # an empty GREENABS_TOKEN is no token
-    check_bind(host, token)
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"greenabs workbench on http://{shown}:{port}/  (Ctrl-C stops it)")
-    if token is not None:
-        out.print(f"open http://{shown}:{port}/?token=… once with the token to log in")
-    serve(host, port, token)
+
+    def started() -> None:
+        out.print(f"greenabs workbench on http://{shown}:{port}/  (Ctrl-C stops it)")
+        if token is not None:
+            out.print(f"open http://{shown}:{port}/?token=… once with the token to log in")
+
+    serve(host, port, token, started=started)
