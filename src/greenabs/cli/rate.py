@@ -37,6 +37,7 @@ _FLAGS = {
     "simulation.default_model.group_correlation": "--group-correlation",
     "simulation.default_model.periods": "--periods",
     "simulation.default_model.large_pool": "--large-pool",
+    "simulation.rep_lines": "--rep-lines",
     "simulation.default_model": "--correlation/--group-by/--copula",
     "simulation.stress_level": "--stress-level",
     "simulation.factor_shift": "--factor-shift",
@@ -97,6 +98,13 @@ ExecutorOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Worker processes (processes, dask)")
 ]
+RepLinesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--rep-lines",
+        help="Simulate representative lines of the loans (large pools; implies --large-pool)",
+    ),
+]
 DaskOpt = Annotated[
     str | None,
     typer.Option("--dask", help="Join a Dask scheduler, e.g. tcp://host:8786 (docs/scale.md)"),
@@ -115,6 +123,7 @@ _SIM_FLAGS = (
     "large_pool",
     "stress_level",
     "factor_shift",
+    "rep_lines",
 )
 """The simulation settings a command's flags override (the same in rate and size)."""
 
@@ -131,6 +140,11 @@ def _settings(deal: Any, **flags: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             why = f"must be a finite number (got {value})"
             raise SpecError(ARGUMENT, Problem("--" + flag.replace("_", "-"), why))
+    lines = flags.pop("rep_lines")
+    if lines:  # lines stand for many obligors: the large-pool model
+        flags["rep_lines"] = {}
+        if flags["large_pool"] is None:
+            flags["large_pool"] = True
     model = {
         k: v
         for k, v in {
@@ -146,7 +160,17 @@ def _settings(deal: Any, **flags: Any) -> Any:
     try:
         return settings(deal, default_model=model or None, **flags)
     except SpecError as exc:
-        raise _as_flags(exc) from None
+        exc = _as_flags(exc)
+        if lines and exc.source == ARGUMENT:  # the model --rep-lines asked for
+            why = "representative lines need the large-pool model, and "
+            exc = SpecError(
+                ARGUMENT,
+                [
+                    p if p.where == "--rep-lines" else Problem("--rep-lines", why + p.reason)
+                    for p in exc.problems
+                ],
+            )
+        raise exc from None
 
 
 _done = [0]  # scenarios done in the run in progress (reported on Ctrl-C)
@@ -255,6 +279,9 @@ def _print_rating(mc: Any, rows: list[dict[str, Any]]) -> None:
         model += ", annual factors"
     if dm.large_pool:
         model += ", large pool"
+    if s.rep_lines is not None:
+        lines = mc.compiled.pool.n_assets
+        model += f", {lines:,} representative lines"
     if s.stress_level is not None or s.factor_shift:
         level = s.stress_level if s.stress_level is not None else s.factor_shift
         model += f", stress {'level' if s.stress_level is not None else 'shift'} {level:g}"
@@ -307,6 +334,7 @@ def rate_cmd(
     group_correlation: GroupCorrOpt = None,
     periods: PeriodsOpt = None,
     large_pool: LargeOpt = None,
+    rep_lines: RepLinesOpt = False,
     stress_level: StressOpt = None,
     factor_shift: ShiftOpt = None,
     rating_table: TableOpt = None,
@@ -385,6 +413,7 @@ def size_cmd(
     group_correlation: GroupCorrOpt = None,
     periods: PeriodsOpt = None,
     large_pool: LargeOpt = None,
+    rep_lines: RepLinesOpt = False,
     stress_level: StressOpt = None,
     factor_shift: ShiftOpt = None,
     rating_table: TableOpt = None,
