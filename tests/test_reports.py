@@ -177,6 +177,8 @@ def test_html_is_small_self_contained_and_holds_the_tables(
     assert text.count("<div class=chart ") == len(figs)
     assert text.count("id=plotly-gz>") == (1 if figs else 0)
     assert str(payload["meta"]["greenabs_version"]) in text
+    for item in payload["meta"]["inputs"].values():  # what produced it, shown at the top
+        assert f"(sha256 {item['sha256'][:12]}…)" in text
 
 
 def test_html_tables_show_the_payload_numbers(

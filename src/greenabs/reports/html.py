@@ -193,8 +193,23 @@ def _meta(meta: Mapping[str, Any]) -> str:
 
     if not meta:
         return ""
+    line = [f"greenabs {meta.get('greenabs_version', '?')}"]
+    if meta.get("created"):
+        line.append(f"made {meta['created']}")
+    inputs = meta.get("inputs") or {}
+    line += [
+        f"{name} {v.get('path', '')} (sha256 {str(v.get('sha256', ''))[:12]}…)"
+        for name, v in inputs.items()
+        if isinstance(v, Mapping)
+    ]
+    for key in ("seed", "backend"):
+        if meta.get(key) is not None:
+            line.append(f"{key} {meta[key]}")
+    flags = meta.get("assumptions") or {}
+    line.append("flags: " + (", ".join(f"{k} {v}" for k, v in flags.items()) if flags else "none"))
     df = key_values(meta, "What produced this report")
     return (
+        f"<p class=note>{html.escape(' · '.join(line))}</p>"
         "<details class=meta><summary>What produced this report (version, inputs and their "
         f"hashes, assumptions, seed, backend)</summary>{table_html(df)}</details>"
     )
