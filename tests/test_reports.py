@@ -290,6 +290,10 @@ def test_rate_charts_draw_the_histograms(payloads: dict[str, dict[str, Any]]) ->
     sub = next(t for t in fig.data if t.name == "Sub")
     assert (list(sub.x), list(sub.y)) == exceedance(h["tranches"]["Sub"])
     assert fig.layout.yaxis.type == "log"
+    lossless = [n for n, x in h["tranches"].items() if x["edges"] == [0.0, 0.0]]
+    assert lossless == ["A", "B"]  # senior classes lose nothing in 200 scenarios: said so
+    notes = [a.text for a in fig.layout.annotations]
+    assert "no loss in any scenario: A, B" in notes
     # exceedance by hand: counts 3, 1, 0, 2 over edges 0..4 of 10 scenarios (4 with no loss
     # fall in the first bin): at least 1 -> 3/10, at least 2 -> 2/10, at least 3 -> 2/10
     assert exceedance({"edges": [0, 1, 2, 3, 4], "counts": [7, 1, 0, 2], "scenarios": 10}) == (

@@ -127,11 +127,24 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
                 "Pool: loss histogram, a share of the balance",
             ),
         )
+        lossless = []
         for name, hist in h["tranches"].items():
             x, y = exceedance(hist)
-            label = name if x else f"{name}: no loss in any scenario"
+            if not x:
+                lossless.append(name)
             fig.add_trace(
-                go.Scatter(x=x, y=y, mode="lines+markers", line_shape="hv", name=label), 1, 1
+                go.Scatter(x=x, y=y, mode="lines+markers", line_shape="hv", name=name), 1, 1
+            )
+        if lossless:
+            fig.add_annotation(
+                text="no loss in any scenario: " + ", ".join(lossless),
+                xref="x domain",
+                yref="y domain",
+                x=1.0,
+                y=1.0,
+                xanchor="right",
+                showarrow=False,
+                font={"size": 11},
             )
         pool = h["pool"]
         e, c, n = pool["edges"], pool["counts"], pool["scenarios"] or 1
@@ -156,13 +169,12 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         figs["loss_distribution"] = fig
     rated = [r for r in p.get("rating", [])]
     if rated:
-        names = [r["name"] for r in rated]
+        names = [f"{r['name']} ({r['rating']})" for r in rated]
         fig = make_subplots(rows=1, cols=2, subplot_titles=("Default probability", "Expected loss"))
         fig.add_trace(
             go.Bar(
                 x=names,
                 y=[r["default_probability"] for r in rated],
-                text=[r["rating"] for r in rated],
                 name="PD",
             ),
             1,
@@ -176,7 +188,7 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         q = [r.get("wal_quantiles") or {} for r in rated]
         mean = [r["wal_mean"] for r in rated]
         wal.add_scatter(
-            x=names,
+            x=[r["name"] for r in rated],
             y=mean,
             mode="markers",
             name="mean WAL",
