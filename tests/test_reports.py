@@ -492,3 +492,20 @@ def test_diagram_labels_show_names_as_text() -> None:
     text = _texts(reports.figures("run", payload)["structure"])
     assert "&lt;a href='javascript:x'&gt;Deal&lt;/a&gt; &amp; Co" in text.replace("<br>", " ")
     assert "<a " not in text
+
+
+def test_timeline_shows_the_call_when_exercised() -> None:
+    import copy
+
+    from tests.conftest import BASE, make_deal
+
+    structure = copy.deepcopy(BASE["structure"])
+    structure["call"] = {"pool_factor": 0.3}
+    payload = greenabs.run(make_deal(structure=structure)).to_dict()
+    called = payload["deal"]["call_date"]
+    assert called is not None
+    assert payload["timeline"]["call"] == called
+    text = _texts(reports.figures("run", payload)["timeline"])
+    assert f"clean-up call exercised<br>{called}" in text
+    rows = reports.tables("run", payload)["timeline"]
+    assert date.fromisoformat(called) in set(rows["date"])
