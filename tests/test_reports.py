@@ -509,3 +509,23 @@ def test_timeline_shows_the_call_when_exercised() -> None:
     assert f"clean-up call exercised<br>{called}" in text
     rows = reports.tables("run", payload)["timeline"]
     assert date.fromisoformat(called) in set(rows["date"])
+
+
+@pytest.mark.parametrize(
+    ("args", "title"),
+    [
+        (["breakeven", str(LOANS), "--tranche", "B", "-q"], "breakeven default"),
+        (["bank", str(BANK), "--deal", str(LOANS), "--no-store"], "Example City Commercial Bank"),
+        (["pool", str(LOANS), "--scenarios", "10", "-q"], "pool analytics"),
+        (["size", str(LOANS), "--target", "A=AA", "--scenarios", "100", "--backend", "numpy",
+          "-q"], "tranche sizing"),
+    ],
+)  # fmt: skip
+def test_each_command_writes_both_documents(args: list[str], title: str, tmp_path: Path) -> None:
+    html_file, book = tmp_path / "r.html", tmp_path / "r.xlsx"
+    res = CliRunner().invoke(app, [*args, "--report", str(html_file), "--xlsx", str(book)])
+    assert res.exit_code == 0, res.output
+    sheets = openpyxl.load_workbook(book).sheetnames
+    assert sheets[-1] == "meta"
+    assert len(sheets) >= 2
+    assert title in html_file.read_text(encoding="utf-8")
