@@ -156,6 +156,26 @@ def test_fit_table_splits_into_parts_that_each_fit() -> None:
             assert v in shown  # whole, in one cell
 
 
+def test_a_split_repeats_the_group_and_the_row_name() -> None:
+    """When the first column is a group that repeats its values (the OTH/OTD comparison's
+    "Mechanism"), every part repeats it and the second column, which names the row."""
+    console = _console()
+    t = Table(title="Grouped")
+    t.add_column("Mechanism")
+    t.add_column("Metric")
+    for i in range(6):
+        t.add_column(f"V{i}", justify="right")
+    t.add_row("liquidity", "lcr", *(f"{10**k:,.2f}" for k in range(12, 18)))
+    t.add_row("liquidity", "nsfr", *(f"{10**k:,.2f}" for k in range(12, 18)))
+    parts = fit_table(console, t, 80)
+    assert len(parts) > 1
+    for part in parts:
+        assert [c.header for c in part.columns[:2]] == ["Mechanism", "Metric"]
+    # a first column of distinct labels is repeated alone
+    t.columns[0]._cells[1] = "credit"
+    assert all(p.columns[1].header != "Metric" for p in fit_table(console, t, 80)[1:])
+
+
 def test_version_and_python_dash_m() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0

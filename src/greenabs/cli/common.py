@@ -230,18 +230,27 @@ def _lay_out(table: Table, ranges: Sequence[Measurement], width: int) -> None:
         column.overflow = "fold"  # a word longer than the column is folded, never cut to "…"
 
 
-def _split(n: int, fits: Callable[[list[int]], bool]) -> list[list[int]] | None:
-    """Columns 1..n-1 in the fewest runs for which ``fits([0, *run])``, greedily (the fewest
-    for contiguous runs), or None when one column does not fit beside column 0."""
+def _label_columns(table: Table) -> list[int]:
+    """The leading columns that name a row, repeated in every part of a split table: the
+    first, and the second too when the first repeats its values (a group, e.g. "Mechanism",
+    whose rows the second column names)."""
+    first = [str(c) for c in table.columns[0]._cells]
+    return [0, 1] if len(table.columns) > 2 and len(set(first)) < len(first) else [0]
+
+
+def _split(keys: list[int], n: int, fits: Callable[[list[int]], bool]) -> list[list[int]] | None:
+    """The columns after ``keys`` in the fewest runs for which ``fits([*keys, *run])``,
+    greedily (the fewest for contiguous runs), or None when one column does not fit beside
+    the keys."""
     groups: list[list[int]] = []
-    for c in range(1, n):
-        if groups and fits([0, *groups[-1], c]):
+    for c in range(len(keys), n):
+        if groups and fits([*keys, *groups[-1], c]):
             groups[-1].append(c)
-        elif fits([0, c]):
+        elif fits([*keys, c]):
             groups.append([c])
         else:
             return None
-    return [[0, *g] for g in groups]
+    return [[*keys, *g] for g in groups]
 
 
 def fit_table(console: Console, table: Table, width: int) -> list[Table]:
@@ -249,7 +258,8 @@ def fit_table(console: Console, table: Table, width: int) -> list[Table]:
     whole.  A table whose natural width fits is returned as it is.  Otherwise its columns
     wrap at spaces (headers and text; a number has none, so it never wraps) down to their
     longest word; if even that is too wide, its columns are split into the fewest parts that
-    fit, each repeating the first column (the row's label); among the splits into that many
+    fit, each repeating the row's label (the first column; the first two when the first is
+    a group that repeats its values); among the splits into that many
     parts (up to four), the one where the fewest parts wrap and the widest is narrowest."""
     ranges = _column_ranges(console, table)
     extra = table._extra_width
@@ -265,7 +275,8 @@ def fit_table(console: Console, table: Table, width: int) -> list[Table]:
         seps = len(cols) - 1 if table.box else 0
         return sum(int(getattr(ranges[c], key)) for c in cols) + edges + seps
 
-    groups = _split(n, lambda cols: span(cols, "minimum") <= width)
+    keys = _label_columns(table)
+    groups = _split(keys, n, lambda cols: span(cols, "minimum") <= width)
     if groups is None:  # a column too wide even beside the first: fold it, never cut it
         for column in table.columns:
             column.no_wrap = False
@@ -277,9 +288,9 @@ def fit_table(console: Console, table: Table, width: int) -> list[Table]:
             natural = [span(g, "maximum") for g in gs]
             return sum(w > width for w in natural), max(natural)
 
-        for cuts in itertools.combinations(range(2, n), len(groups) - 1):
-            bounds = [1, *cuts, n]
-            other = [[0, *range(a, b)] for a, b in itertools.pairwise(bounds)]
+        for cuts in itertools.combinations(range(len(keys) + 1, n), len(groups) - 1):
+            bounds = [len(keys), *cuts, n]
+            other = [[*keys, *range(a, b)] for a, b in itertools.pairwise(bounds)]
             if all(span(g, "minimum") <= width for g in other) and score(other) < score(groups):
                 groups = other
     tables = []
