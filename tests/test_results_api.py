@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -416,3 +417,16 @@ def test_price_and_yield_round_trip_from_any_settlement_date(stressed: RunResult
     k = 5
     before = cal.payment_dates[k] - (cal.payment_dates[k] - cal.payment_dates[k - 1]) / 2
     assert r.price("A", 0.0, 0, settle=before) > r.price("A", 0.0, 0, settle=cal.payment_dates[k])
+
+
+def test_excel_shows_a_name_that_starts_with_equals_as_text(tmp_path: Path) -> None:
+    """A deal or tranche name like ``=HYPERLINK(...)`` is text in the workbook, never a live
+    formula (spreadsheet formula injection)."""
+    import openpyxl
+
+    deal = make_deal(name='=HYPERLINK("http://example.invalid","x")')
+    book = greenabs.run(deal).to_excel(tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(book)["deal"]
+    cells = [c for row in ws.iter_rows() for c in row if str(c.value).startswith("=")]
+    assert cells
+    assert all(c.data_type == "s" for c in cells)

@@ -1030,4 +1030,9 @@ class RunResult:
             _cells_for_excel(summary).to_excel(xl, sheet_name="deal", index=False)
             for name, df in tables.items():
                 _cells_for_excel(df).to_excel(xl, sheet_name=sheets[name], index=False)
+            for ws in xl.book.worksheets:  # no formulas are written: "=..." from a name is text
+                for row in ws.iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
         return out
