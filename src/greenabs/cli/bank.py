@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, fmt, money, out, pct, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, fmt, money, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
@@ -64,9 +64,7 @@ def bank_cmd(
     chart: Annotated[
         Path | None, typer.Option("--chart", "--report", help="Write an HTML report with charts")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     csv_dir: Annotated[
         Path | None, typer.Option("--csv-dir", help="Write the tables as CSV")
     ] = None,

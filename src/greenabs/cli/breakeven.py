@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, money, out, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, money, out, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
@@ -122,9 +122,7 @@ def breakeven_cmd(
         Path | None, typer.Option("--json", help="Write the breakeven as JSON")
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report")] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no table")] = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,

@@ -28,6 +28,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -52,6 +53,7 @@ __all__ = [
     "MAX_WIDTH",
     "NAME_WIDTH",
     "WideOpt",
+    "XlsxOpt",
     "app",
     "clip",
     "err",
@@ -406,6 +408,11 @@ def _command_options(ctx: typer.Context, value: bool) -> bool:
     ctx.call_on_close(_busy_stop)
     return value
 
+
+XlsxOpt = Annotated[
+    Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
+]
+"""Every command's ``--xlsx``: its tables, a formatted sheet each (:mod:`greenabs.reports`)."""
 
 WideOpt = Annotated[
     bool,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
@@ -271,9 +271,7 @@ def run_cmd(
     csv_dir: Annotated[
         Path | None, typer.Option("--csv-dir", help="Write cash-flow tables as CSV")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write every table to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report with charts")
     ] = None,

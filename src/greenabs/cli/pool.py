@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
@@ -140,9 +140,7 @@ def pool_cmd(
     html: Annotated[
         Path | None, typer.Option("--html", "--report", help="Write an HTML report with charts")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     emission_region: Annotated[
         str | None,
         typer.Option(help="Grid emission factor region: China (default) or a grid region"),

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, err, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, err, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import ARGUMENT, Problem, SpecError
 
@@ -347,9 +347,7 @@ def rate_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report with loss charts")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
@@ -429,9 +427,7 @@ def size_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write an HTML report of the sizing")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from greenabs.cli.common import WideOpt, app, clip, fmt, money, num, out, pct, styled
+from greenabs.cli.common import WideOpt, XlsxOpt, app, clip, fmt, money, num, out, pct, styled
 from greenabs.cli.recording import NoStoreOpt, Recording
 from greenabs.errors import Problem, SpecError
 
@@ -77,9 +77,7 @@ def systemic_cmd(
     chart: Annotated[
         Path | None, typer.Option("--chart", "--report", help="Write an HTML report with charts")
     ] = None,
-    xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write the tables to an Excel workbook")
-    ] = None,
+    xlsx: XlsxOpt = None,
     wide: WideOpt = False,
     no_store: NoStoreOpt = False,
 ) -> None:
