@@ -176,6 +176,22 @@ def test_effective_obligors_and_hhi_by_hand() -> None:
     assert by_obligor.loc["A", "balance"] == pytest.approx(30e6)
 
 
+def test_stratification_weighted_averages_by_hand() -> None:
+    """Balance-weighted rate and remaining term per group: A holds 10m at 4% for 36 months
+    and 30m at 6% for 24 months (36 less 12 seasoned)."""
+    a = analyse(
+        [
+            loan("L1", 10e6, obligor="A", rate=0.04),
+            loan("L2", 30e6, obligor="A", rate=0.06, age=12),
+            loan("L3", 20e6, obligor="B", rate=0.05),
+        ]
+    )
+    by_obligor = a.stratification["obligor"].set_index("group")
+    assert by_obligor.loc["A", "wa_rate"] == pytest.approx((10 * 0.04 + 30 * 0.06) / 40)
+    assert by_obligor.loc["A", "wa_remaining_term"] == pytest.approx((10 * 36 + 30 * 24) / 40)
+    assert by_obligor.loc["B", "wa_rate"] == pytest.approx(0.05)
+
+
 def test_negative_list_flags_a_local_government_debtor_but_not_a_ppp_subsidy() -> None:
     a = analyse(
         [

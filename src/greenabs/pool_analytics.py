@@ -722,8 +722,8 @@ def _strat(assets: pd.DataFrame, by: str, order: Sequence[str] | None = None) ->
             "n": g.size(),
             "balance": g["balance"].sum(),
             "share": g["balance"].sum() / total,
-            "wa_rate": g.apply(_wavg("rate"), include_groups=False),
-            "wa_remaining_term": g.apply(_wavg("remaining_term"), include_groups=False),
+            "wa_rate": _wavg(assets, by, "rate"),
+            "wa_remaining_term": _wavg(assets, by, "remaining_term"),
         }
     ).reset_index()
     df = df.rename(columns={by: "group"})
@@ -734,12 +734,16 @@ def _strat(assets: pd.DataFrame, by: str, order: Sequence[str] | None = None) ->
     return df.sort_values("balance", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _wavg(col: str) -> Any:
-    def f(d: pd.DataFrame) -> float:
-        w = d["balance"].to_numpy(dtype=np.float64)
-        return float(np.average(d[col], weights=w)) if w.sum() > 0 else math.nan
-
-    return f
+def _wavg(assets: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """Balance-weighted average of ``col`` per group of ``by`` (NaN for a group without
+    balance, or with a missing value, as ``np.average`` gives)."""
+    w = assets["balance"].astype(np.float64)
+    x = assets[col].astype(np.float64)
+    keys = assets[by]
+    num = (w * x.fillna(0.0)).groupby(keys, sort=False, observed=True).sum()
+    den = w.groupby(keys, sort=False, observed=True).sum()
+    missing = x.isna().groupby(keys, sort=False, observed=True).any()
+    return (num / den).where((den > 0) & ~missing)
 
 
 def _stratification(assets: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
@@ -787,26 +791,23 @@ def _stratification(assets: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict
 def _green(
     assets: pd.DataFrame, cats: Mapping[str, tuple[Category | None, str]], th: Thresholds
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    rows = []
-    for _, r in assets.iterrows():
-        c, source = cats[r["id"]]
-        rows.append(
-            {
-                "id": r["id"],
-                "type": r["type"],
-                "label": "-" if c is None else f"{c.code} {c.name_en}",
-                "category": "-" if c is None else c.code,
-                "name_en": "" if c is None else c.name_en,
-                "name_zh": "" if c is None else c.name_zh,
-                "icma": "" if c is None else c.icma,
-                "icma_name": "" if c is None else c.icma_name,
-                "source": source,
-                "balance": r["balance"],
-                "expected_collections": r["expected_collections"],
-                "green": c is not None,
-            }
-        )
-    df = pd.DataFrame(rows)
+    found = [cats[i] for i in assets["id"]]
+    df = pd.DataFrame(
+        {
+            "id": assets["id"].to_numpy(),
+            "type": assets["type"].to_numpy(),
+            "label": ["-" if c is None else f"{c.code} {c.name_en}" for c, _ in found],
+            "category": ["-" if c is None else c.code for c, _ in found],
+            "name_en": ["" if c is None else c.name_en for c, _ in found],
+            "name_zh": ["" if c is None else c.name_zh for c, _ in found],
+            "icma": ["" if c is None else c.icma for c, _ in found],
+            "icma_name": ["" if c is None else c.icma_name for c, _ in found],
+            "source": [source for _, source in found],
+            "balance": assets["balance"].to_numpy(),
+            "expected_collections": assets["expected_collections"].to_numpy(),
+            "green": [c is not None for c, _ in found],
+        }
+    )
     bal = df["balance"].to_numpy(dtype=np.float64)
     exp = df["expected_collections"].to_numpy(dtype=np.float64)
     g = df["green"].to_numpy(dtype=np.bool_)
