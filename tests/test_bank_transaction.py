@@ -3,12 +3,14 @@ the gain-on-sale deduction, the risk-transfer tests, against hand computations."
 
 from __future__ import annotations
 
+import copy
 import math
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +20,10 @@ from greenabs.bank.capital import PositionCapital, ssfa_capital
 from greenabs.bank.spec import SecuritisationSpec
 from greenabs.bank.transaction import (
     VARIABILITY_MULTIPLES,
+    _largest_share,
     _srt_test,
+    _tranche_points,
+    loss_bands,
     retained_variability,
     scenario_weights,
 )
@@ -266,3 +271,179 @@ def test_variability_share_by_hand_on_the_ib_first_loss(ib: Any) -> None:
     assert 0 < by_hand < 1
     got = _variability_share(ib, {"A": 0.0, "B": 0.0, "Sub": 1.0}, (), 0.01, 0.12)
     assert got == pytest.approx(by_hand, rel=1e-9)
+
+
+def _time_tranched(**retention: Any) -> dict[str, Any]:
+    """The example green loans deal (pool 100m) with its senior class split by maturity:
+    A1 40m and A2 40m paid sequentially in one principal step, interest pro rata in one step,
+    then B 12m and Sub 8m; unrated, so SEC-SA applies."""
+    d = yaml.safe_load((EXAMPLES / "green_loans_2026_1.yaml").read_text(encoding="utf-8"))
+    st = d["structure"]
+    st["tranches"] = [
+        {"name": "A1", "balance": 40e6, "coupon": {"fixed": 0.030}},
+        {"name": "A2", "balance": 40e6, "coupon": {"fixed": 0.034}},
+        {"name": "B", "balance": 12e6, "coupon": {"fixed": 0.045}},
+        {"name": "Sub", "balance": 8e6, "residual": True},
+    ]
+    st["waterfall"] = [
+        {"pay_fees": ["servicing", "trustee"]},
+        {"pay_interest": ["A1", "A2"]},
+        {"pay_interest": "B"},
+        {"pay_principal": {"tranches": ["A1", "A2", "B"], "mode": "sequential"}},
+        {"pay_residual": "Sub"},
+    ]
+    if retention:
+        st["retention"] = retention
+    return d
+
+
+def test_classes_differing_only_in_maturity_share_one_attachment_and_detachment(
+    bank: Any,
+) -> None:
+    """CRR Art. 256(1): A is the pool less "all tranches that rank senior or pari passu to the
+    tranche containing the relevant securitisation position", D the pool less those ranking
+    above it (Art. 256(2)); the Basel senior definition (CRE40; CBUAE Securitisation
+    Standards para 12-13): senior tranches of different maturities, or that share a rating
+    and differ only in effective maturity, are all senior.  By hand, pool 100m:
+    A1 and A2: A = (100 - 80) / 100 = 0.20, D = 1, both senior; B: 0.08 to 0.20; Sub 0 to 0.08.
+    SEC-SA (CRE41) with K_A = K_SA = 100% x 8%, p = 1, a = -1 / (p K_A) = -12.5:
+    A1 = A2 = 12.5 (e^{a (1 - 0.08)} - e^{a (0.20 - 0.08)}) / (a (0.92 - 0.12)) = 27.89%
+    (stacked apart, A2 at 0.20 to 0.60 non-senior weighed 55.4%); B = 12.5 (e^{a 0.12} - 1) /
+    (a 0.12) = 647.4%; Sub under K_A: 1250%.  A horizontal 25% retention keeps Sub, B and 5m of
+    A2: B is the only mezzanine position (A2 was counted as one), Sub the first loss."""
+    deal = greenabs.parse_deal(_time_tranched(form="horizontal", share=0.25))
+    assert loss_bands(deal.structure) == [("A1", "A2"), ("B",), ("Sub",)]
+    r = greenabs.run(deal)
+    points = {name: (a, d, senior) for name, a, d, senior in _tranche_points(r)}
+    assert points["A1"] == points["A2"] == (pytest.approx(0.20), pytest.approx(1.0), True)
+    assert points["B"] == (pytest.approx(0.08), pytest.approx(0.20), False)
+    assert points["Sub"] == (0.0, pytest.approx(0.08), False)
+
+    a = -1 / 0.08
+    senior = 12.5 * (math.exp(a * 0.92) - math.exp(a * 0.12)) / (a * 0.80)
+    mezz = 12.5 * (math.exp(a * 0.12) - 1) / (a * 0.12)
+    assert senior == pytest.approx(0.2789, abs=1e-4)
+    assert mezz == pytest.approx(6.474, abs=1e-3)
+    imp = securitise(bank, r)
+    own = {p["tranche"]: p for p in imp.sale.details["positions"]}
+    assert own["A1"]["risk_weight"] == pytest.approx(senior, rel=1e-9)
+    assert own["A2"]["risk_weight"] == pytest.approx(senior, rel=1e-9)
+    assert own["A1"]["senior"]
+    assert own["A2"]["senior"]
+    assert own["B"]["risk_weight"] == pytest.approx(mezz, rel=1e-9)
+    assert own["Sub"]["risk_weight"] == 12.5
+    d = imp.sale.details
+    assert (d["mezzanine"], d["first_loss"]) == (["B"], ["Sub"])
+    assert d["retained_shares"]["A2"] == pytest.approx(5 / 40)
+    # all of the mezzanine's RWA kept (CRR Art. 244(2): at most 50%)
+    assert d["srt_measure"] == pytest.approx(1.0)
+    assert not imp.sale.srt
+
+
+def test_p_counts_a_band_of_classes_as_one_tranche() -> None:
+    """CRE40 (CRR Art. 268(1)): P is the largest share the originator holds of any tranche;
+    A1 and A2 share their points, so 50% of A2 (40m) is 20m of the 80m band: P = 25%, not 50%
+    (B at 10% and the originator's own support, kept whole, apart)."""
+    positions = [
+        ("A1", 40.0, 0.2, 1.0, True, None, 1.0),
+        ("A2", 40.0, 0.2, 1.0, True, None, 3.0),
+        ("B", 12.0, 0.08, 0.2, False, None, 3.0),
+    ]
+    shares = {"A1": 0.0, "A2": 0.5, "B": 0.1}
+    assert _largest_share(positions, shares) == pytest.approx(0.25)
+    support = ("support:s", 5.0, 0.08, 0.13, False, None, 3.0)
+    assert _largest_share([*positions, support], {**shares, "support:s": 1.0}) == 1.0
+    assert _largest_share(positions, dict.fromkeys(shares, 0.0)) == 0.0
+
+
+def _with(d: dict[str, Any], change: str) -> dict[str, Any]:
+    d = copy.deepcopy(d)
+    st = d["structure"]
+    if change == "separate interest steps":
+        st["waterfall"][1:2] = [{"pay_interest": "A1"}, {"pay_interest": "A2"}]
+    elif change == "a class between them in the principal step":
+        st["waterfall"][3] = {"pay_principal": ["A1", "B", "A2"]}
+    elif change == "separate principal steps":
+        st["waterfall"][3:4] = [{"pay_principal": "A1"}, {"pay_principal": ["A2", "B"]}]
+    elif change == "different ratings":
+        st["tranches"][0]["rating"], st["tranches"][1]["rating"] = "AAA", "AA"
+    elif change == "one deferrable":
+        st["tranches"][1]["deferrable"] = True
+    elif change == "a support covering one of them":
+        st["supports"] = [
+            {
+                "name": "g",
+                "kind": "guarantee",
+                "provider": "Example Guarantor",
+                "limit": {"amount": 1e6},
+                "covers": [{"tranche": "A1", "what": "interest"}],
+            }
+        ]
+    elif change == "a post-acceleration order paying them apart":
+        st["waterfall_after_default"] = [
+            {"pay_interest": "A1"},
+            {"pay_principal": "A1"},
+            {"pay_interest": "A2"},
+            {"pay_principal": ["A2", "B"]},
+            {"pay_residual": "Sub"},
+        ]
+    return d
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "separate interest steps",
+        "a class between them in the principal step",
+        "separate principal steps",
+        "different ratings",
+        "one deferrable",
+        "a support covering one of them",
+        "a post-acceleration order paying them apart",
+    ],
+)
+def test_classes_that_differ_in_more_than_maturity_stay_apart(change: str) -> None:
+    """Only classes paid in the same interest and principal steps, next to each other, with
+    the same rating, deferral and supports share a loss rank; anything else keeps them
+    stacked (the conservative reading of CRR Art. 256(1))."""
+    deal = greenabs.parse_deal(_with(_time_tranched(), change))
+    assert loss_bands(deal.structure) == [("A1",), ("A2",), ("B",), ("Sub",)]
+
+
+def test_pro_rata_and_scheduled_senior_classes_form_one_band() -> None:
+    for mode in ("pro_rata", "schedule"):
+        d = _time_tranched()
+        d["structure"]["waterfall"][3] = {"pay_principal": {"tranches": ["A1", "A2"], "mode": mode}}
+        d["structure"]["waterfall"].insert(4, {"pay_principal": "B"})
+        if mode == "schedule":
+            d["structure"]["tranches"][0]["schedule"] = [{"date": "2027-05-26", "balance": 0}]
+        deal = greenabs.parse_deal(d)
+        assert loss_bands(deal.structure)[0] == ("A1", "A2"), mode
+
+
+def test_the_sewage_deals_annual_senior_classes_all_count_as_senior(bank: Any) -> None:
+    """The sewage income-right deal's A1..A8 (one rating, interest pro rata, principal on a
+    fixed schedule then sequentially, before Sub) differ only in maturity: one band from
+    (840 - 800) / 905.6 of the pool to 1, all senior (before, A2..A8 were stacked as thin
+    non-senior slices, counted as mezzanine, and weighed up to 82% under SEC-ERBA instead of
+    15% to 30% by maturity).  Without mezzanine the risk-transfer test is on the first loss,
+    Sub, which the originator keeps whole."""
+    r = greenabs.run(greenabs.load_deal(EXAMPLES / "sewage_income_right_2026.yaml"))
+    seniors = [f"A{i}" for i in range(1, 9)]
+    assert loss_bands(r.deal.structure) == [tuple(seniors), ("Sub",)]
+    pool = r.pool.original_balance
+    points = {name: (a, d, senior) for name, a, d, senior in _tranche_points(r)}
+    for name in seniors:
+        assert points[name] == (pytest.approx((pool - 800e6) / pool), 1.0, True)
+    imp = securitise(bank, r)
+    d = imp.sale.details
+    own = {p["tranche"]: p for p in d["positions"]}
+    assert all(own[name]["senior"] for name in seniors)
+    assert (d["mezzanine"], d["first_loss"]) == ([], ["Sub"])
+    assert d["srt_measure"] == pytest.approx(1.0)
+    assert d["srt_limit"] == 0.2
+    # SEC-ERBA senior AA+: 15% at one year to 30% at five, by each class's own maturity M_T
+    weights = [own[name]["risk_weight"] for name in seniors]
+    assert weights == sorted(weights)
+    assert weights[0] == pytest.approx(0.15)
+    assert weights[-1] == pytest.approx(0.30)

@@ -70,6 +70,7 @@ from greenabs.spec.io import problems_from
 
 if TYPE_CHECKING:
     from greenabs.results import RunResult
+    from greenabs.spec.deal import StructureSpec, TrancheSpec
 
 __all__ = [
     "PROCEEDS_TO",
@@ -77,6 +78,7 @@ __all__ = [
     "Sale",
     "TransactionImpact",
     "apply_sale",
+    "loss_bands",
     "sale_from_deal",
     "securitise",
     "sources_label",
@@ -518,17 +520,94 @@ def apply_sale(
     return after, amounts
 
 
+def _step_tranches(step: Any, key: str) -> tuple[str, ...] | None:
+    """The classes a built-in ``pay_interest`` / ``pay_principal`` step names (None for any
+    other step)."""
+    args = getattr(step, key, None)
+    return None if args is None else tuple(args.tranches)
+
+
+def loss_bands(structure: StructureSpec) -> list[tuple[str, ...]]:
+    """The deal's classes grouped by loss rank, most senior first: classes that rank pari
+    passu in losses and differ only in maturity form one band (one tranche for attachment and
+    detachment: CRR Art. 256(1), "all tranches that rank senior or pari passu"; the Basel
+    senior definition, CRE40, treats senior classes of different maturities alike).
+
+    Two neighbouring classes of ``structure.tranches`` (in seniority order) share a band when
+    neither is residual and, from the deal's own waterfall (and its ``waterfall_after_default``
+    where the deal gives one):
+
+    * their interest is paid in the same ``pay_interest`` steps (pro rata among them), and at
+      least one;
+    * their principal is paid in the same ``pay_principal`` steps, at least one, next to each
+      other in it (sequentially, on a schedule or pro rata), so that no other class takes
+      principal between them and the classes below are paid only after the whole band;
+    * they carry the same rating (or none), the same ``deferrable`` flag and the same
+      supports (each ``structure.supports`` cover of one covers the other alike).
+
+    The engine writes losses down bottom-up (a class is paid only after the classes above it
+    in each step; what is left at termination is written off), so a band's classes lose only
+    after every class below it: sequential time tranches such as A1..A8 on a fixed schedule
+    differ only in maturity.  Limits: classes whose ratings differ (even for maturity alone)
+    stay apart; plug-in steps are not read; the post-acceleration order the engine builds
+    when a deal gives none (class by class) is not taken as the deal's.
+    """
+    tranches = structure.tranches
+    waterfalls = [structure.waterfall]
+    if structure.waterfall_after_default is not None:
+        waterfalls.append(structure.waterfall_after_default)
+    steps = [s for w in waterfalls for s in w]
+    interest = [n for s in steps if (n := _step_tranches(s, "pay_interest")) is not None]
+    principal = [n for s in steps if (n := _step_tranches(s, "pay_principal")) is not None]
+    covers: dict[str, set[tuple[str, str]]] = {t.name: set() for t in tranches}
+    for sup in structure.supports:
+        for c in sup.covers:
+            covers.setdefault(c.tranche, set()).add((sup.name, c.what))
+
+    def rating(r: str | None) -> str | None:
+        return r.strip().upper() if r else None
+
+    def together(hi: TrancheSpec, lo: TrancheSpec) -> bool:
+        if hi.residual or lo.residual:
+            return False
+        if rating(hi.rating) != rating(lo.rating) or hi.deferrable != lo.deferrable:
+            return False
+        if covers[hi.name] != covers[lo.name]:
+            return False
+        if any((hi.name in s) != (lo.name in s) for s in interest):
+            return False
+        if not any(hi.name in s for s in interest):
+            return False
+        both = [s for s in principal if hi.name in s or lo.name in s]
+        return bool(both) and all(
+            hi.name in s and lo.name in s and s.index(lo.name) == s.index(hi.name) + 1 for s in both
+        )
+
+    bands: list[list[str]] = []
+    for k, t in enumerate(tranches):
+        if k > 0 and together(tranches[k - 1], t):
+            bands[-1].append(t.name)
+        else:
+            bands.append([t.name])
+    return [tuple(b) for b in bands]
+
+
 def _tranche_points(result: RunResult) -> list[tuple[str, float, float, bool]]:
-    """(name, attachment, detachment, senior) of each tranche against the pool (CRE44.14)."""
+    """(name, attachment, detachment, senior) of each tranche against the pool (CRE44.14;
+    CRR Art. 256(1)-(2)), in the order of ``structure.tranches``.
+
+    The classes of one :func:`loss_bands` band share the band's points: A is the pool less
+    every class of the band and above it, D the pool less the classes above the band (over
+    the pool; A at least 0); the most senior band is senior, all its classes."""
     pool = result.pool.original_balance
-    tranches = result.deal.structure.tranches
-    out = []
-    senior_sum = 0.0
-    for i, t in enumerate(tranches):
-        d = (pool - senior_sum) / pool
-        senior_sum += t.balance
-        a = max((pool - senior_sum) / pool, 0.0)
-        out.append((t.name, a, d, i == 0))
+    balance = {t.name: t.balance for t in result.deal.structure.tranches}
+    out: list[tuple[str, float, float, bool]] = []
+    above = 0.0
+    for k, band in enumerate(loss_bands(result.deal.structure)):
+        d = (pool - above) / pool
+        above += sum(balance[name] for name in band)
+        a = max((pool - above) / pool, 0.0)
+        out.extend((name, a, d, k == 0) for name in band)
     return out
 
 
@@ -699,6 +778,23 @@ def _support_positions(
     return out
 
 
+def _largest_share(
+    positions: list[tuple[str, float, float, float, bool, str | None, float]],
+    shares: dict[str, float],
+) -> float:
+    """P of CRE40's maximum capital requirement: the largest share the originator holds of
+    any tranche, the classes of one loss band (same attachment and detachment points, CRR
+    Art. 256(1)) counting as one tranche: what it keeps of the band over the band's face.  A
+    support the originator provides is a tranche of its own, kept whole."""
+    held: dict[object, float] = {}
+    face: dict[object, float] = {}
+    for name, amount, a, d, *_ in positions:
+        key = name if name.startswith(SUPPORT_POSITION) else (a, d)
+        held[key] = held.get(key, 0.0) + amount * shares[name]
+        face[key] = face.get(key, 0.0) + amount
+    return max((held[k] / face[k] for k in held if held[k] > 0), default=0.0)
+
+
 def _securitisation_spec(
     bank: BankSpec, spec: SecuritisationSpec | None, bank_source: str
 ) -> SecuritisationSpec:
@@ -833,7 +929,7 @@ def sale_from_deal(
     kept_positions = [
         (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
     ]
-    largest = max((shares[p[0]] for p in kept_positions), default=0.0)
+    largest = _largest_share(all_positions, shares)
     by_name: dict[str, PositionCapital] = {
         c.tranche: c for c in position_risk_weights(kept_positions, largest_share=largest, **params)
     }
