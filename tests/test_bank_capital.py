@@ -16,6 +16,7 @@ from greenabs.bank import (
     sec_sa_risk_weight,
     ssfa_capital,
 )
+from greenabs.bank.capital import largest_share_held
 from greenabs.errors import SpecError
 
 
@@ -284,6 +285,25 @@ def test_a_retained_share_above_one_is_named() -> None:
         position_risk_weights(
             _ib_positions(0.05), pool=IB_POOL, pool_risk_weight=1.0, largest_share=1.2
         )
+
+
+def test_p_counts_classes_that_differ_only_in_maturity_as_one_tranche() -> None:
+    """CRE40 (CRR Art. 268(1)): P is the largest share held of any tranche; classes that
+    differ only in maturity share their points (CRR Art. 256(1)) and are one tranche.  Pool
+    100: A1 and A2 (40 each) at 0.20 to 1; holding 10 of A1 and 20 of A2 is 30 of the 80 band,
+    P = 37.5% (not 50% of A2 alone); B at 0.08 to 0.20, 3 of 12 held, 25%."""
+    band = [
+        ("A1", 10.0, 0.2, 1.0, True, None, 1.0),
+        ("A2", 20.0, 0.2, 1.0, True, None, 3.0),
+        ("B", 3.0, 0.08, 0.2, False, None, 3.0),
+    ]
+    assert largest_share_held(band, 100.0) == pytest.approx(0.375)
+    # holding more than the band is named, with the band's size
+    over = [band[0], ("A2", 75.0, 0.2, 1.0, True, None, 3.0)]
+    why = r"positions\[0\]\.amount: .*attachment 0\.2 and detachment 1 hold 85\.00 of a "
+    why += r"tranche of 80\.00"
+    with pytest.raises(SpecError, match=why):
+        largest_share_held(over, 100.0)
 
 
 def test_senior_look_through_under_irba_uses_the_irb_pool_weight() -> None:

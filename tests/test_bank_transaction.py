@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 from statistics import NormalDist
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,6 @@ from greenabs.bank.capital import PositionCapital, ssfa_capital
 from greenabs.bank.spec import SecuritisationSpec
 from greenabs.bank.transaction import (
     VARIABILITY_MULTIPLES,
-    _largest_share,
     _srt_test,
     _tranche_points,
     loss_bands,
@@ -340,22 +340,6 @@ def test_classes_differing_only_in_maturity_share_one_attachment_and_detachment(
     assert not imp.sale.srt
 
 
-def test_p_counts_a_band_of_classes_as_one_tranche() -> None:
-    """CRE40 (CRR Art. 268(1)): P is the largest share the originator holds of any tranche;
-    A1 and A2 share their points, so 50% of A2 (40m) is 20m of the 80m band: P = 25%, not 50%
-    (B at 10% and the originator's own support, kept whole, apart)."""
-    positions = [
-        ("A1", 40.0, 0.2, 1.0, True, None, 1.0),
-        ("A2", 40.0, 0.2, 1.0, True, None, 3.0),
-        ("B", 12.0, 0.08, 0.2, False, None, 3.0),
-    ]
-    shares = {"A1": 0.0, "A2": 0.5, "B": 0.1}
-    assert _largest_share(positions, shares) == pytest.approx(0.25)
-    support = ("support:s", 5.0, 0.08, 0.13, False, None, 3.0)
-    assert _largest_share([*positions, support], {**shares, "support:s": 1.0}) == 1.0
-    assert _largest_share(positions, dict.fromkeys(shares, 0.0)) == 0.0
-
-
 def _with(d: dict[str, Any], change: str) -> dict[str, Any]:
     d = copy.deepcopy(d)
     st = d["structure"]
@@ -421,13 +405,38 @@ def test_pro_rata_and_scheduled_senior_classes_form_one_band() -> None:
         assert loss_bands(deal.structure)[0] == ("A1", "A2"), mode
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 100), min_size=1, max_size=6))
+def test_splitting_the_senior_class_by_maturity_keeps_its_points(parts: list[int]) -> None:
+    """Property (CRR Art. 256(1)): cutting the 80m senior class into time tranches paid
+    sequentially in one step leaves every piece at the class's own points (0.20 to 1, senior)
+    and every class below where it was."""
+    d = _time_tranched()
+    sizes = [80e6 * p / sum(parts) for p in parts]
+    names = [f"A{i + 1}" for i in range(len(parts))]
+    d["structure"]["tranches"][:2] = [
+        {"name": n, "balance": b, "coupon": {"fixed": 0.03}}
+        for n, b in zip(names, sizes, strict=True)
+    ]
+    d["structure"]["waterfall"][1] = {"pay_interest": names}
+    d["structure"]["waterfall"][3] = {"pay_principal": [*names, "B"]}
+    deal = greenabs.parse_deal(d)
+    result: Any = SimpleNamespace(pool=SimpleNamespace(original_balance=100e6), deal=deal)
+    points = _tranche_points(result)
+    assert [p[0] for p in points] == [*names, "B", "Sub"]
+    for _, a, det, senior in points[: len(names)]:
+        assert (a, det, senior) == (pytest.approx(0.2), 1.0, True)
+    assert points[-2][1:] == (pytest.approx(0.08), pytest.approx(0.2), False)
+    assert points[-1][1:] == (pytest.approx(0.0, abs=1e-12), pytest.approx(0.08), False)
+
+
 def test_the_sewage_deals_annual_senior_classes_all_count_as_senior(bank: Any) -> None:
     """The sewage income-right deal's A1..A8 (one rating, interest pro rata, principal on a
     fixed schedule then sequentially, before Sub) differ only in maturity: one band from
-    (840 - 800) / 905.6 of the pool to 1, all senior (before, A2..A8 were stacked as thin
-    non-senior slices, counted as mezzanine, and weighed up to 82% under SEC-ERBA instead of
-    15% to 30% by maturity).  Without mezzanine the risk-transfer test is on the first loss,
-    Sub, which the originator keeps whole."""
+    (1,108.5m - 800m) / 1,108.5m = 27.8% of the pool to 1, all senior.  Before, A2..A8 were
+    stacked as thin non-senior slices, counted as mezzanine, and weighed up to 82% under
+    SEC-ERBA instead of 15% to 30% by maturity.  Without mezzanine the risk-transfer test is on
+    the first loss, Sub, which the originator keeps whole."""
     r = greenabs.run(greenabs.load_deal(EXAMPLES / "sewage_income_right_2026.yaml"))
     seniors = [f"A{i}" for i in range(1, 9)]
     assert loss_bands(r.deal.structure) == [tuple(seniors), ("Sub",)]
@@ -435,6 +444,7 @@ def test_the_sewage_deals_annual_senior_classes_all_count_as_senior(bank: Any) -
     points = {name: (a, d, senior) for name, a, d, senior in _tranche_points(r)}
     for name in seniors:
         assert points[name] == (pytest.approx((pool - 800e6) / pool), 1.0, True)
+    assert points["A8"][0] == pytest.approx(0.2783, abs=1e-4)
     imp = securitise(bank, r)
     d = imp.sale.details
     own = {p["tranche"]: p for p in d["positions"]}

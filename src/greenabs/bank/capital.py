@@ -35,6 +35,7 @@ __all__ = [
     "PositionCapital",
     "effective_number",
     "erba_ratings",
+    "largest_share_held",
     "position_risk_weights",
     "sec_erba_risk_weight",
     "sec_irba_risk_weight",
@@ -299,11 +300,14 @@ class PositionCapital:
     note: str = ""
 
 
-def _largest_share(
+def largest_share_held(
     positions: list[tuple[str, float, float, float, bool, str | None, float]], pool: float
 ) -> float:
     """P of CRE40's maximum capital requirement: the largest share the bank holds of any
-    tranche, a tranche being ``(D - A) x pool`` (positions at the same points add up)."""
+    tranche, a tranche being ``(D - A) x pool``.  Positions at the same points add up: classes
+    that differ only in maturity share their points (CRR Art. 256(1)), so a band of them is
+    one tranche.  ``positions`` are as :func:`position_risk_weights` takes them, ``amount``
+    the part held; holding more than a tranche is an error naming the position."""
     held: dict[tuple[float, float], float] = {}
     for _, amount, att, det, *_ in positions:
         held[(att, det)] = held.get((att, det), 0.0) + amount
@@ -373,7 +377,7 @@ def position_risk_weights(
     if largest_share is not None:
         largest = largest_share
     else:
-        largest = _largest_share(positions, pool) if caps and pool > 0 else 1.0
+        largest = largest_share_held(positions, pool) if caps and pool > 0 else 1.0
     out = []
     for name, amount, att, det, senior, rating, mat in positions:
         _check_finite(amount=amount, maturity_years=mat)

@@ -6,7 +6,9 @@ derecognition and significant-risk-transfer tests).  :func:`apply_sale` books it
 new, balanced :class:`~greenabs.bank.spec.BankSpec`; :func:`sale_from_deal` builds the sale
 from a deal run (retained tranches from the deal's retention, their capital from
 :mod:`greenabs.bank.capital`, derecognition from default stresses run through the waterfall);
-:func:`securitise` does both and explains every ratio's change.
+:func:`securitise` does both and explains every ratio's change.  Attachment and detachment
+points come from the deal's capital structure by loss band (:func:`loss_bands`: classes that
+rank pari passu in losses and differ only in maturity are one tranche, CRR Art. 256(1)).
 
 Accounting (IFRS 9 / CAS 23, shared reference systemic_risk.md section 4.3):
 
@@ -53,6 +55,7 @@ from greenabs.bank.capital import (
     PositionCapital,
     effective_number,
     erba_ratings,
+    largest_share_held,
     position_risk_weights,
 )
 from greenabs.bank.ratios import Ratios, ratios
@@ -778,23 +781,6 @@ def _support_positions(
     return out
 
 
-def _largest_share(
-    positions: list[tuple[str, float, float, float, bool, str | None, float]],
-    shares: dict[str, float],
-) -> float:
-    """P of CRE40's maximum capital requirement: the largest share the originator holds of
-    any tranche, the classes of one loss band (same attachment and detachment points, CRR
-    Art. 256(1)) counting as one tranche: what it keeps of the band over the band's face.  A
-    support the originator provides is a tranche of its own, kept whole."""
-    held: dict[object, float] = {}
-    face: dict[object, float] = {}
-    for name, amount, a, d, *_ in positions:
-        key = name if name.startswith(SUPPORT_POSITION) else (a, d)
-        held[key] = held.get(key, 0.0) + amount * shares[name]
-        face[key] = face.get(key, 0.0) + amount
-    return max((held[k] / face[k] for k in held if held[k] > 0), default=0.0)
-
-
 def _securitisation_spec(
     bank: BankSpec, spec: SecuritisationSpec | None, bank_source: str
 ) -> SecuritisationSpec:
@@ -929,7 +915,12 @@ def sale_from_deal(
     kept_positions = [
         (p[0], p[1] * shares[p[0]], *p[2:]) for p in all_positions if shares[p[0]] > 0
     ]
-    largest = _largest_share(all_positions, shares)
+    # P: the largest share kept of any tranche, a loss band counting as one (its classes
+    # share their points); the originator's own support is kept whole
+    kept_tranches = [p for p in kept_positions if not p[0].startswith(SUPPORT_POSITION)]
+    largest = (
+        1.0 if supports else (largest_share_held(kept_tranches, pool) if kept_tranches else 0.0)
+    )
     by_name: dict[str, PositionCapital] = {
         c.tranche: c for c in position_risk_weights(kept_positions, largest_share=largest, **params)
     }
