@@ -11,6 +11,7 @@ Public functions::
 
 from greenabs.bank.capital import (
     effective_number,
+    largest_share_held,
     position_risk_weights,
     sec_erba_risk_weight,
     sec_irba_risk_weight,
@@ -26,6 +27,7 @@ from greenabs.bank.transaction import (
     Sale,
     TransactionImpact,
     apply_sale,
+    loss_bands,
     sale_from_deal,
     securitise,
 )
@@ -44,7 +46,9 @@ __all__ = [
     "irr_gap",
     "irrbb",
     "irrbb_shock",
+    "largest_share_held",
     "load_bank",
+    "loss_bands",
     "parse_bank",
     "position_risk_weights",
     "project",
