@@ -766,3 +766,61 @@ def test_runs_the_command_line_recorded_show_in_the_workbench() -> None:
         assert page.status_code == 200
         assert "Example Green Loans 2026-1" in page.text
     assert client.get(f"/compare?a={runs[1].id}&b={runs[0].id}").status_code == 200
+
+
+@pytest.mark.parametrize("where", ["absolute", "parent", "subfolder"])
+def test_a_stored_deal_writes_its_tape_only_in_its_own_folder(
+    client: TestClient,
+    store: RunStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """A deal the command line ran names its tape as its file did (an absolute path,
+    ``../x.csv``, ``tapes/x.csv``): viewing or running it in the workbench reads the stored
+    tape from the deal's private folder and never writes the user's file or outside it."""
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    real = tmp_path / "user" / "tape.csv"
+    real.parent.mkdir()
+    real.write_text("edited by the user since\n")
+    name = {"absolute": str(real), "parent": "../tape.csv", "subfolder": "tapes/tape.csv"}[where]
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    text = text.replace("tape: ib_green_2014_tape.csv", f"tape: {name}")
+    assert name in text
+    tape = (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    store.record("pool", {"meta": {}}, deal_text=text, tape=tape, tape_name=name, deal_name="IB")
+    (version,) = store.deals()
+    r = client.post(f"/library/{version.hash}", data={"csrf_token": csrf(client)})
+    assert r.status_code == 200, r.text[-2000:]
+    assert "<strong>Valid</strong>" in r.text
+    deal = r.url.path
+    assert client.get(deal).status_code == 200
+    status = finish(client, act(client, deal, "pool"))
+    assert status["status"] == "done", status
+    if where == "absolute":  # the bank command reads the deal from a file of its own
+        status = finish(client, act(client, deal, "bank"))
+        assert status["status"] == "done", status
+    assert real.read_text() == "edited by the user since\n"
+    assert list(temp.iterdir()) == []  # nothing written beside the private folders
+
+
+def test_the_command_line_stores_the_tape_by_its_file_name(tmp_path: Path) -> None:
+    """A run of a deal whose tape is in a subfolder opens in the workbench, valid."""
+    (tmp_path / "tapes").mkdir()
+    tape = tmp_path / "tapes" / "loans.csv"
+    tape.write_bytes((EXAMPLES / "ib_green_2014_tape.csv").read_bytes())
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    deal = tmp_path / "deal.yaml"
+    deal.write_text(text.replace("tape: ib_green_2014_tape.csv", "tape: tapes/loans.csv"))
+    r = CliRunner().invoke(cli_app, ["pool", str(deal), "-q"])
+    assert r.exit_code == 0, r.output
+    store = RunStore.open()
+    (version,) = store.deals()
+    assert store.deal_tape(version.hash) == ("loans.csv", tape.read_bytes())
+    client = TestClient(create_app(), base_url=BASE, raise_server_exceptions=False)
+    r = client.post(f"/library/{version.hash}", data={"csrf_token": csrf(client)})
+    assert "<strong>Valid</strong>" in r.text

@@ -191,7 +191,8 @@ class Recording:
                 text = self.deal_file.read_text(encoding="utf-8")
                 path = self._tape(self.deal)
                 if path is not None and path.is_file():
-                    tape, tape_name = path.read_bytes(), str(self.deal.pool.tape)
+                    # the file's own name: the deal text keeps the path it gave
+                    tape, tape_name = path.read_bytes(), path.name
             meta = self.payload["meta"]
             try:
                 run_id = RunStore.open().record(

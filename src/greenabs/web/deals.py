@@ -35,6 +35,7 @@ __all__ = [
     "examples",
     "load",
     "problems_of",
+    "write_deal",
 ]
 
 #: What a deal id looks like (ids come from the server, never paths; anything else is a 404).
@@ -160,9 +161,13 @@ class DealLibrary:
             return list(reversed(self._deals.values()))
 
 
+def _last_part(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
 def check_tape_name(name: str) -> str:
     """A tape file name as uploaded, reduced to its last part and checked."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _last_part(name)
     if not _TAPE_NAME.match(base):
         raise SpecError(
             "tape",
@@ -175,38 +180,68 @@ def check_tape_name(name: str) -> str:
     return base
 
 
+def _prepare(deal: Deal, folder: Path) -> Any:
+    """The deal's parsed YAML, its tape written into ``folder`` under the tape's own file name
+    and ``pool.tape`` made that name.
+
+    ``pool.tape`` must name the tape uploaded with the deal (its last part: a deal the command
+    line ran names its tape as its file did, ``tapes/loans.csv`` or an absolute path); the
+    tape is only ever written inside ``folder``, whatever a stored deal says.
+    """
+    from greenabs.spec.io import read_yaml
+
+    path = folder / "deal.yaml"
+    path.write_text(deal.text, encoding="utf-8")
+    try:
+        data = read_yaml(path)
+    except SpecError as exc:
+        raise SpecError(deal.name, exc.problems) from None
+    pool = data.get("pool") if isinstance(data, dict) else None
+    if isinstance(pool, dict) and isinstance(pool.get("tape"), str):
+        wanted = _last_part(pool["tape"])
+        have = _last_part(deal.tape_name) if deal.tape_name else None
+        if have is None or deal.tape is None or wanted != have:
+            shown = f"the tape uploaded is {have!r}" if have else "no tape"
+            raise SpecError(
+                deal.name,
+                Problem(
+                    "pool.tape",
+                    f"names {pool['tape'].strip()[:80]!r}, but {shown}: upload the loan tape "
+                    "with the deal (the workbench reads only the tape uploaded with the deal)",
+                ),
+            )
+        try:
+            name = check_tape_name(have)
+        except SpecError as exc:
+            problems = [replace(p, where="pool.tape") for p in exc.problems]
+            raise SpecError(deal.name, problems) from None
+        (folder / name).write_bytes(deal.tape)
+        data = {**data, "pool": {**pool, "tape": name}}
+    return data
+
+
 def load(deal: Deal) -> Any:
     """The validated :class:`~greenabs.spec.deal.DealSpec` of a deal, or a SpecError.
 
     The text and tape are written to a private temporary folder and read by the project's
     loaders; ``pool.tape`` must name the tape uploaded with the deal.
     """
-    from greenabs.spec.io import parse_deal, read_yaml
+    from greenabs.spec.io import parse_deal
 
     with tempfile.TemporaryDirectory(prefix="greenabs-web-") as tmp:
         folder = Path(tmp)
-        path = folder / "deal.yaml"
-        path.write_text(deal.text, encoding="utf-8")
-        try:
-            data = read_yaml(path)
-        except SpecError as exc:
-            raise SpecError(deal.name, exc.problems) from None
-        pool = data.get("pool") if isinstance(data, dict) else None
-        if isinstance(pool, dict) and isinstance(pool.get("tape"), str):
-            wanted = pool["tape"].strip()
-            if deal.tape_name is None or wanted != deal.tape_name:
-                have = f"the tape uploaded is {deal.tape_name!r}" if deal.tape_name else "no tape"
-                raise SpecError(
-                    deal.name,
-                    Problem(
-                        "pool.tape",
-                        f"names {wanted[:80]!r}, but {have}: upload the loan tape with the deal "
-                        "(the workbench reads only the tape uploaded with the deal)",
-                    ),
-                )
-            assert deal.tape is not None
-            (folder / deal.tape_name).write_bytes(deal.tape)
-        return parse_deal(data, deal.name, folder)
+        return parse_deal(_prepare(deal, folder), deal.name, folder)
+
+
+def write_deal(deal: Deal, folder: Path) -> Path:
+    """The deal as a file in ``folder`` (a private temporary folder), its tape beside it under
+    the tape's own name, for a command to read; ``pool.tape`` names that file."""
+    data = _prepare(deal, folder)
+    path = folder / "deal.yaml"
+    pool = data.get("pool") if isinstance(data, dict) else None
+    if isinstance(pool, dict) and pool.get("tape") is not None:
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+    return path
 
 
 _PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")

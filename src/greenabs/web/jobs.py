@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from greenabs.errors import ARGUMENT, GreenabsError, Problem, SpecError
-from greenabs.web.deals import Deal, load
+from greenabs.web.deals import Deal, load, write_deal
 
 __all__ = ["JOB_ID", "KINDS", "Job", "JobRunner", "Params", "parse_params"]
 
@@ -300,7 +300,7 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
     job.step("reading the bank")
     with tempfile.TemporaryDirectory(prefix="greenabs-web-") as tmp:
         folder = Path(tmp)
-        bank, deal_file, out = folder / "bank.yaml", folder / "deal.yaml", folder / "bank.json"
+        bank, out = folder / "bank.yaml", folder / "bank.json"
         bank.write_text(params.bank_text, encoding="utf-8")
         try:
             data = read_yaml(bank)
@@ -312,9 +312,7 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
             if listed and isinstance(data.get(name), str):  # a CSV file of the server: never read
                 why = "the workbench takes the rows written in the bank file, not a CSV file"
                 raise SpecError(params.bank_name, Problem(name, why))
-        deal_file.write_text(deal.text, encoding="utf-8")
-        if deal.tape is not None and deal.tape_name is not None:
-            (folder / deal.tape_name).write_bytes(deal.tape)
+        deal_file = write_deal(deal, folder)
         command = [
             sys.executable,
             "-m",
