@@ -22,15 +22,17 @@ from greenabs.montecarlo.defaults import cumulative, default_months
 # per scenario), thread by thread.
 _HARNESS = """
 struct Dim { unsigned x, y, z; };
-static Dim blockIdx, threadIdx, blockDim;
+static Dim blockIdx, threadIdx, blockDim, gridDim;
 #define __global__
 #define __restrict__
 #include <stddef.h>
 %s
 extern "C" void run(const double* curves, const double* u, const long long* combo, int n_s,
-                    int n_items, int n_k, int n_t, long long* out, int threads) {
+                    int n_items, int n_k, int n_t, long long* out, int threads,
+                    int grid_y) {
     blockDim.x = threads;
-    for (unsigned by = 0; by < (unsigned)n_s; ++by)
+    gridDim.y = grid_y;
+    for (unsigned by = 0; by < (unsigned)grid_y; ++by)
         for (unsigned bx = 0; bx < (unsigned)((n_items + threads - 1) / threads); ++bx)
             for (unsigned tx = 0; tx < (unsigned)threads; ++tx) {
                 blockIdx.x = bx; blockIdx.y = by; threadIdx.x = tx;
@@ -56,7 +58,9 @@ def host_kernel(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return so.run
 
 
-def _host_search(run: Any, curves: Any, u: Any, combo: Any, threads: int) -> Any:
+def _host_search(
+    run: Any, curves: Any, u: Any, combo: Any, threads: int, grid_y: int | None = None
+) -> Any:
     curves = np.ascontiguousarray(curves, dtype=np.float64)
     u = np.ascontiguousarray(u, dtype=np.float64)
     combo = np.ascontiguousarray(combo, dtype=np.int64)
@@ -72,18 +76,22 @@ def _host_search(run: Any, curves: Any, u: Any, combo: Any, threads: int) -> Any
         ctypes.c_int(curves.shape[2]),
         ptr(out.reshape(-1)),
         ctypes.c_int(threads),
+        ctypes.c_int(min(u.shape[0], _cuda.MAX_GRID_Y) if grid_y is None else grid_y),
     )
     return out
 
 
-@pytest.mark.parametrize(("n_items", "threads"), [(1, 256), (300, 256), (513, 64)])
+@pytest.mark.parametrize(
+    ("n_items", "threads", "grid_y"), [(1, 256, None), (300, 256, None), (513, 64, 2)]
+)
 def test_cuda_search_equals_the_numpy_reference(
-    host_kernel: Any, n_items: int, threads: int
+    host_kernel: Any, n_items: int, threads: int, grid_y: int | None
 ) -> None:
     """Random curves (some never reaching the uniforms, some reaching 1, some 0) and uniforms
     drawn partly from the curves' own values (ties: ``u == F`` is not a default, as
     ``searchsorted(side="right")``): the same month for every (scenario, obligor), threads
-    past the last obligor writing nothing."""
+    past the last obligor writing nothing, and scenarios beyond a grid of fewer rows taken
+    in strides (CUDA's y limit)."""
     rng = np.random.default_rng(4)
     n_s, n_k, n_t = 5, 4, 37
     curves = cumulative(rng.uniform(0.0, 0.08, (n_s, n_k, n_t)))
@@ -96,7 +104,7 @@ def test_cuda_search_equals_the_numpy_reference(
     rows = curves[np.arange(n_s)[:, None], combo[None, :], months]
     u = np.where(ties, rows, u)
     expected = default_months(curves, u, combo, "numpy")
-    got = _host_search(host_kernel, curves, u, combo, threads)
+    got = _host_search(host_kernel, curves, u, combo, threads, grid_y)  # 2: rows in strides
     np.testing.assert_array_equal(got, expected)
     if n_items > 1:  # both outcomes are compared
         assert (expected > 0).any()

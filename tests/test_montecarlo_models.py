@@ -267,6 +267,34 @@ def test_loans_of_one_obligor_default_together() -> None:
     assert (a & b).mean() == pytest.approx(a.mean() * b.mean(), abs=0.02)
 
 
+def test_large_pool_keeps_the_operators_default_times() -> None:
+    """The large-pool option replaces the assets' default times by a pool rate; an income
+    right's operator still defaults at its own time, tied to the factor (the same draw as
+    loan level)."""
+    deal = greenabs.load_deal(EXAMPLES / "sewage_income_right_2026.yaml")
+    cp = compile_deal(deal)
+    drivers = {}
+    for large in (False, True):
+        sim = settings(deal, scenarios=400, seed=3, default_model={"large_pool": large})
+        drivers[large] = ScenarioModel(cp, sim).block(0, 400).scenarios.drivers
+    name = "sewage_fee.operator_default"
+    assert name in drivers[True]
+    assert (drivers[True][name] > 0).any()
+    # assets draw no uniforms under the large pool: the operators' are the first ones drawn
+    assert (drivers[True][name] > 0).mean() == pytest.approx(
+        (drivers[False][name] > 0).mean(), abs=0.06
+    )
+
+
+def test_a_blank_obligor_is_no_obligor() -> None:
+    from greenabs.montecarlo.generate import _uniform_columns
+
+    cols, n = _uniform_columns(["", "", "A", None, "A"], 6)
+    assert cols is not None
+    assert n == 5
+    assert cols.tolist() == [0, 1, 2, 3, 2, 4]
+
+
 BAD_SIMULATION = [
     ("scenarios", "many"),
     ("scenarios", 0),

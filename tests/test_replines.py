@@ -102,6 +102,16 @@ def test_lines_keep_balance_impact_and_shared_fields_exactly() -> None:
         assert line.obligor is None
         rates = [g.rate for g in group]
         assert min(rates) - 1e-12 <= line.rate <= max(rates) + 1e-12
+    # every impact_* field is summed, whichever the asset base declares
+    alike = {"rate": 0.05, "age": 0, "original_term": 24, "frequency": "monthly"}
+    alike |= {"amortization": "level", "impact_tco2_sequestered": 10.0}
+    one, _ = aggregate_loans(
+        [LoanSpec.model_validate({**a.model_dump(), **alike}) for a in loans[:3]]
+    )
+    assert len(one) == 1
+    impacts = [f for f in LoanSpec.model_fields if f.startswith("impact_")]
+    assert "impact_tco2_sequestered" in impacts
+    assert sum(x.impact_tco2_sequestered or 0 for x in one) == pytest.approx(30.0)
     # keep= makes a descriptive field part of the key: every line then has one industry
     kept, _ = aggregate_loans(loans, keep=("industry",))
     assert all(x.industry is not None for x in kept)

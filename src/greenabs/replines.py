@@ -43,14 +43,9 @@ from greenabs.spec.deal import DealSpec
 
 __all__ = ["RepLines", "aggregate_loans", "rep_lines"]
 
-#: Impact fields summed over a line (a line finances what its loans finance).
-_IMPACTS = (
-    "impact_mwh",
-    "impact_tco2_avoided",
-    "impact_m3_wastewater",
-    "impact_t_waste",
-    "impact_ha_managed",
-)
+#: Impact fields summed over a line (a line finances what its loans finance): every
+#: ``impact_*`` field an asset has.
+_IMPACTS = tuple(f for f in AssetSpecBase.model_fields if f.startswith("impact_"))
 
 #: Fields the engine reads exactly: a line's loans share each of them.
 _EXACT = ("amortization", "frequency", "index", "reset_months", "floor", "cap", "rating")

@@ -268,8 +268,9 @@ class ScenarioModel:
         order: factors, obligors' uniforms, recovery, prepayment, rate shocks."""
         dm = self.sim.default_model
         n_y = self.n_years if dm.periods == "annual" else 1
-        # large pool: the providers alone draw uniforms, the assets' defaults are a pool rate
-        n_u = len(self.support_items) if dm.large_pool else self.n_uniforms
+        # large pool: the operators and providers alone draw uniforms, the assets' defaults
+        # are a pool rate
+        n_u = len(self.items.combo) - self.n_assets if dm.large_pool else self.n_uniforms
         n_r = len(self.rate_names)
         d = _Draws(
             z=np.empty((n_s, n_y)),
@@ -303,10 +304,10 @@ class ScenarioModel:
         n_items = len(self.items.combo)
         kw: dict[str, Any] = {}
         drivers: dict[str, FloatArray] = {}
-        if dm.large_pool:
+        if dm.large_pool:  # the operators and providers keep their default times
             assets = _subset(self.items, np.arange(self.n_assets))
             kw["mdr_mult"] = large_pool_multipliers(assets, self.weights, factors, dm.periods)
-            items = _subset(self.items, np.arange(n_items - len(self.support_items), n_items))
+            items = _subset(self.items, np.arange(self.n_assets, n_items))
             col = 0
         else:
             items = self.items
@@ -320,11 +321,11 @@ class ScenarioModel:
         if not dm.large_pool:
             # (an asset's curve is flat past its months: it never defaults later)
             kw["default_month"] = months[:, : self.n_assets]
-            for name, pos in self.operator_drivers:
-                arr = np.zeros((n_s, self.n_assets))
-                arr[:, pos] = months[:, col : col + pos.size]
-                drivers[name] = arr
-                col += pos.size
+        for name, pos in self.operator_drivers:
+            arr = np.zeros((n_s, self.n_assets))
+            arr[:, pos] = months[:, col : col + pos.size]
+            drivers[name] = arr
+            col += pos.size
         for i, name in enumerate(self.support_items):
             drivers[support_driver(name)] = months[:, col + i].astype(np.float64)
         return kw, drivers
@@ -406,15 +407,16 @@ class ScenarioModel:
 def _uniform_columns(obligors: list[str | None], n_items: int) -> tuple[IntArray | None, int]:
     """Each item's column of the scenario's uniforms, and the number of columns: the assets
     of one obligor (the same ``obligor`` name) share one uniform, so they default together
-    as far as their curves allow (cross-default: one latent variable per obligor, each loan
-    its own threshold); other assets, operators and providers have their own.  ``None``
+    as far as their curves allow (cross-default: one idiosyncratic draw per obligor, each
+    loan its own threshold; loans of one obligor in different ``group_by`` groups also load
+    their own group factors); other assets, operators and providers have their own.  ``None``
     when no two items share one (the columns are the items)."""
     n_assets = len(obligors)
     cols = np.empty(n_items, dtype=np.int64)
     seen: dict[str, int] = {}
     k = 0
     for i, name in enumerate(obligors):
-        if name is None:
+        if not name:  # no obligor named (or a blank name): the asset alone
             cols[i] = k
             k += 1
         elif name in seen:
