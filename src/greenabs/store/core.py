@@ -342,7 +342,8 @@ class RunStore:
                     )
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(Exception):  # the migration's error is the one to see
+                    con.execute("ROLLBACK")
                 raise
 
     def schema_version(self) -> int:
