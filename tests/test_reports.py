@@ -529,3 +529,185 @@ def test_each_command_writes_both_documents(args: list[str], title: str, tmp_pat
     assert sheets[-1] == "meta"
     assert len(sheets) >= 2
     assert title in html_file.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------ review fixes
+def test_bank_ratio_missing_after_the_deal_reads_n_a(
+    payloads: dict[str, dict[str, Any]],
+) -> None:
+    """A ratio that is not a number after the deal (NaN, None in the payload) is drawn as no
+    bar labelled "n/a", not a crash; its panel still fits the value before."""
+    import copy
+
+    p = copy.deepcopy(payloads["bank"])
+    p["transaction"]["after_ratios"]["lcr"] = None
+    fig = reports.figures("bank", p)["ratios"]
+    lcr = _trace(fig, "lcr")
+    assert list(lcr.y) == [p["ratios"]["lcr"], None]
+    assert list(lcr.text) == [f"{p['ratios']['lcr']:.2%}", "n/a"]
+    assert fig.layout["yaxis" + lcr.yaxis[1:]].range[1] > p["ratios"]["lcr"]
+
+
+def test_wal_error_bars_never_reach_backwards(payloads: dict[str, dict[str, Any]]) -> None:
+    """The 5%-95% bars reach from the mean to each quantile, never a negative length: a
+    stored run had a mean of 1.4927 with every quantile 1.4870 (the mean, pulled up by a few
+    long scenarios, above the 95% quantile: no bar above, 0.0057 below); a quantile of 0.0
+    is a value, not a missing one."""
+    import copy
+
+    p = copy.deepcopy(payloads["rate"])
+    first, second = p["rating"][:2]
+    first["wal_mean"] = 1.4927
+    first["wal_quantiles"] = {"0.05": 1.487, "0.5": 1.487, "0.95": 1.487}
+    second["wal_mean"] = 0.5
+    second["wal_quantiles"] = {"0.05": 0.0, "0.5": 0.4, "0.95": 1.25}
+    bars = reports.figures("rate", p)["wal"].data[0].error_y
+    assert list(bars.array[:2]) == pytest.approx([0.0, 0.75])
+    assert list(bars.arrayminus[:2]) == pytest.approx([0.0057, 0.5])
+    assert min(bars.array) >= 0
+    assert min(bars.arrayminus) >= 0
+
+
+MARKUP = "<a href='javascript:x'>X</a> & Co"
+SHOWN = "&lt;a href='javascript:x'&gt;X&lt;/a&gt; &amp; Co"
+
+
+def _renamed(obj: Any, names: set[str]) -> Any:
+    """``obj`` with every key or text equal to one of ``names`` replaced by that name followed
+    by :data:`MARKUP`."""
+    if isinstance(obj, dict):
+        return {(k + MARKUP if k in names else k): _renamed(v, names) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_renamed(v, names) for v in obj]
+    return obj + MARKUP if isinstance(obj, str) and obj in names else obj
+
+
+def _chart_strings(fig: Any) -> list[str]:
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str):
+            found.append(v)
+
+    walk(json.loads(fig.to_json()))
+    return found
+
+
+@pytest.mark.parametrize("kind", [k for k in reports.KINDS if k != "breakeven"])
+def test_names_from_the_payload_are_text_in_every_chart(
+    kind: str, payloads: dict[str, dict[str, Any]]
+) -> None:
+    """Tranche, obligor, region, bucket, indicator and dimension names reach legends, axes,
+    titles and notes as written: plotly reads those as HTML, where ``<a href>`` is a live
+    link; the diagrams and every other chart draw the name escaped."""
+    p = payloads[kind]
+    if kind == "pool":
+        strata = p["stratification"]
+        names = {str(strata[s][0]["group"]) for s in ("type", "region", "obligor")}
+        names |= {str(p["green"]["assets"][0]["label"])}
+    elif kind == "bank":
+        names = {p["repricing_gap"][0]["bucket"]}
+    elif kind == "systemic":
+        names = {next(iter(p["index"]["weights"])), next(iter(p["index"]["sub_indices"]))}
+    else:
+        names = {"A", "B"}  # tranches of each example deal
+    figs = reports.figures(kind, _renamed(p, names))
+    text = [s for fig in figs.values() for s in _chart_strings(fig)]
+    assert any(SHOWN in s for s in text)
+    assert not [s for s in text if "<a " in s or "&lt;a" in s.replace(SHOWN, "")]
+
+
+def test_a_fee_with_a_rate_and_an_amount_says_both(payloads: dict[str, dict[str, Any]]) -> None:
+    """Each part of a fee reads on its own: "0.020% of pool balance and 1,000 a year" (its
+    amount is yearly, accrued by day count: FeeSpec.amount)."""
+    import copy
+
+    from greenabs.reports.diagrams import structure_diagram
+
+    p = copy.deepcopy(payloads["run"])
+    fee = p["structure"]["fees"][0]
+    fee.update(rate=0.0002, base="pool_balance", amount=1000.0)
+    text = _texts(structure_diagram(p)).replace("<br>", " ")
+    assert f"{fee['name']}: 0.020% of pool balance and 1,000 a year" in text
+
+
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1+2", "-1+2", "@SUM(A1)")
+
+
+def _formula_deal() -> dict[str, Any]:
+    """The test deal with fees named like formulas."""
+    import copy
+
+    from tests.conftest import BASE, deal_dict
+
+    structure = copy.deepcopy(BASE["structure"])
+    structure["fees"] = [{"name": n, "rate": 0.0001, "base": "pool_balance"} for n in FORMULAS]
+    structure["waterfall"][0] = {"pay_fees": list(FORMULAS)}
+    return deal_dict(structure=structure)
+
+
+def _csv_cells(folder: Path) -> list[str]:
+    import csv
+
+    return [
+        cell
+        for f in sorted(folder.glob("*.csv"))
+        for row in csv.reader(f.open(encoding="utf-8"))
+        for cell in row
+    ]
+
+
+def test_csv_text_is_never_a_formula(tmp_path: Path) -> None:
+    """Text that a spreadsheet would run as a formula (OWASP, "CSV Injection": it starts
+    with =, +, - or @) is written with a leading ' by both CSV writers, RunResult.to_csv_dir
+    and ``greenabs runs export``; numbers, negative ones included, stay numbers."""
+    import pandas as pd
+    import yaml
+
+    from greenabs.results import cells_for_csv
+    from greenabs.spec import parse_deal
+    from greenabs.store import RunStore
+
+    table = pd.DataFrame(
+        {
+            "name": [*FORMULAS, "A-1", None],
+            "value": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "mixed": pd.Series([-2.0, "-x", "x", None, 1, 0], dtype=object),
+        }
+    )
+    safe = cells_for_csv(table)
+    assert safe["name"].tolist()[:5] == [*(f"'{n}" for n in FORMULAS), "A-1"]
+    assert safe["value"].tolist() == table["value"].tolist()
+    assert safe["mixed"].tolist()[:3] == [-2.0, "'-x", "x"]
+    assert table["name"].tolist()[0] == FORMULAS[0]  # the table given is left as it was
+
+    deal = _formula_deal()
+    files = greenabs.run(parse_deal(deal)).to_csv_dir(tmp_path / "api")
+    assert files
+    path = tmp_path / "deal.yaml"
+    path.write_text(yaml.safe_dump(deal), encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", str(path), "-q"])
+    assert res.exit_code == 0, res.output
+    run_id = RunStore.open().list(kind="run")[0].id
+    res = CliRunner().invoke(app, ["runs", "export", run_id, "--out", str(tmp_path / "cli")])
+    assert res.exit_code == 0, res.output
+    for folder in ("api", "cli"):
+        cells = _csv_cells(tmp_path / folder)
+        for name in FORMULAS:
+            assert f"'{name}" in cells, (folder, name)
+        assert not [c for c in cells if c.startswith(("=", "+", "@"))], folder
+        assert not [c for c in cells if c.startswith("-") and not _number(c)], folder
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

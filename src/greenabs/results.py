@@ -53,7 +53,7 @@ from greenabs.retention import RetentionReport, retention_report
 from greenabs.spec.deal import DealSpec, TrancheSpec
 from greenabs.waterfall import TRANCHE_FIELDS, WaterfallResult
 
-__all__ = ["FrozenMapping", "RunResult", "json_safe"]
+__all__ = ["FrozenMapping", "RunResult", "cells_for_csv", "json_safe"]
 
 FloatArray = npt.NDArray[np.float64]
 _K = TypeVar("_K")
@@ -107,6 +107,25 @@ def _cells_for_excel(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in text:
         out[c] = out[c].map(clean)
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cells_for_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with each text cell (and column name) that a spreadsheet would read as a
+    formula, one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+    prefixed with ``'`` so that it opens as text (OWASP, "CSV Injection"); numbers stay
+    numbers, a negative one included."""
+
+    def text(v: Any) -> Any:
+        return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+
+    out = df.rename(columns=text)  # a new frame: ``df`` is left as it was
+    for c in out.columns:
+        if out[c].map(lambda v: isinstance(v, str)).any():
+            out[c] = out[c].map(text)
     return out
 
 
@@ -1002,7 +1021,8 @@ class RunResult:
         return tables
 
     def to_csv_dir(self, path: str | Path, scenario: int = 0) -> list[Path]:
-        """Write the result tables as CSV files into a folder; returns the files."""
+        """Write the result tables as CSV files into a folder (:func:`cells_for_csv`: text that
+        a spreadsheet would read as a formula starts with ``'``); returns the files."""
         scenario = self._scenario(scenario)
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
@@ -1010,7 +1030,7 @@ class RunResult:
         tables = self.tables(scenario)
         for (_, df), safe in zip(tables.items(), _safe_names(list(tables), 120), strict=True):
             f = out / f"{safe}.csv"
-            df.to_csv(f, index=False)
+            cells_for_csv(df).to_csv(f, index=False)
             files.append(f)
         return files
 

@@ -386,7 +386,10 @@ def export_cmd(
     ] = None,
     json_file: JsonOpt = None,
 ) -> None:
-    """Write a run's results: its payload as JSON (with meta) and every table as CSV."""
+    """Write a run's results: its payload as JSON (with meta) and every table as CSV (text
+    that a spreadsheet would read as a formula starts with ``'``)."""
+    from greenabs.results import cells_for_csv
+
     run = _store().get(run_id)
     target = folder if folder is not None else Path(run.id)
     if target.exists() and not target.is_dir():
@@ -397,7 +400,7 @@ def export_cmd(
     taken: set[str] = set()
     for name, df in run.tables().items():
         path = target / f"{_file_name(name, taken)}.csv"
-        df.to_csv(path, index=False)
+        cells_for_csv(df).to_csv(path, index=False)
         files.append(path)
     out.print(f"wrote {files[0]} and {len(files) - 1} tables to {target}/")
     if xlsx is not None:

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from greenabs.reports.formats import frame, key_values, kind_of
+from greenabs.reports.formats import chart_text, frame, key_values, kind_of
 
 __all__ = ["IMPACT_RATIOS", "PROJECTION_PANELS", "bank_figures", "bank_tables"]
 
@@ -129,7 +129,8 @@ def bank_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
 def impact_figure(p: Mapping[str, Any]) -> go.Figure:
     """Key ratios before and after the deal, each in its own panel on its own scale (from 0
     to a little above the larger value), its regulatory minimum dashed where the bank file
-    gives one; without a deal, the ratios now."""
+    gives one; without a deal, the ratios now. A ratio with no value after the deal (``None``:
+    not a number in the run) is drawn as no bar, labelled "n/a"."""
     tr = p.get("transaction")
     before = p["ratios"]
     after = tr["after_ratios"] if tr else None
@@ -146,13 +147,13 @@ def impact_figure(p: Mapping[str, Any]) -> go.Figure:
     for i, (key, _label, floor) in enumerate(keys):
         r, c = divmod(i, cols)
         x = ["before", "after"] if after else ["now"]
-        y = [before[key], after[key]] if after else [before[key]]
+        y = [before[key], after.get(key)] if after else [before[key]]
         fig.add_trace(
             go.Bar(
                 x=x,
                 y=y,
                 marker_color=["#90a4ae", "#2e7d32"][: len(x)],
-                text=[f"{v:.2%}" for v in y],
+                text=["n/a" if v is None else f"{v:.2%}" for v in y],
                 textposition="outside",
                 name=key,
                 showlegend=False,
@@ -160,8 +161,9 @@ def impact_figure(p: Mapping[str, Any]) -> go.Figure:
             row=r + 1,
             col=c + 1,
         )
-        top = max([abs(v) for v in y] + [abs(before.get(floor) or 0.0) if floor else 0.0])
-        low = min([*y, 0.0])
+        known = [v for v in y if v is not None]
+        top = max([abs(v) for v in known] + [abs(before.get(floor) or 0.0) if floor else 0.0])
+        low = min([*known, 0.0])
         if floor and before.get(floor) is not None:
             fig.add_hline(
                 y=before[floor],
@@ -215,7 +217,7 @@ def projection_figure(p: Mapping[str, Any]) -> go.Figure:
 def _gap_figure(p: Mapping[str, Any]) -> go.Figure:
     rows = p["repricing_gap"]
     fig = go.Figure()
-    buckets = [r["bucket"] for r in rows]
+    buckets = [chart_text(r["bucket"]) for r in rows]
     fig.add_bar(x=buckets, y=[r["gap"] for r in rows], name="gap")
     fig.add_scatter(x=buckets, y=[r["cumulative_gap"] for r in rows], name="cumulative gap")
     fig.update_layout(title="Repricing gap (assets less liabilities repricing in each bucket)")

@@ -11,22 +11,18 @@ they render with the same chart library as the other charts and tests can read w
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 
+from greenabs.reports.formats import chart_text as _e
+
 __all__ = ["life_cycle_events", "structure_diagram", "timeline_diagram"]
 
 _BOX = {"line": {"color": "#2e7d32", "width": 1.5}, "fillcolor": "#e8f5e9", "layer": "below"}
 _TRANCHE_COLOURS = ("#1565c0", "#42a5f5", "#90caf9", "#bbdefb", "#e3f2fd")
-
-
-def _e(text: object) -> str:
-    """A name from the deal as plain text in a chart label (plotly reads labels as HTML)."""
-    return html.escape(str(text), quote=False)
 
 
 def _wrap(text: str, width: int = 26) -> str:
@@ -46,6 +42,17 @@ def _money(v: float | None) -> str:
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1%}"
+
+
+def _fee(f: Mapping[str, Any]) -> str:
+    """A fee as the diagram states it: its name, then its rate on a balance and its yearly
+    amount (each that it has, joined by "and")."""
+    parts = []
+    if f.get("rate"):
+        parts.append(f"{f['rate']:.3%} of {str(f.get('base') or '').replace('_', ' ')}")
+    if f.get("amount"):
+        parts.append(f"{_money(f['amount'])} a year")
+    return f"{_e(f['name'])}: " + " and ".join(parts)
 
 
 def _box(
@@ -121,12 +128,7 @@ def structure_diagram(run: Mapping[str, Any]) -> go.Figure:
         f"<b>SPV (issuer)</b><br>{_wrap(_e(s['issuer']), 18)}<br>"
         f"notes {_money(s['notes_balance'])}",
     )
-    fees = [
-        f"{_e(f['name'])}: "
-        + (f"{f['rate']:.3%} of {f['base'].replace('_', ' ')}" if f.get("rate") else "")
-        + (f"{_money(f['amount'])} a period" if f.get("amount") else "")
-        for f in s["fees"]
-    ]
+    fees = [_fee(f) for f in s["fees"]]
     _box(
         fig,
         3.0,

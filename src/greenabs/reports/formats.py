@@ -13,6 +13,7 @@ are ``datetime.date`` cells; numbers stay numbers.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ import pandas as pd
 __all__ = [
     "EXCEL",
     "KINDS",
+    "chart_text",
     "frame",
     "key_values",
     "kind_of",
@@ -99,6 +101,14 @@ _NUMBER_WORDS = (
     "degrees_of_freedom",
     "sensitivity",
 )
+
+
+def chart_text(text: object) -> str:
+    """A name from a payload (a deal, tranche, fee, obligor, indicator...) as plain text in a
+    chart: plotly reads trace names, labels, titles and annotations as HTML (``<a href>``
+    becomes a link), so ``&``, ``<`` and ``>`` are written as entities it shows as
+    written."""
+    return html.escape(str(text), quote=False)
 
 
 def _words(name: str) -> str:

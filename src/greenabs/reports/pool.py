@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from greenabs.pool_analytics import IMPACT_KEYS
-from greenabs.reports.formats import frame, key_values
+from greenabs.reports.formats import chart_text, frame, key_values
 
 __all__ = ["pool_figures", "pool_tables"]
 
@@ -82,7 +82,7 @@ def _composition(p: Mapping[str, Any]) -> go.Figure:
     by_type = p["stratification"]["type"]
     fig.add_trace(
         go.Pie(
-            labels=[r["group"] for r in by_type],
+            labels=[chart_text(r["group"]) for r in by_type],
             values=[r["balance"] for r in by_type],
             name="type",
         ),
@@ -93,8 +93,14 @@ def _composition(p: Mapping[str, Any]) -> go.Figure:
     for a in p["green"]["assets"]:
         cats[str(a["label"])] = cats.get(str(a["label"]), 0.0) + float(a["balance"] or 0.0)
     order = sorted(cats, key=lambda k: -cats[k])
-    fig.add_trace(go.Pie(labels=order, values=[cats[k] for k in order], name="category"), 1, 2)
-    fig.update_layout(title=f"Pool composition by balance ({p['currency']})")
+    fig.add_trace(
+        go.Pie(
+            labels=[chart_text(k) for k in order], values=[cats[k] for k in order], name="category"
+        ),
+        1,
+        2,
+    )
+    fig.update_layout(title=f"Pool composition by balance ({chart_text(p['currency'])})")
     return fig
 
 
@@ -109,7 +115,7 @@ def _stratification(p: Mapping[str, Any]) -> go.Figure:
             rows = rows[:10]
         fig.add_trace(
             go.Bar(
-                x=[str(r["group"]) for r in rows],
+                x=[chart_text(r["group"]) for r in rows],
                 y=[r["share"] for r in rows],
                 name=name.replace("_", " "),
             ),
@@ -131,7 +137,7 @@ def _collections(p: Mapping[str, Any]) -> go.Figure:
     other = list(total)
     for leg in legs:
         y = [float(r[leg]) for r in rows]
-        fig.add_bar(x=dates, y=y, name=leg)
+        fig.add_bar(x=dates, y=y, name=chart_text(leg))
         other = [o - v for o, v in zip(other, y, strict=True)]
     if "opex" in cols and any(r["opex"] for r in rows):
         opex = [float(r["opex"]) for r in rows]
@@ -143,7 +149,7 @@ def _collections(p: Mapping[str, Any]) -> go.Figure:
     fig.update_layout(
         barmode="relative",
         title="Expected collections by revenue leg (monthly)",
-        yaxis_title=p["currency"],
+        yaxis_title=chart_text(p["currency"]),
     )
     return fig
 

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from greenabs.reports.formats import frame, key_values
+from greenabs.reports.formats import chart_text, frame, key_values
 
 __all__ = ["exceedance", "rate_figures", "rate_tables", "size_figures", "size_tables"]
 
@@ -55,6 +55,15 @@ def exceedance(h: Mapping[str, Any]) -> tuple[list[float], list[float]]:
             y.append(left / n)
         left -= c
     return x, y
+
+
+def _reach(mean: float | None, quantile: float | None, side: int) -> float:
+    """How far an error bar reaches from the mean to a quantile on its ``side`` (1 above, -1
+    below): never negative (a mean of 1.4927 with every quantile 1.4870 lies outside the
+    5%-95% range: no bar above), 0 when either is missing; a quantile of 0.0 is a value."""
+    if mean is None or quantile is None:
+        return 0.0
+    return max(0.0, side * (quantile - mean))
 
 
 def rate_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
@@ -131,9 +140,11 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         for name, hist in h["tranches"].items():
             x, y = exceedance(hist)
             if not x:
-                lossless.append(name)
+                lossless.append(chart_text(name))
             fig.add_trace(
-                go.Scatter(x=x, y=y, mode="lines+markers", line_shape="hv", name=name), 1, 1
+                go.Scatter(x=x, y=y, mode="lines+markers", line_shape="hv", name=chart_text(name)),
+                1,
+                1,
             )
         if lossless:
             fig.add_annotation(
@@ -169,7 +180,7 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         figs["loss_distribution"] = fig
     rated = [r for r in p.get("rating", [])]
     if rated:
-        names = [f"{r['name']} ({r['rating']})" for r in rated]
+        names = [chart_text(f"{r['name']} ({r['rating']})") for r in rated]
         fig = make_subplots(rows=1, cols=2, subplot_titles=("Default probability", "Expected loss"))
         fig.add_trace(
             go.Bar(
@@ -188,20 +199,16 @@ def rate_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         q = [r.get("wal_quantiles") or {} for r in rated]
         mean = [r["wal_mean"] for r in rated]
         wal.add_scatter(
-            x=[r["name"] for r in rated],
+            x=[chart_text(r["name"]) for r in rated],
             y=mean,
             mode="markers",
             name="mean WAL",
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [
-                    (qq.get("0.95", m) or m) - m if m is not None else 0
-                    for qq, m in zip(q, mean, strict=True)
-                ],
+                "array": [_reach(m, qq.get("0.95"), 1) for qq, m in zip(q, mean, strict=True)],
                 "arrayminus": [
-                    m - (qq.get("0.05", m) or m) if m is not None else 0
-                    for qq, m in zip(q, mean, strict=True)
+                    _reach(m, qq.get("0.05"), -1) for qq, m in zip(q, mean, strict=True)
                 ],
             },
         )
@@ -228,7 +235,7 @@ def size_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
     payload's charts."""
     rows = p["sizing"]
     fig = go.Figure()
-    names = [r["tranche"] for r in rows]
+    names = [chart_text(r["tranche"]) for r in rows]
     fig.add_bar(
         x=names, y=[r["original_balance"] for r in rows], name="before", marker_color="#90a4ae"
     )
@@ -237,7 +244,7 @@ def size_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
         y=[r["balance"] if r["status"] == "achieved" else None for r in rows],
         name="sized",
         marker_color="#2e7d32",
-        text=[f"target {r['target']}, rated {r['rating']}" for r in rows],
+        text=[chart_text(f"target {r['target']}, rated {r['rating']}") for r in rows],
     )
     fig.update_layout(title="Tranche sizes for the target ratings", barmode="group")
     return {"sizing": fig, **rate_figures(p)}

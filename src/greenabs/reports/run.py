@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from greenabs.reports.diagrams import life_cycle_events, structure_diagram, timeline_diagram
-from greenabs.reports.formats import frame, key_values
+from greenabs.reports.formats import chart_text, frame, key_values
 from greenabs.reports.pool import pool_figures, pool_tables
 
 __all__ = ["run_figures", "run_tables"]
@@ -127,7 +127,7 @@ def _cash_uses(p: Mapping[str, Any]) -> go.Figure:
         ):
             y = [float(r[col] or 0.0) for r in rows]
             if any(y):
-                fig.add_bar(x=dates, y=y, name=f"{name} {label}")
+                fig.add_bar(x=dates, y=y, name=f"{chart_text(name)} {label}")
     deposits = [0.0] * n
     for r in p["accounts"]:
         deposits[int(r["period"]) - 1] += float(r["deposit"] or 0.0)
@@ -146,7 +146,7 @@ def _cash_uses(p: Mapping[str, Any]) -> go.Figure:
     fig.update_layout(
         barmode="relative",
         title="Waterfall: where each period's cash went",
-        yaxis_title=p["deal"]["currency"],
+        yaxis_title=chart_text(p["deal"]["currency"]),
     )
     return fig
 
@@ -177,7 +177,7 @@ def _collections(p: Mapping[str, Any]) -> go.Figure:
         line={"color": "#212121"},
     )
     fig.update_layout(barmode="relative", title="Collections by kind per payment date")
-    fig.update_yaxes(title_text=p["deal"]["currency"], secondary_y=False)
+    fig.update_yaxes(title_text=chart_text(p["deal"]["currency"]), secondary_y=False)
     fig.update_yaxes(title_text="pool balance", rangemode="tozero", secondary_y=True)
     return fig
 
@@ -188,11 +188,11 @@ def _tranche_balances(p: Mapping[str, Any]) -> go.Figure:
         fig.add_scatter(
             x=[r["date"] for r in rows],
             y=[r["end_balance"] for r in rows],
-            name=name,
+            name=chart_text(name),
             stackgroup="one",
             mode="lines",
         )
-    fig.update_layout(title="Tranche balances", yaxis_title=p["deal"]["currency"])
+    fig.update_layout(title="Tranche balances", yaxis_title=chart_text(p["deal"]["currency"]))
     fig.update_yaxes(rangemode="tozero")
     return fig
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from greenabs.reports.formats import frame, key_values, kind_of
+from greenabs.reports.formats import chart_text, frame, key_values, kind_of
 
 __all__ = ["breakeven_tables", "index_result", "systemic_figures", "systemic_tables"]
 
@@ -138,12 +138,25 @@ def systemic_tables(p: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
 
 def systemic_figures(p: Mapping[str, Any]) -> dict[str, go.Figure]:
     """``index`` (the composite and sub-indices, stressed periods shaded:
-    :func:`greenabs.systemic.charts.index_figure`), ``contributions`` and ``weights``."""
+    :func:`greenabs.systemic.charts.index_figure`), ``contributions`` and ``weights``; the
+    names of periods, indicators and dimensions drawn as plain text (:func:`chart_text`)."""
     from greenabs.systemic.charts import contribution_figure, index_figure, weights_figure
 
-    res = index_result(p["index"])
+    ix = p["index"]
+    shown = {
+        **ix,
+        "method": chart_text(ix["method"]),
+        "periods": [chart_text(x) for x in ix["periods"]],
+        **{
+            part: {chart_text(k): v for k, v in ix[part].items()}
+            for part in ("sub_indices", "weights", "dimension_weights", "contributions")
+        },
+    }
+    res = index_result(shown)
+    stress = _stress(p)
+    stress.index = pd.Index(shown["periods"])
     return {
-        "index": index_figure(res, _stress(p)),
+        "index": index_figure(res, stress),
         "contributions": contribution_figure(res),
         "weights": weights_figure(res),
     }
