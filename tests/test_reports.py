@@ -637,6 +637,20 @@ def test_a_fee_with_a_rate_and_an_amount_says_both(payloads: dict[str, dict[str,
     assert f"{fee['name']}: 0.020% of pool balance and 1,000 a year" in text
 
 
+def test_a_one_off_fee_is_in_the_structure_diagram() -> None:
+    """A fee paid once (FeeSpec.once, on the first payment date) says how much."""
+    import copy
+
+    from tests.conftest import BASE, make_deal
+
+    structure = copy.deepcopy(BASE["structure"])
+    structure["fees"].append({"name": "arranger", "once": 250_000})
+    structure["waterfall"][0] = {"pay_fees": ["trustee", "arranger"]}
+    payload = greenabs.run(make_deal(structure=structure)).to_dict()
+    text = _texts(reports.figures("run", payload)["structure"]).replace("<br>", " ")
+    assert "arranger: 250,000 once, on the first payment date" in text
+
+
 FORMULAS = ('=HYPERLINK("http://x","y")', "+1+2", "-1+2", "@SUM(A1)")
 
 

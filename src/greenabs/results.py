@@ -934,7 +934,7 @@ class RunResult:
             "tranches": tranches,
             "accounts": [{"name": a.name, "initial": a.initial} for a in st.accounts],
             "fees": [
-                {"name": f.name, "rate": f.rate, "base": f.base, "amount": f.amount}
+                {"name": f.name, "rate": f.rate, "base": f.base, "amount": f.amount, "once": f.once}
                 for f in st.fees
             ],
             "supports": [

@@ -45,13 +45,15 @@ def _pct(v: float | None) -> str:
 
 
 def _fee(f: Mapping[str, Any]) -> str:
-    """A fee as the diagram states it: its name, then its rate on a balance and its yearly
-    amount (each that it has, joined by "and")."""
+    """A fee as the diagram states it: its name, then its rate on a balance, its yearly
+    amount and its one-off payment (each that it has, joined by "and")."""
     parts = []
     if f.get("rate"):
         parts.append(f"{f['rate']:.3%} of {str(f.get('base') or '').replace('_', ' ')}")
     if f.get("amount"):
         parts.append(f"{_money(f['amount'])} a year")
+    if f.get("once"):
+        parts.append(f"{_money(f['once'])} once, on the first payment date")
     return f"{_e(f['name'])}: " + " and ".join(parts)
 
 
