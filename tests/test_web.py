@@ -702,7 +702,7 @@ def test_a_job_can_be_cancelled(client: TestClient, store: RunStore) -> None:
 
 
 def test_field_paths_find_their_line() -> None:
-    from greenabs.web.deals import field_line
+    from greenabs.web.deals import field_line, yaml_tree
 
     text = (
         "name: x\n"  # 1
@@ -714,15 +714,16 @@ def test_field_paths_find_their_line() -> None:
         "structure:\n"  # 7
         "  tranches: []\n"  # 8
     )
-    assert field_line(text, "pool.assets[1].rate") == 6
-    assert field_line(text, "pool.assets[0].rate") == 4
-    assert field_line(text, "pool.assets[0]") == 4
-    assert field_line(text, "pool.assets[9].rate") == 3  # the deepest part that exists
-    assert field_line(text, "structure.tranches") == 8
-    assert field_line(text, "dates.cutoff") is None  # a missing section: no line
-    assert field_line(text, "line 12, column 3") == 12
-    assert field_line(text, "") is None
-    assert field_line("a: [unclosed\n", "a") is None
+    tree = yaml_tree(text)
+    assert field_line(tree, "pool.assets[1].rate") == 6
+    assert field_line(tree, "pool.assets[0].rate") == 4
+    assert field_line(tree, "pool.assets[0]") == 4
+    assert field_line(tree, "pool.assets[9].rate") == 3  # the deepest part that exists
+    assert field_line(tree, "structure.tranches") == 8
+    assert field_line(tree, "dates.cutoff") is None  # a missing section: no line
+    assert field_line(tree, "line 12, column 3") == 12
+    assert field_line(tree, "") is None
+    assert field_line(yaml_tree("a: [unclosed\n"), "a") is None
 
 
 @given(
@@ -824,3 +825,41 @@ def test_the_command_line_stores_the_tape_by_its_file_name(tmp_path: Path) -> No
     client = TestClient(create_app(), base_url=BASE, raise_server_exceptions=False)
     r = client.post(f"/library/{version.hash}", data={"csrf_token": csrf(client)})
     assert "<strong>Valid</strong>" in r.text
+
+
+def test_many_problems_are_found_in_one_parse_and_listed_up_to_a_cap(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 bad assets: the YAML is composed once for all their lines (it was once per
+    problem, minutes of work), and the page lists 200 and counts the rest."""
+    import yaml
+
+    from greenabs.web import deals
+
+    composed = []
+    compose = yaml.compose
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        composed.append(1)
+        return compose(*args, **kwargs)
+
+    monkeypatch.setattr(deals.yaml, "compose", counted)
+    assets = "".join(
+        f"    - {{id: L{i}, type: loan, balance: 1000, rate: -1, original_term: 60}}\n"
+        for i in range(300)
+    )
+    text = re.sub(r"(?ms)^  assets:\n.*?(?=^\w)", "  assets:\n" + assets, CONTRACT.read_text())
+    deal = open_example(client)
+    r = client.post(deal, data={"csrf_token": csrf(client, deal), "text": text})
+    assert r.status_code == 422
+    assert len(composed) == 1
+    listed = re.search(r'<ul class="problems" id="problems">(.*?)</ul>', r.text, re.S)
+    assert listed
+    assert listed.group(1).count("<li") == deals.MAX_PROBLEMS + 1
+    heading = re.search(r"<h2>([\d,]+) problems</h2>", r.text)
+    assert heading
+    total = int(heading.group(1).replace(",", ""))
+    assert total >= 300  # one per asset, and what follows from them
+    assert f"and {total - deals.MAX_PROBLEMS:,} more problems" in listed.group(1)
+    assert 'data-line="12"' in listed.group(1)  # pool.assets[0].rate: each on its own line
+    assert 'data-line="211"' in listed.group(1)  # pool.assets[199].rate

@@ -46,6 +46,8 @@ _TAPE_NAME = re.compile(r"^[\w][\w .()-]{0,99}\.(csv|txt|xlsx|xlsm|xls|parquet|p
 #: either, the deal edited longest ago is forgotten (every deal that ran is in the run store).
 MAX_DEALS = 500
 MAX_BYTES = 256 * 2**20
+#: Problems of a deal listed on its page (the rest are counted).
+MAX_PROBLEMS = 200
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class FieldProblem:
     where: str
     reason: str
     line: int | None
+    #: on the last line of a list cut short: how many problems are not listed
+    more: int = 0
 
 
 @dataclass(frozen=True)
@@ -247,18 +251,24 @@ def write_deal(deal: Deal, folder: Path) -> Path:
 _PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
-def field_line(text: str, where: str) -> int | None:
-    """The 1-based line of ``text`` that a problem's ``where`` names: ``line 3, column 5`` or a
-    field path such as ``structure.tranches[1].balance`` (the deepest part found)."""
+def yaml_tree(text: str) -> yaml.Node | None:
+    """The YAML node tree of a deal's text (composed once per page), or None if it is bad."""
+    try:
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+
+
+def field_line(tree: yaml.Node | None, where: str) -> int | None:
+    """The 1-based line that a problem's ``where`` names in a deal's :func:`yaml_tree`:
+    ``line 3, column 5`` or a field path such as ``structure.tranches[1].balance`` (the
+    deepest part found)."""
     m = re.match(r"line (\d+)", where)
     if m:
         return int(m.group(1))
-    if not where:
+    if not where or tree is None:
         return None
-    try:
-        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
+    node: Any = tree
     line = None
     for index, key in _PART.findall(where):
         if isinstance(node, yaml.SequenceNode) and index and int(index) < len(node.value):
@@ -277,5 +287,15 @@ def field_line(text: str, where: str) -> int | None:
 
 
 def problems_of(deal: Deal, exc: SpecError) -> list[FieldProblem]:
-    """A SpecError's problems, each with the line of the deal's YAML it names."""
-    return [FieldProblem(p.where, p.reason, field_line(deal.text, p.where)) for p in exc.problems]
+    """A SpecError's problems, each with the line of the deal's YAML it names: the first
+    :data:`MAX_PROBLEMS`, then one saying how many more there are."""
+    found = exc.problems
+    tree = yaml_tree(deal.text) if any(p.where for p in found[:MAX_PROBLEMS]) else None
+    shown = [
+        FieldProblem(p.where, p.reason, field_line(tree, p.where)) for p in found[:MAX_PROBLEMS]
+    ]
+    rest = len(found) - MAX_PROBLEMS
+    if rest <= 0:
+        return shown
+    why = f"and {rest:,} more problems: fix these and check again to see the rest"
+    return [*shown, FieldProblem("", why, None, more=rest)]
