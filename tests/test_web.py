@@ -863,3 +863,105 @@ def test_many_problems_are_found_in_one_parse_and_listed_up_to_a_cap(
     assert f"and {total - deals.MAX_PROBLEMS:,} more problems" in listed.group(1)
     assert 'data-line="12"' in listed.group(1)  # pool.assets[0].rate: each on its own line
     assert 'data-line="211"' in listed.group(1)  # pool.assets[199].rate
+
+
+def bank_command(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """The bank action runs ``python -c code`` instead of ``greenabs bank``."""
+    import sys
+
+    from greenabs.web import jobs
+
+    monkeypatch.setattr(jobs, "BANK_COMMAND", (sys.executable, "-c", code))
+
+
+def test_the_bank_command_is_stopped_by_cancel_and_by_its_time_limit(
+    client: TestClient, store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenabs.web import jobs
+
+    bank_command(monkeypatch, "import time; time.sleep(60)")
+    deal = open_example(client)
+    job = act(client, deal, "bank")
+    for _ in range(300):
+        if client.get(f"{job}/status").json()["stage"].startswith("running the deal"):
+            break
+        time.sleep(0.05)
+    started = time.monotonic()
+    client.post(f"{job}/cancel", data={"csrf_token": csrf(client, job)})
+    assert finish(client, job)["status"] == "cancelled"
+    assert time.monotonic() - started < 10
+    monkeypatch.setattr(jobs, "BANK_SECONDS", 0.5)
+    status = finish(client, act(client, deal, "bank"))
+    assert status["status"] == "failed"
+    assert "ran past 0.5 seconds and was stopped" in status["problems"][0]["reason"]
+    assert store.list() == []
+
+
+def test_the_bank_command_shows_its_own_errors_only(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deal = open_example(client)
+    bank_command(monkeypatch, "raise RuntimeError('secret internals /srv/x')")
+    status = finish(client, act(client, deal, "bank"))
+    assert status["status"] == "failed"
+    assert "secret internals" not in str(status)
+    assert "Traceback" not in str(status)
+    assert "greenabs bank stopped (status 1); the server's log has the details" in str(status)
+    bank_command(monkeypatch, "import sys; sys.stderr.write('error: bank.yaml: capital: low'); 1/0")
+    status = finish(client, act(client, deal, "bank"))
+    assert "capital" not in str(status)  # a message, then a crash: not the command's own
+    bank_command(
+        monkeypatch,
+        "import sys; sys.stderr.write('error: ' + sys.argv[1] + ': capital: low\\n'); sys.exit(1)",
+    )
+    status = finish(client, act(client, deal, "bank"))
+    assert status["problems"] == [{"where": "", "reason": "bank_mid_sized.yaml: capital: low"}]
+
+
+def test_stopping_the_server_cancels_its_jobs(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bank_command(monkeypatch, "import time; time.sleep(60)")
+    with TestClient(create_app(store=store), base_url=BASE) as client:
+        deal = open_example(client)
+        running = act(client, deal, "bank")
+        queued = act(client, deal, "run")
+        for _ in range(300):
+            if client.get(f"{running}/status").json()["stage"].startswith("running the deal"):
+                break
+            time.sleep(0.05)
+    started = time.monotonic()
+    assert finish(client, queued)["status"] == "cancelled"
+    assert finish(client, running)["status"] == "cancelled"  # the command was killed
+    assert time.monotonic() - started < 10
+    assert store.list() == []
+
+
+def test_a_failed_record_names_no_file_of_the_server(
+    client: TestClient, store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenabs.store import StoreLockedError
+
+    def held(*_: Any, **__: Any) -> Any:
+        raise StoreLockedError("/srv/secret/greenabs.duckdb: in use by process 42")
+
+    monkeypatch.setattr(store, "record", held)
+    client = TestClient(create_app(store=store), base_url=BASE, raise_server_exceptions=False)
+    job = act(client, open_example(client), "pool")
+    status = finish(client, job)
+    assert status["status"] == "failed"
+    assert "Run store busy" in str(status)
+    assert "/srv/secret" not in str(status)
+    assert "process 42" not in str(status)
+    assert "/srv/secret" not in client.get(job).text
+
+
+def test_the_deals_own_scenarios_are_capped_too(client: TestClient) -> None:
+    text = CONTRACT.read_text() + "simulation:\n  scenarios: 5000000\n"
+    r = upload(client, "big.yaml", text)
+    assert "<strong>Valid</strong>" in r.text
+    status = finish(client, act(client, r.url.path, "rate"))
+    assert status["status"] == "failed"
+    assert status["problems"][0]["where"] == "simulation.scenarios"
+    assert "at most 100,000" in status["problems"][0]["reason"]
+    assert status["done"] == 0

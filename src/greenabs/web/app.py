@@ -34,9 +34,9 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from greenabs.errors import ARGUMENT, GreenabsError, Problem, SpecError
-from greenabs.store import RunStore, StoredRun, StoreError, StoreLockedError, UnknownRunError
+from greenabs.store import RunStore, StoredRun, StoreError, UnknownRunError
 from greenabs.web import deals as dl
-from greenabs.web.jobs import KINDS, JobRunner, parse_params
+from greenabs.web.jobs import KINDS, JobRunner, parse_params, store_trouble
 from greenabs.web.security import CSRF_FIELD, LOOPBACK_NAMES, MAX_BODY, Guard, verify_csrf
 
 __all__ = ["create_app"]
@@ -208,18 +208,9 @@ def create_app(
     @app.exception_handler(GreenabsError)
     async def greenabs_error(request: Request, exc: GreenabsError) -> Response:
         if isinstance(exc, StoreError):  # its message names the server's files: the log has it
-            log.warning("run store: %s", exc)
-            busy = isinstance(exc, StoreLockedError)
-            return page(
-                request,
-                "error.html",
-                503 if busy else 500,
-                title="Run store busy" if busy else "Run store unavailable",
-                detail="Another process is writing to the run store; try again in a moment."
-                if busy
-                else "The run store cannot be read; the server's log says why.",
-                problems=[],
-            )
+            busy, title, detail = store_trouble(exc)
+            status = 503 if busy else 500
+            return page(request, "error.html", status, title=title, detail=detail, problems=[])
         problems = exc.problems if isinstance(exc, SpecError) else [Problem("", str(exc))]
         return page(
             request, "error.html", 400, title="Cannot do that", detail="", problems=problems

@@ -9,6 +9,7 @@ the run store exactly as the command line records it, and the job points at the 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import subprocess
@@ -25,9 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from greenabs.errors import ARGUMENT, GreenabsError, Problem, SpecError
+from greenabs.store import StoreError, StoreLockedError
 from greenabs.web.deals import Deal, load, write_deal
 
-__all__ = ["JOB_ID", "KINDS", "Job", "JobRunner", "Params", "parse_params"]
+__all__ = ["JOB_ID", "KINDS", "Job", "JobRunner", "Params", "parse_params", "store_trouble"]
+
+log = logging.getLogger("greenabs.web")
 
 #: The actions the workbench offers, in the order of its buttons.
 KINDS = ("run", "pool", "rate", "size", "bank")
@@ -35,8 +39,23 @@ KINDS = ("run", "pool", "rate", "size", "bank")
 JOB_ID = re.compile(r"^j[0-9a-f]{12}$")
 #: Jobs remembered in memory (their runs stay in the store).
 MAX_JOBS = 500
-#: Most Monte Carlo scenarios one web action may ask for.
+#: Most Monte Carlo scenarios one web action may ask for (in its form or the deal's
+#: ``simulation.scenarios``).
 MAX_SCENARIOS = 100_000
+#: The bank action's command, and the seconds it may run before it is stopped.
+BANK_COMMAND = (sys.executable, "-m", "greenabs.cli", "bank")
+BANK_SECONDS = 900.0
+
+
+def store_trouble(exc: StoreError) -> tuple[bool, str, str]:
+    """What a page says of a run store error: whether the store is busy, a title and a detail.
+    The error's own message names the server's files and processes: it goes to the log."""
+    log.warning("run store: %s", exc)
+    if isinstance(exc, StoreLockedError):
+        detail = "Another process is writing to the run store; try again in a moment."
+        return True, "Run store busy", detail
+    detail = "The run store cannot be read; the server's log says why."
+    return False, "Run store unavailable", detail
 
 
 @dataclass(frozen=True)
@@ -178,9 +197,19 @@ class JobRunner:
         return job
 
     def shutdown(self) -> None:
+        """Stop: queued jobs are cancelled, a running one stops at its next stage, block of
+        scenarios or, in the bank command, within a moment (the command is killed)."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.status in ("queued", "running"):
+                    job.cancelled = True
+                if job.status == "queued":
+                    job.status, job.stage = "cancelled", "cancelled"
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _work(self, job: Job, deal: Deal, params: Params) -> None:
+        if job.status == "cancelled":  # while it waited, the server stopped
+            return
         job.status, job.started = "running", time.monotonic()
         try:
             job.step("validating the deal")
@@ -202,6 +231,10 @@ class JobRunner:
             job.status, job.stage = "done", "done"
         except _Cancelled:
             job.status, job.stage = "cancelled", "cancelled"
+        except StoreError as exc:
+            _, title, detail = store_trouble(exc)
+            job.problems = [{"where": "", "reason": f"{title}: {detail}"}]
+            job.status, job.stage = "failed", "failed"
         except GreenabsError as exc:
             problems = exc.problems if isinstance(exc, SpecError) else [Problem("", str(exc))]
             job.problems = [{"where": p.where, "reason": p.reason} for p in problems]
@@ -277,6 +310,12 @@ def _simulate(job: Job, spec: Any, params: Params) -> tuple[dict[str, Any], int,
 
         check_targets(spec, dict(params.targets), table)
     sim = settings(spec, scenarios=params.scenarios, seed=params.seed)
+    if sim.scenarios > MAX_SCENARIOS:  # the deal's own simulation.scenarios
+        why = (
+            f"{sim.scenarios:,} scenarios: the workbench runs at most {MAX_SCENARIOS:,}; give "
+            "fewer in the form (or run `greenabs rate` on the command line)"
+        )
+        raise SpecError(spec.name, Problem("simulation.scenarios", why))
     job.step("simulating scenarios")
     job.total = sim.scenarios
     mc = monte_carlo(spec, sim, progress=_progress(job), keep_flows=job.kind == "size", table=table)
@@ -313,30 +352,55 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
                 why = "the workbench takes the rows written in the bank file, not a CSV file"
                 raise SpecError(params.bank_name, Problem(name, why))
         deal_file = write_deal(deal, folder)
-        command = [
-            sys.executable,
-            "-m",
-            "greenabs.cli",
-            "bank",
-            str(bank),
-            "--deal",
-            str(deal_file),
-            "--json",
-            str(out),
-            "--no-store",
-        ]
+        command = [*BANK_COMMAND, str(bank), "--deal", str(deal_file), "--json", str(out)]
+        command.append("--no-store")
         if params.horizon_quarters:
             command += ["--horizon-quarters", str(params.horizon_quarters)]
         job.step("running the deal and measuring the bank before and after it")
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=folder, check=False)
-        if proc.returncode != 0:
-            text = proc.stderr.replace(str(bank), params.bank_name)
+        code, stderr = _run_command(job, command, folder)
+        if code != 0:
+            text = stderr.replace(str(bank), params.bank_name)
             text = text.replace(str(deal_file), deal.name).replace(str(folder) + "/", "")
-            lines = [line.removeprefix("error: ").strip() for line in text.splitlines()]
-            raise SpecError(
-                ARGUMENT,
-                [Problem("", line) for line in lines if line]
-                or [Problem("", f"greenabs bank stopped (status {proc.returncode})")],
-            )
+            lines = [line for line in text.splitlines() if line.strip()]
+            if code == 1 and _own_message(lines):
+                problems = [Problem("", line.removeprefix("error:").strip()) for line in lines]
+            else:  # a crash (a traceback), a signal: the server's log has it
+                log.warning("greenabs bank stopped (status %s):\n%s", code, stderr)
+                why = f"greenabs bank stopped (status {code}); the server's log has the details"
+                problems = [Problem("", why)]
+            raise SpecError(ARGUMENT, problems)
         payload: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return payload
+
+
+def _own_message(lines: list[str]) -> bool:
+    """Whether stderr's lines are the command's own ``error: ...`` message (its problems
+    indented below it), not a traceback."""
+    return bool(lines) and all(
+        line.startswith("error:") or (i > 0 and line[:1].isspace()) for i, line in enumerate(lines)
+    )
+
+
+def _run_command(job: Job, command: list[str], folder: Path) -> tuple[int, str]:
+    """Run a command in ``folder``; its exit status and what it wrote on stderr.  It is killed
+    when the job is cancelled or after :data:`BANK_SECONDS`."""
+    deadline = time.monotonic() + BANK_SECONDS
+    with (folder / "stderr.txt").open("w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, cwd=folder)
+        try:
+            while True:
+                try:
+                    code = proc.wait(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if job.cancelled:
+                        raise _Cancelled from None
+                    if time.monotonic() > deadline:
+                        why = f"greenabs bank ran past {BANK_SECONDS:g} seconds and was stopped"
+                        raise SpecError(ARGUMENT, Problem("", why)) from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        return code, err.read()
