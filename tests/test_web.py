@@ -965,3 +965,110 @@ def test_the_deals_own_scenarios_are_capped_too(client: TestClient) -> None:
     assert status["problems"][0]["where"] == "simulation.scenarios"
     assert "at most 100,000" in status["problems"][0]["reason"]
     assert status["done"] == 0
+
+
+def test_error_pages_show_their_status(client: TestClient) -> None:
+    r = client.get("/deals/d000000000000")
+    assert r.status_code == 404
+    assert '<span class="status">404</span> Not found' in r.text
+    assert "<title>404 Not found" in r.text
+
+
+def test_token_login_stays_on_the_workbench(store: RunStore) -> None:
+    """``//evil.example/x?token=`` must not redirect to another site after logging in."""
+    client = TestClient(create_app(store=store, token=TOKEN), raise_server_exceptions=False)
+    for path in ("//evil.example/x", "///evil.example/x", "/\\evil.example/x"):
+        r = client.get(f"{BASE}{path}?token={TOKEN}&a=1", follow_redirects=False)
+        assert r.status_code == 303, path
+        location = r.headers["location"]
+        assert location.startswith("/"), path
+        assert location[1] not in "/\\", path  # a browser reads /\ as //
+        assert location.endswith("evil.example/x?a=1"), path
+
+
+def test_websockets_are_refused(store: RunStore) -> None:
+    """The guard refuses what is not an HTTP request (no token check would apply to it)."""
+    from starlette.websockets import WebSocketDisconnect
+
+    client = TestClient(create_app(store=store, token=TOKEN), base_url=BASE)
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/"):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_difference_of_ints_and_floats_is_not_cast() -> None:
+    """B - A takes the type of the result, not B's column: 3 - 1.5 is 1.5, NaN stays NaN."""
+    import math
+
+    import pandas as pd
+
+    from greenabs.web.app import difference
+
+    a = pd.DataFrame({"v": [1.5, float("nan"), 2.0]})
+    b = pd.DataFrame({"v": [3, 4, 5]})
+    d = difference(a, b)
+    assert d is not None
+    assert d["v"].tolist()[0] == 1.5
+    assert math.isnan(d["v"].tolist()[1])
+    assert d["v"].tolist()[2] == 3.0
+    empty = difference(a.head(0), b.head(0))
+    assert empty is not None
+    assert empty.empty
+
+
+def test_uploaded_files_are_closed(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload's spooled temporary files are closed when the request ends."""
+    from starlette.datastructures import UploadFile
+
+    closed: list[str | None] = []
+    close = UploadFile.close
+
+    async def counted(self: UploadFile) -> None:
+        closed.append(self.filename)
+        await close(self)
+
+    monkeypatch.setattr(UploadFile, "close", counted)
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    tape = (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    r = upload(client, "ib.yaml", text, ("ib_green_2014_tape.csv", tape))
+    assert sorted(c or "" for c in closed) == ["ib.yaml", "ib_green_2014_tape.csv"]
+    bank = (EXAMPLES / "bank_mid_sized.yaml").read_bytes()
+    client.post(
+        f"{r.url.path}/actions/bank",
+        data={"csrf_token": csrf(client, r.url.path), "horizon_quarters": "x"},
+        files={"bank": ("bank.yaml", bank, "application/x-yaml")},
+    )
+    assert closed[-1] == "bank.yaml"
+
+
+def test_progress_stops_polling_a_job_the_server_forgot(client: TestClient) -> None:
+    script = client.get("/static/app.js").text
+    gone = script.index("r.status === 404")
+    assert "return null" in script[gone : gone + 400]
+    assert "if (job === null) return;" in script
+
+
+@pytest.mark.parametrize("section", ["loans", "hqla", "deposits", "wholesale"])
+def test_every_csv_section_of_a_bank_is_refused(client: TestClient, section: str) -> None:
+    """The workbench refuses the sections the bank loader reads from CSV files
+    (greenabs.bank.io.CSV_SECTIONS), not a list of its own."""
+    from greenabs.bank.io import CSV_SECTIONS
+
+    assert section in CSV_SECTIONS
+    bank = (EXAMPLES / "bank_mid_sized.yaml").read_text()
+    bank = re.sub(rf"(?ms)^{section}:\n.*?(?=^\w)", f"{section}: /srv/{section}.csv\n", bank)
+    assert f"{section}: /srv/" in bank
+    deal = open_example(client)
+    r = client.post(
+        f"{deal}/actions/bank",
+        data={"csrf_token": csrf(client, deal)},
+        files={"bank": ("bank.yaml", bank.encode(), "application/x-yaml")},
+        follow_redirects=False,
+    )
+    status = finish(client, str(r.headers["location"]))
+    assert status["problems"] == [
+        {
+            "where": section,
+            "reason": "the workbench takes the rows written in the bank file, not a CSV file",
+        }
+    ]

@@ -28,7 +28,7 @@ from greenabs.errors import DataError, Problem, SpecError
 from greenabs.spec.io import error_reason, read_yaml, validate_model
 from greenabs.tables import ragged_row_problem, read_csv_cells
 
-__all__ = ["bank_schema", "is_bank_data", "load_bank", "parse_bank"]
+__all__ = ["CSV_SECTIONS", "bank_schema", "is_bank_data", "load_bank", "parse_bank"]
 
 _SECTIONS: dict[str, type[BaseModel]] = {
     "loans": LoanBookSpec,
@@ -38,6 +38,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "deposits": DepositSpec,
     "wholesale": WholesaleSpec,
 }
+#: The sections of a bank file that may name a CSV file of their rows instead of listing them.
+CSV_SECTIONS = tuple(_SECTIONS)
 _CLASSES = tuple(Classification.model_fields)
 
 

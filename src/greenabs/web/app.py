@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
@@ -101,6 +102,8 @@ def difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame | None:
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return None
     out = b.copy()
+    if b.empty:
+        return out
     for c in b.columns:
         if str(c).lower() in _KEYS:
             continue
@@ -108,7 +111,7 @@ def difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame | None:
             y - x if _number(x) and _number(y) else y
             for x, y in zip(a[c].tolist(), b[c].tolist(), strict=True)
         ]
-        out[c] = pd.Series(cells, index=b.index, dtype=b[c].dtype if cells else None)
+        out[c] = pd.Series(cells, index=b.index)  # B - A may not be B's type: 2 - 0.5, NaN
     return out
 
 
@@ -156,6 +159,7 @@ def create_app(
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("csrf", getattr(request.state, "csrf", ""))
+        context.setdefault("status", status)
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def refuse(status: int, title: str, detail: str) -> tuple[bytes, str]:
@@ -284,6 +288,12 @@ def create_app(
     @app.post("/deals", dependencies=_CSRF)
     async def upload(request: Request) -> Response:
         form = await request.form()
+        try:
+            return await _upload(form)
+        finally:
+            await form.close()
+
+    async def _upload(form: FormData) -> Response:
         file, tape = form.get("deal"), form.get("tape")
         if not isinstance(file, StarletteUpload) or not file.filename:
             raise SpecError(ARGUMENT, Problem("deal", "choose a deal file (YAML) to upload"))
@@ -357,16 +367,20 @@ def create_app(
         if kind not in KINDS:
             raise HTTPException(404, "No such action.")
         form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        bank = dl.example_bank()
-        upload_bank = form.get("bank")
-        if kind == "bank" and isinstance(upload_bank, StarletteUpload) and upload_bank.filename:
-            raw = await upload_bank.read()
-            try:
-                name = Path(upload_bank.filename.replace("\\", "/")).name[:100]
-                bank = (name, raw.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                raise SpecError("bank", Problem("", "the bank file is not UTF-8 text")) from None
+        try:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            bank = dl.example_bank()
+            upload_bank = form.get("bank")
+            if kind == "bank" and isinstance(upload_bank, StarletteUpload) and upload_bank.filename:
+                raw = await upload_bank.read()
+                try:
+                    name = Path(upload_bank.filename.replace("\\", "/")).name[:100]
+                    bank = (name, raw.decode("utf-8-sig"))
+                except UnicodeDecodeError:
+                    why = "the bank file is not UTF-8 text"
+                    raise SpecError("bank", Problem("", why)) from None
+        finally:
+            await form.close()
         try:
             params = parse_params(kind, fields, bank)
         except SpecError as exc:

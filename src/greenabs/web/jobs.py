@@ -331,9 +331,7 @@ def _simulate(job: Job, spec: Any, params: Params) -> tuple[dict[str, Any], int,
 def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
     """What ``greenabs bank BANK --deal DEAL [--horizon-quarters N] --json`` writes: the
     command itself runs, in a private temporary folder, on the deal, its tape and the bank."""
-    from typing import get_origin
-
-    from greenabs.bank.spec import BankSpec
+    from greenabs.bank.io import CSV_SECTIONS
     from greenabs.spec.io import read_yaml
 
     job.step("reading the bank")
@@ -345,10 +343,8 @@ def _bank(job: Job, deal: Deal, params: Params) -> dict[str, Any]:
             data = read_yaml(bank)
         except SpecError as exc:
             raise SpecError(params.bank_name, exc.problems) from None
-        for key, spec in BankSpec.model_fields.items():
-            name = spec.alias or key
-            listed = get_origin(spec.annotation) in (list, tuple) and isinstance(data, dict)
-            if listed and isinstance(data.get(name), str):  # a CSV file of the server: never read
+        for name in CSV_SECTIONS if isinstance(data, dict) else ():
+            if isinstance(data.get(name), str):  # a CSV file of the server: never read
                 why = "the workbench takes the rows written in the bank file, not a CSV file"
                 raise SpecError(params.bank_name, Problem(name, why))
         deal_file = write_deal(deal, folder)

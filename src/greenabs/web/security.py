@@ -120,8 +120,13 @@ class Guard:
         self.refuse = refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a websocket: the workbench serves none, unguarded never
+            if scope["type"] == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})
             return
         request = Request(scope)
         length = request.headers.get("content-length", "")
@@ -144,7 +149,10 @@ class Guard:
             if query is not None and hmac.compare_digest(query.encode(), self.token.encode()):
                 # log in: the token becomes a cookie, and leaves the address bar
                 rest = [(k, v) for k, v in parse_qsl(request.url.query) if k != "token"]
-                target = request.url.path + ("?" + urlencode(rest) if rest else "")
+                # one leading slash: ``//evil.example/x`` (or ``/\\evil...``) is another site
+                target = (
+                    "/" + request.url.path.lstrip("/\\") + ("?" + urlencode(rest) if rest else "")
+                )
                 cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
                 await self._redirect(send, target, cookie)
                 return

@@ -20,8 +20,18 @@ function pollJob() {
   var bar = document.getElementById("bar");
   function tick() {
     fetch("/jobs/" + box.dataset.job + "/status", { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
+      .then(function (r) {
+        if (r.status === 404) {  // the server no longer knows the job (it restarted): stop
+          stage.textContent = "This job is no longer known to the server (it may have restarted).";
+          document.getElementById("cancel").hidden = true;
+          bar.hidden = true;
+          return null;
+        }
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      })
       .then(function (job) {
+        if (job === null) return;
         box.dataset.status = job.status;
         stage.textContent = job.stage;
         if (job.total) {
