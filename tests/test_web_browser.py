@@ -145,3 +145,36 @@ def test_upload_fix_run_and_download_in_a_browser(
     assert header
     numbers = [c.value for row in sheet.iter_rows(min_row=2) for c in row]
     assert any(isinstance(v, int | float) and v == 80_000_000 for v in numbers)
+
+
+def test_progress_stops_polling_a_job_the_server_forgot(server: tuple[str, RunStore]) -> None:
+    """A job page whose job the server no longer knows (it restarted: 404) says so and stops
+    asking, where it once asked again every 2 seconds for ever."""
+    from playwright.sync_api import Route, sync_playwright
+
+    base, _ = server
+    asked: list[str] = []
+
+    def gone(route: Route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=404, content_type="application/json", body='{"detail": "gone"}')
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        tab = browser.new_page()
+        tab.goto(base + "/")
+        tab.click("button[data-example='green_loans_2026_1.yaml']")
+        tab.wait_for_selector("#validation.valid")
+        tab.route("**/jobs/*/status", gone)
+        tab.fill("form[action$='/actions/rate'] input[name=scenarios]", "100000")
+        tab.click("form[action$='/actions/rate'] button")
+        tab.wait_for_url("**/jobs/j*")
+        tab.wait_for_function(
+            "() => document.getElementById('stage').textContent.includes('no longer known')"
+        )
+        tab.wait_for_timeout(4500)  # it asked again after 2 s before
+        assert len(asked) == 1, asked
+        assert tab.locator("#cancel").is_hidden()
+        browser.close()
