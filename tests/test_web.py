@@ -1072,3 +1072,14 @@ def test_every_csv_section_of_a_bank_is_refused(client: TestClient, section: str
             "reason": "the workbench takes the rows written in the bank file, not a CSV file",
         }
     ]
+
+
+def test_the_bank_command_keeps_a_tape_named_like_its_own_files(client: TestClient) -> None:
+    """The bank action's own files in the deal's folder cannot take a tape's name."""
+    text = (EXAMPLES / "ib_green_2014.yaml").read_text()
+    text = text.replace("tape: ib_green_2014_tape.csv", "tape: stderr.txt")
+    tape = (EXAMPLES / "ib_green_2014_tape.csv").read_bytes()
+    r = upload(client, "ib.yaml", text, ("stderr.txt", tape))
+    assert "<strong>Valid</strong>" in r.text
+    status = finish(client, act(client, r.url.path, "bank"))
+    assert status["status"] == "done", status

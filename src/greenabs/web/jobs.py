@@ -378,10 +378,11 @@ def _own_message(lines: list[str]) -> bool:
 
 
 def _run_command(job: Job, command: list[str], folder: Path) -> tuple[int, str]:
-    """Run a command in ``folder``; its exit status and what it wrote on stderr.  It is killed
-    when the job is cancelled or after :data:`BANK_SECONDS`."""
+    """Run a command in ``folder``; its exit status and what it wrote on stderr (kept in a file
+    whose name no tape can have).  It is killed when the job is cancelled or after
+    :data:`BANK_SECONDS`."""
     deadline = time.monotonic() + BANK_SECONDS
-    with (folder / "stderr.txt").open("w+", encoding="utf-8", errors="replace") as err:
+    with (folder / "command.stderr").open("w+", encoding="utf-8", errors="replace") as err:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, cwd=folder)
         try:
             while True:
