@@ -698,3 +698,29 @@ def test_the_python_example_of_docs_store_runs() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("run example {'cdr': 0.02}")
     assert not default_path().exists()  # the example kept its run in a folder of its own
+
+
+def test_a_deal_edited_during_the_run_is_stored_as_it_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meta's hash and the stored deal text are those of the file the command read, not of
+    the file after an edit made while it ran."""
+    from greenabs.cli.recording import Recording
+
+    deal = tmp_path / "deal.yaml"
+    original = (EXAMPLES / "green_loans_2026_1.yaml").read_bytes()
+    deal.write_bytes(original)
+    stamp = Recording.stamp
+
+    def edited_mid_run(self: Recording, *args: Any, **kw: Any) -> dict[str, Any]:
+        deal.write_bytes(original + b"\n# edited while the run went on\n")
+        return stamp(self, *args, **kw)
+
+    monkeypatch.setattr(Recording, "stamp", edited_mid_run)
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["run", str(deal), "-q", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["inputs"]["deal_file"]["sha256"] == hashlib.sha256(original).hexdigest()
+    stored = RunStore.open().get("last")
+    assert RunStore.open().deal_text(stored.deal_hash) == original.decode("utf-8")

@@ -16,6 +16,7 @@ prints one line with the run id and the assumptions in force::
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from greenabs.cli.common import clip, out, styled
-from greenabs.meta import run_meta
+from greenabs.meta import run_meta, sha256
 
 __all__ = ["NoStoreOpt", "Recording"]
 
@@ -82,6 +83,12 @@ def _shown(v: Any) -> str:
     return str(v)
 
 
+#: Input files up to this size are read when the command starts, so that ``meta`` hashes and
+#: the store keeps the bytes the command read, even if a file is edited during a long run;
+#: larger ones (a big tape) are hashed when the run is stamped.
+_CAPTURE_BYTES = 16 * 1024 * 1024
+
+
 class Recording:
     """One command's run: its flags, inputs, ``meta`` and its place in the run store."""
 
@@ -120,6 +127,11 @@ class Recording:
             if isinstance(v, str | Path) and Path(v).is_file():
                 self.inputs[name] = Path(v)
         self.deal_file = next((self.inputs[n] for n in _DEAL_INPUTS if n in self.inputs), None)
+        self.read: dict[str, bytes] = {}  # the inputs' bytes as the command starts
+        for name, path in self.inputs.items():
+            with contextlib.suppress(OSError):  # unreadable: the command says so itself
+                if path.stat().st_size <= _CAPTURE_BYTES:
+                    self.read[name] = path.read_bytes()
         self.payload: dict[str, Any] | None = None
         self.deal: Any = None
 
@@ -149,6 +161,8 @@ class Recording:
         meta = run_meta(
             self.kind, inputs=inputs, assumptions=self.assumptions, seed=seed, backend=backend
         )
+        for name, data in self.read.items():  # what the command read, not the file now
+            meta["inputs"][name]["sha256"] = sha256(data)
         if deal is not None:
             meta["deal"] = deal.name
             meta["deal_assumptions"] = deal.assumptions.model_dump(
@@ -188,7 +202,13 @@ class Recording:
                 raise RuntimeError("Recording.save before Recording.stamp")
             text = tape = tape_name = None
             if self.deal is not None and self.deal_file is not None:
-                text = self.deal_file.read_text(encoding="utf-8")
+                key = next(n for n in _DEAL_INPUTS if self.inputs.get(n) == self.deal_file)
+                data = self.read.get(key)
+                text = (
+                    data.decode("utf-8")
+                    if data is not None
+                    else self.deal_file.read_text(encoding="utf-8")
+                )
                 path = self._tape(self.deal)
                 if path is not None and path.is_file():
                     # the file's own name: the deal text keeps the path it gave
