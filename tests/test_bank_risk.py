@@ -4,9 +4,9 @@ command line (validate, schema), and the originate-to-distribute risk channel.""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from greenabs.bank import (
     ratios,
 )
 from greenabs.bank.projection import expected_loss_rates, migrate, migration_matrix
-from greenabs.cli import main
 from greenabs.errors import SpecError
 from tests.conftest import EXAMPLES
+from tests.test_hardening_bank_systemic import cli as in_process
 
 BANK_FILE = EXAMPLES / "bank_mid_sized.yaml"
 EXAMPLE: dict[str, Any] = yaml.safe_load(BANK_FILE.read_text(encoding="utf-8"))
@@ -61,18 +61,7 @@ def example(**changes: Any) -> dict[str, Any]:
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """``greenabs ARGS`` in this process through its entry point (errors as the user sees
     them): (exit status, stdout, stderr with whitespace collapsed)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["greenabs", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, " ".join(captured.err.split())
-
-    return run
+    return functools.partial(in_process, capsys, monkeypatch)
 
 
 # ------------------------------------------------------------------------------ IRRBB
