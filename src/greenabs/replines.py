@@ -113,7 +113,7 @@ def aggregate_loans(
     frame["cycle"] = age % step  # where the loan is in its payment cycle (accrual, timing)
     frame["term_bucket"] = (remaining - 1) // term_step
     frame["rate_bucket"] = np.floor(level / rate_step + 1e-9).astype(np.int64)
-    # a floating loan's coupon before its first reset is its own: only loans without one
+    # a floating loan's coupon until its first reset (its rate, when given) is kept exact
     frame["own_rate"] = [-1.0 if s.index is None or s.rate is None else s.rate for s in loans]
     keys = [*exact, "cycle", "term_bucket", "rate_bucket", "own_rate"]
     codes = frame.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
