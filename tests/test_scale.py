@@ -69,17 +69,25 @@ def test_local_processes_equal_in_process(
     same(reference, monte_carlo(deal, sim, executor="processes", workers=workers))
 
 
-def test_a_killed_worker_process_loses_no_block(
-    deal: greenabs.DealSpec, sim: Any, reference: MonteCarloResult
-) -> None:
-    ex = ProcessExecutor(2)
-    killed: list[int] = []
+def _killer(ex: Any, killed: list[int]) -> Any:
+    """A progress callback that SIGKILLs one of ``ex``'s workers after the first block
+    (noting its pid in ``killed``)."""
 
     def kill_one(done: int, total: int) -> None:
         if not killed and done < total:
             pid = ex.pids()[0]
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
+
+    return kill_one
+
+
+def test_a_killed_worker_process_loses_no_block(
+    deal: greenabs.DealSpec, sim: Any, reference: MonteCarloResult
+) -> None:
+    ex = ProcessExecutor(2)
+    killed: list[int] = []
+    kill_one = _killer(ex, killed)
 
     result = monte_carlo(deal, sim, executor=ex, progress=kill_one)
     assert killed
@@ -93,12 +101,7 @@ def test_dask_cluster_equals_in_process_and_survives_a_lost_worker(
     same(reference, monte_carlo(deal, sim, executor="dask", workers=2))
     ex = DaskExecutor(2)
     killed: list[int] = []
-
-    def kill_one(done: int, total: int) -> None:
-        if not killed and done < total:
-            pid = ex.pids()[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+    kill_one = _killer(ex, killed)
 
     same(reference, monte_carlo(deal, sim, executor=ex, progress=kill_one))
     assert killed

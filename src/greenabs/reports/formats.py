@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -25,7 +25,9 @@ import pandas as pd
 __all__ = [
     "EXCEL",
     "KINDS",
+    "cells",
     "chart_text",
+    "column_kinds",
     "frame",
     "key_values",
     "kind_of",
@@ -204,6 +206,25 @@ def key_values(
         for k, v in zip(flat, values, strict=True)
     ]
     return df
+
+
+def column_kinds(df: pd.DataFrame, *, guess: bool = False) -> list[str]:
+    """Each column's kind from the table's ``formats``; a column without one is ``text``, or
+    with ``guess`` the kind :func:`kind_of` reads from its name and values."""
+    formats: Mapping[str, str] = df.attrs.get("formats", {})
+    return [
+        formats.get(str(c)) or (kind_of(str(c), df[c].tolist()) if guess else "text")
+        for c in df.columns
+    ]
+
+
+def cells(df: pd.DataFrame, kinds: Sequence[str]) -> Iterator[list[tuple[Any, str]]]:
+    """Each row's cells as (value, kind): a column of kind ``row`` takes the row's kind from
+    the table's ``row_kinds`` (``text`` past them)."""
+    row_kinds: Sequence[str] = df.attrs.get("row_kinds", [])
+    for i, row in enumerate(df.itertuples(index=False, name=None)):
+        own = row_kinds[i] if i < len(row_kinds) else "text"
+        yield [(v, own if k == "row" else k) for k, v in zip(kinds, row, strict=True)]
 
 
 def show(v: Any, kind: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from greenabs.reports.formats import show
+from greenabs.reports.formats import cells, column_kinds, show
 
 __all__ = ["PLOTLY_JS", "page", "page_data", "plotly_js", "plotly_notice"]
 
@@ -139,20 +139,16 @@ def figure_data(fig: go.Figure) -> Any:
 
 def _cells(df: pd.DataFrame) -> tuple[list[str], list[str], list[list[tuple[str, str]]]]:
     """Header, header classes and (text, class) cells of a report table, shown by kind."""
-    formats: Mapping[str, str] = df.attrs.get("formats", {})
-    row_kinds: Sequence[str] = df.attrs.get("row_kinds", [])
+    kinds = column_kinds(df)
     cols = [str(c) for c in df.columns]
-    head_cls = [" class=t" if formats.get(c, "text") in ("text", "date") else "" for c in cols]
-    rows = []
-    for i, row in enumerate(df.itertuples(index=False, name=None)):
-        cells = []
-        for c, v in zip(cols, row, strict=True):
-            kind = formats.get(c, "text")
-            if kind == "row":
-                kind = row_kinds[i] if i < len(row_kinds) else "text"
-            cls = " class=d" if kind == "date" else " class=t" if kind == "text" else ""
-            cells.append((show(v, kind), cls))
-        rows.append(cells)
+    head_cls = [" class=t" if k in ("text", "date") else "" for k in kinds]
+    rows = [
+        [
+            (show(v, k), " class=d" if k == "date" else " class=t" if k == "text" else "")
+            for v, k in row
+        ]
+        for row in cells(df, kinds)
+    ]
     return cols, head_cls, rows
 
 

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from greenabs.reports.formats import EXCEL, key_values, show
+from greenabs.reports.formats import EXCEL, cells, column_kinds, key_values, show
 from greenabs.results import _safe_names
 
 __all__ = ["write_workbook"]
@@ -52,23 +52,18 @@ def _value(v: Any) -> Any:
 
 def _sheet(wb: Workbook, name: str, df: pd.DataFrame) -> None:
     ws = wb.create_sheet(name)
-    formats: Mapping[str, str] = df.attrs.get("formats", {})
-    row_kinds = list(df.attrs.get("row_kinds", []))
     cols = [str(c) for c in df.columns]
     ws.append(cols)
     for j, c in enumerate(cols):
         if c.startswith("="):
             ws.cell(row=1, column=j + 1).data_type = "s"
     widths = [len(c) for c in cols]
-    for i, row in enumerate(df.itertuples(index=False, name=None)):
-        cells = [_value(v) for v in row]
-        ws.append(cells)
-        for j, (c, v) in enumerate(zip(cols, cells, strict=True)):
+    for i, row in enumerate(cells(df, column_kinds(df))):
+        values = [_value(v) for v, _ in row]
+        ws.append(values)
+        for j, (v, (_, kind)) in enumerate(zip(values, row, strict=True)):
             if isinstance(v, str) and v.startswith("="):  # text, never a formula
                 ws.cell(row=i + 2, column=j + 1).data_type = "s"
-            kind = formats.get(c, "text")
-            if kind == "row":
-                kind = row_kinds[i] if i < len(row_kinds) else "text"
             fmt = EXCEL.get(kind)
             if v is not None and fmt is not None and not isinstance(v, str | bool):
                 ws.cell(row=i + 2, column=j + 1).number_format = fmt

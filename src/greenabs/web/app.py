@@ -56,19 +56,10 @@ _CSRF = [Depends(verify_csrf)]
 def table_view(df: pd.DataFrame) -> dict[str, Any]:
     """A report table as the template shows it: title, column names, rows of text (each cell
     the way its kind reads, :mod:`greenabs.reports.formats`), and the rows left out."""
-    from greenabs.reports.formats import kind_of, show
+    from greenabs.reports.formats import cells, column_kinds, show
 
-    formats = df.attrs.get("formats", {})
-    row_kinds = list(df.attrs.get("row_kinds", []))
-    kinds = [formats.get(c) or kind_of(str(c), df[c].tolist()) for c in df.columns]
-    rows = []
-    for i, row in enumerate(df.head(MAX_ROWS).itertuples(index=False)):
-        cells = []
-        for kind, v in zip(kinds, row, strict=True):
-            if kind == "row":
-                kind = row_kinds[i] if i < len(row_kinds) else "text"
-            cells.append(show(v, kind))
-        rows.append(cells)
+    kinds = column_kinds(df, guess=True)
+    rows = [[show(v, k) for v, k in row] for row in cells(df.head(MAX_ROWS), kinds)]
     return {
         "title": df.attrs.get("title"),
         "columns": [str(c) for c in df.columns],
