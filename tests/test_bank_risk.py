@@ -450,3 +450,28 @@ def test_migration_keeps_every_loan_accounted_for(
     matrix = migration_matrix(pd_, roll, cure)
     assert matrix.sum(axis=1) == pytest.approx(np.ones(5))
     assert np.tril(matrix, -1)[2:].sum() == 0  # non-performing loans never cure here
+
+
+BAD_RISK_FIELDS = [
+    (section, field, value)
+    for section, field in (
+        ("regulation", "min_provision_coverage"),
+        ("regulation", "min_loan_provision_ratio"),
+        ("regulation", "max_eve_loss_tier1"),
+        ("projection", "special_mention_roll"),
+        ("projection", "special_mention_cure"),
+        ("projection", "write_off_share"),
+        ("projection", "provision_coverage"),
+        ("securitisation", "npl_share"),
+    )
+    for value in ("high", math.nan, math.inf, -0.1, 1e9)
+] + [("projection", "provisioning", "sometimes"), ("regulation", "irrbb_shocks", "big")]
+
+
+@pytest.mark.parametrize(("section", "field", "value"), BAD_RISK_FIELDS)
+def test_every_risk_field_refuses_bad_values_by_name(section: str, field: str, value: Any) -> None:
+    """Wrong types, NaN and infinities, values out of range: an error naming the field."""
+    d = example()
+    d[section] = {**d.get(section, {}), field: value}
+    with pytest.raises(SpecError, match=rf"bank.yaml: .*{section}\.{field}"):
+        parse_bank(d, "bank.yaml")

@@ -301,6 +301,7 @@ class RegulationSpec(_Frozen):
     min_provision_coverage: float = Field(
         1.5,
         ge=0,
+        le=100,
         description="Provisions / NPL: the regulator sets 120-150% bank by bank (CBRC, "
         "28 Feb 2018; 150% under the 2011 rules); default the top of that range",
     )
