@@ -17,7 +17,7 @@ from greenabs.cli import app
 from greenabs.errors import SpecError
 from greenabs.montecarlo import monte_carlo, settings
 from greenabs.replines import aggregate_loans, rep_lines
-from tests.conftest import make_deal
+from tests.conftest import deal_dict, make_deal
 
 runner = CliRunner()
 
@@ -205,3 +205,30 @@ def test_cli_rep_lines() -> None:
     res = runner.invoke(app, ["rate", "examples/ib_green_2014.yaml", "--rep-lines", "-q"])
     assert res.exit_code == 1
     assert "--rep-lines: representative lines need the large-pool model" in str(res.exception)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"rate_step": float("nan")},
+        {"rate_step": float("inf")},
+        {"rate_step": "wide"},
+        {"rate_step": 0.06},
+        {"term_step": 0},
+        {"term_step": 121},
+        {"term_step": 1.5},
+        {"term_step": "year"},
+        {"buckets": 3},
+        "yes",
+    ],
+)
+def test_rep_lines_settings_refuse_bad_values_by_name(value: object) -> None:
+    """With the large-pool model on, a bad rep_lines setting is refused naming it, from
+    Python and from a deal file alike."""
+    deal = _deal(_loans(5))
+    with pytest.raises(SpecError, match=r"simulation\.rep_lines"):
+        settings(deal, default_model={"large_pool": True}, rep_lines=value)
+    d = deal_dict(pool={"assets": _loans(5)})
+    d["simulation"] = {"default_model": {"large_pool": True}, "rep_lines": value}
+    with pytest.raises(SpecError, match=r"simulation\.rep_lines"):
+        greenabs.parse_deal(d)
