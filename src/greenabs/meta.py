@@ -56,7 +56,7 @@ def _json_value(v: Any) -> Any:
 def run_meta(
     kind: str,
     *,
-    inputs: Mapping[str, Path | bytes],
+    inputs: Mapping[str, Path | bytes | tuple[Path, bytes]],
     assumptions: Mapping[str, Any],
     seed: int | None,
     backend: str | None,
@@ -70,7 +70,8 @@ def run_meta(
         ``systemic``.
     inputs
         Each input by role (``deal_file``, ``tape``, ``bank_file``...): a file (its path and
-        the SHA-256 of its bytes are recorded) or the input's bytes (SHA-256 only, no path).
+        the SHA-256 of its bytes are recorded), the input's bytes (SHA-256 only, no path), or
+        a file and the bytes already read from it (its path, the SHA-256 of those bytes).
     assumptions
         The overrides and flags in force, by name.
     seed, backend
@@ -82,6 +83,8 @@ def run_meta(
     for name, item in inputs.items():
         if isinstance(item, bytes):
             files[name] = {"path": None, "sha256": sha256(item)}
+        elif isinstance(item, tuple):
+            files[name] = {"path": str(item[0]), "sha256": sha256(item[1])}
         else:
             files[name] = {"path": str(item), "sha256": file_sha256(item)}
     return {

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from greenabs.cli.common import clip, out, styled
-from greenabs.meta import run_meta, sha256
+from greenabs.meta import run_meta
 
 __all__ = ["NoStoreOpt", "Recording"]
 
@@ -154,15 +154,17 @@ class Recording:
 
         ``deal`` is the deal as run (after overrides): its name, tape and assumptions are
         recorded."""
-        inputs: dict[str, Path | bytes] = dict(self.inputs)
+        # what the command read as it started, not the file now
+        inputs: dict[str, Path | bytes | tuple[Path, bytes]] = {
+            name: (path, self.read[name]) if name in self.read else path
+            for name, path in self.inputs.items()
+        }
         tape = self._tape(deal)
         if tape is not None and tape.is_file():
             inputs["tape"] = tape
         meta = run_meta(
             self.kind, inputs=inputs, assumptions=self.assumptions, seed=seed, backend=backend
         )
-        for name, data in self.read.items():  # what the command read, not the file now
-            meta["inputs"][name]["sha256"] = sha256(data)
         if deal is not None:
             meta["deal"] = deal.name
             meta["deal_assumptions"] = deal.assumptions.model_dump(
